@@ -1,0 +1,43 @@
+# partnerplan: `make demo` and `make test` each set themselves up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint unit bench install lock migration clean golden
+
+$(STAMP): requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)  ## create the virtualenv with the locked dependencies
+
+demo: $(STAMP)  ## start the sandbox CRMs, run the whole flow on SQLite, show the plans
+	$(BIN)/python -m partnerplan.worker.demo
+
+test: lint unit  ## lint, type-check, then every test
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)  ## ruff and mypy --strict, as CI runs them
+	$(BIN)/ruff check partnerplan tests bench
+	$(BIN)/ruff format --check partnerplan tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)  ## the benchmark workload (SCALE=2000 for the standard one)
+	$(BIN)/python -m bench.run --scale $${SCALE:-100}
+
+lock:  ## re-resolve the pinned dependencies after editing pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml -o requirements.txt -q --python-version 3.11
+	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements-dev.txt -q --python-version 3.11
+
+migration: $(STAMP)  ## autogenerate a migration: make migration MSG="add foo"
+	$(BIN)/python -c "import sys; from partnerplan.plans import migrate; from partnerplan.plans.db import make_engine; e = make_engine('sqlite:///.migration.db'); migrate.upgrade(e); migrate.revision(e, sys.argv[1])" "$(MSG)"
+	rm -f .migration.db*
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache partnerplan.db*

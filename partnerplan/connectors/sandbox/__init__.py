@@ -1,0 +1,1 @@
+"""partnerplan.connectors.sandbox."""

@@ -1,0 +1,1 @@
+"""Running the flow: Dramatiq actors, the in-process runner, the scheduler and the CLI."""

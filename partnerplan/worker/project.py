@@ -1,0 +1,53 @@
+"""Loading a whole config directory into one :class:`Project`, collecting every problem.
+
+``partnerplan validate`` and every command that runs the flow go through :func:`load_project`,
+so a typo anywhere is reported (all of them at once, each at FILE:LINE) before anything runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from partnerplan.config import parse, validate
+from partnerplan.errors import ConfigProblems, Problem
+from partnerplan.worker.settings import Settings
+
+
+@dataclass
+class Project:
+    """Everything a run needs from ``config/``, validated."""
+
+    root: Path
+    settings: Settings
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def load_project(root: Path) -> Project:
+    """Load and cross-check every file under ``root``; raise :class:`ConfigProblems` if any fail."""
+    problems: list[Problem] = []
+    settings_path = root / "settings.yaml"
+    if not root.is_dir():
+        raise ConfigProblems(
+            [
+                Problem(
+                    str(root),
+                    0,
+                    "config directory not found; run `partnerplan init DIR` "
+                    "or point --config / PARTNERPLAN_CONFIG at it",
+                )
+            ]
+        )
+    settings: Settings | None = None
+    if settings_path.exists():
+        doc = parse(settings_path)
+        settings = validate(doc, Settings)
+        problems.extend(doc.problems)
+    else:
+        problems.append(
+            Problem(str(settings_path), 0, "settings.yaml is missing; run `partnerplan init`")
+        )
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or settings is None:
+        raise ConfigProblems(problems)
+    return Project(root=root, settings=settings, warnings=problems)

@@ -1,0 +1,100 @@
+"""The store: bulk upserts are idempotent, money is exact, timestamps stay aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from partnerplan.plans.db import upsert
+from partnerplan.plans.store import ActivityRow
+
+
+def _activities(n: int, *, amount: str = "1234.56") -> list[dict[str, object]]:
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        {
+            "source": "salesforce",
+            "stream": "opportunities",
+            "object": "Opportunity",
+            "record_id": f"006{i:015d}",
+            "kind": "opportunity",
+            "partner_ref": f"001{i % 50:015d}",
+            "status": "won" if i % 3 else "open",
+            "amount": Decimal(amount),
+            "currency": "USD",
+            "occurred_on": date(2026, 1, 1) + timedelta(days=i % 90),
+            "created_at": base + timedelta(minutes=i),
+            "closed_at": None,
+            "attributes": {"product_line": "Platform"},
+            "source_modified_at": base + timedelta(seconds=i),
+            "deleted": False,
+            "content_hash": f"h{i}",
+            "stored_at": base,
+        }
+        for i in range(n)
+    ]
+
+
+def _count(engine) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(ActivityRow)) or 0
+
+
+def test_upserting_the_same_10000_activities_twice_leaves_10000_rows(engine):
+    """Re-storing a page (at-least-once delivery) never duplicates activities."""
+    rows = _activities(10_000)
+    for _ in range(2):
+        with Session(engine) as session:
+            upsert(session, ActivityRow, rows, keys=["source", "stream", "record_id"])
+            session.commit()
+    assert _count(engine) == 10_000
+
+
+def test_upsert_updates_changed_rows_in_place(engine):
+    """A record changed in the CRM replaces its activity; the row count does not grow."""
+    with Session(engine) as session:
+        upsert(session, ActivityRow, _activities(10), keys=["source", "stream", "record_id"])
+        changed = _activities(10, amount="99.99")
+        for row in changed:
+            row["content_hash"] = "changed"
+        upsert(session, ActivityRow, changed, keys=["source", "stream", "record_id"],
+               where_changed="content_hash")
+        session.commit()
+        amounts = set(session.scalars(select(ActivityRow.amount)))
+    assert amounts == {Decimal("99.9900")}
+    assert _count(engine) == 10
+
+
+def test_sum_of_amounts_is_exact_decimal(engine):
+    """SUM over money in SQL is exact on both databases (no float drift on SQLite)."""
+    rows = _activities(1000, amount="0.10")
+    with Session(engine) as session:
+        upsert(session, ActivityRow, rows, keys=["source", "stream", "record_id"])
+        session.commit()
+        total = session.scalar(select(func.sum(ActivityRow.amount)))
+    assert total == Decimal("100.0000")
+    assert isinstance(total, Decimal)
+
+
+def test_timestamps_come_back_aware_utc(engine):
+    """A timestamp stored from any timezone is read back as the same instant in aware UTC."""
+    row = _activities(1)[0]
+    row["created_at"] = datetime(2026, 3, 1, 9, 30, tzinfo=UTC) + timedelta(hours=0)
+    with Session(engine) as session:
+        upsert(session, ActivityRow, [row], keys=["source", "stream", "record_id"])
+        session.commit()
+        stored = session.scalar(select(ActivityRow.created_at))
+    assert stored == datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
+
+
+def test_naive_timestamps_are_refused(sqlite_engine):
+    """Storing a naive datetime is a bug caught at the boundary, not a silent local time."""
+    row = _activities(1)[0]
+    row["created_at"] = datetime(2026, 3, 1, 9, 30)
+    with Session(sqlite_engine) as session, pytest.raises(Exception, match="naive datetime"):
+        upsert(session, ActivityRow, [row], keys=["source", "stream", "record_id"])
