@@ -6,7 +6,7 @@ assembles them with what the worker itself needs.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -39,6 +39,6 @@ class Settings(StrictModel):
     reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    sources: dict[str, Source] = Field(default_factory=dict)
+    sources: dict[str, Annotated[Source, Field(discriminator="type")]] = Field(default_factory=dict)
     schedules: list[Schedule] = Field(default_factory=list)
     status_thresholds: StatusThresholds = StatusThresholds()

@@ -61,8 +61,13 @@ def test_upsert_updates_changed_rows_in_place(engine):
         changed = _activities(10, amount="99.99")
         for row in changed:
             row["content_hash"] = "changed"
-        upsert(session, ActivityRow, changed, keys=["source", "stream", "record_id"],
-               where_changed="content_hash")
+        upsert(
+            session,
+            ActivityRow,
+            changed,
+            keys=["source", "stream", "record_id"],
+            where_changed="content_hash",
+        )
         session.commit()
         amounts = set(session.scalars(select(ActivityRow.amount)))
     assert amounts == {Decimal("99.9900")}

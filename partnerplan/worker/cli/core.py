@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from partnerplan.config import config_dir
 from partnerplan.errors import ConfigurationError
+from partnerplan.logs import redact
 from partnerplan.plans import migrate
 from partnerplan.plans.db import make_engine
 from partnerplan.worker.cli.options import ConfigOption, DatabaseOption
@@ -37,7 +37,7 @@ def init(
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         written += 1
-    Console().print(
+    typer.echo(
         f"Wrote {written} files to {directory}. Next: set the variables named in "
         f"{directory / 'settings.yaml'}, then `partnerplan validate --config {directory}`."
     )
@@ -46,10 +46,9 @@ def init(
 def validate(config: ConfigOption = None) -> None:
     """Check every config file; print problems as FILE:LINE: message and exit 2 if any."""
     project = load_project(config_dir(config))
-    console = Console(stderr=True)
     for warning in project.warnings:
-        console.print(warning.render(), markup=False, highlight=False)
-    Console().print(f"{project.root}: configuration is valid")
+        typer.echo(redact(warning.render()), err=True)
+    typer.echo(f"{project.root}: configuration is valid")
 
 
 def resolve_database_url(config: Path | None, database_url: str | None) -> str | None:
@@ -67,7 +66,7 @@ def db_upgrade(config: ConfigOption = None, database_url: DatabaseOption = None)
     """Create or migrate the store's tables to the latest schema."""
     engine = make_engine(resolve_database_url(config, database_url))
     migrate.upgrade(engine)
-    Console().print(f"database at revision {migrate.current(engine)}")
+    typer.echo(f"database at revision {migrate.current(engine)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,72 @@
+"""The CLI: starter config, schema migrations, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from partnerplan.plans import migrate
+from partnerplan.plans.db import make_engine
+from partnerplan.worker.cli import run
+
+
+def test_init_writes_a_starter_config_that_validates_once_env_is_set(tmp_path, monkeypatch, capsys):
+    """`init DIR` writes a config a new user only has to fill with env vars to pass validate."""
+    target = tmp_path / "cfg"
+    assert run(["init", str(target)]) == 0
+    assert (target / "settings.yaml").exists()
+    assert run(["validate", "--config", str(target)]) == 2
+    for name in ("SF_CLIENT_ID", "SF_CLIENT_SECRET", "HUBSPOT_TOKEN"):
+        monkeypatch.setenv(name, "value-" + name)
+    capsys.readouterr()
+    assert run(["validate", "--config", str(target)]) == 0
+    assert "configuration is valid" in capsys.readouterr().out
+
+
+def test_init_refuses_to_overwrite(tmp_path, capsys):
+    """`init` into an existing config exits 2 and says how to proceed."""
+    assert run(["init", str(tmp_path)]) == 0
+    assert run(["init", str(tmp_path)]) == 2
+    assert "pass --force" in capsys.readouterr().err
+
+
+def test_missing_config_dir_is_bad_input(tmp_path, capsys):
+    """Pointing at a directory that does not exist is exit 2 with the fix, not a traceback."""
+    assert run(["validate", "--config", str(tmp_path / "nope")]) == 2
+    assert "partnerplan init" in capsys.readouterr().err
+
+
+def test_db_upgrade_creates_every_table_on_sqlite(tmp_path):
+    """`db upgrade` on an empty SQLite file creates the whole schema at the head revision."""
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert run(["db", "upgrade", "--database-url", url, "--config", str(tmp_path)]) == 0
+    engine = make_engine(url)
+    assert {"activity", "partner", "plan", "progress", "watermark", "quarantine"} <= set(
+        inspect(engine).get_table_names()
+    )
+    assert migrate.current(engine) is not None
+
+
+def test_migrations_match_the_models(tmp_path, pg_schema):
+    """Alembic's head schema equals the SQLModel tables on SQLite and PostgreSQL."""
+    from tests.conftest import PG_ADMIN_URL
+
+    for engine in (
+        make_engine(f"sqlite:///{tmp_path / 'm.db'}"),
+        make_engine(PG_ADMIN_URL, schema=pg_schema),
+    ):
+        migrate.upgrade(engine)
+        assert migrate.pending_changes(engine) == []
+        migrate.upgrade(engine)  # idempotent: a second upgrade is a no-op
+        engine.dispose()
+
+
+def test_console_script_runs_and_prints_help():
+    """The installed `partnerplan` entry point starts and lists its commands."""
+    exe = Path(sys.executable).with_name("partnerplan")
+    result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "validate" in result.stdout

@@ -1,0 +1,112 @@
+"""Config files: every problem reported at FILE:LINE with a fix; secrets only from env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from partnerplan.config import Secret, StrictModel, load, parse, validate
+from partnerplan.errors import ConfigProblems
+from partnerplan.worker.cli import run
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET_VALUE = "s3cr3t-value-that-must-not-leak"
+
+
+class Inner(StrictModel):
+    token: Secret
+    retries: int = 3
+
+
+class Outer(StrictModel):
+    name: str
+    inner: Inner
+
+
+def _write(tmp_path: Path, text: str, name: str = "f.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_validate_bad_config_reports_each_problem_at_its_line(capsys, monkeypatch):
+    """`partnerplan validate` prints FILE:LINE: message per problem, exits 2, no traceback."""
+    monkeypatch.setenv("PP_TEST_SF_CLIENT_ID", SECRET_VALUE)
+    code = run(["validate", "--config", str(FIXTURES / "bad-config")])
+    out, err = capsys.readouterr()
+    path = str(FIXTURES / "bad-config" / "settings.yaml")
+    assert code == 2
+    assert err.splitlines() == [
+        f"{path}:4: reporting_curency: unknown key 'reporting_curency'; "
+        "did you mean 'reporting_currency'?",
+        f"{path}:12: sources.salesforce.auth.client_secret: environment variable "
+        "PP_TEST_SF_CLIENT_SECRET is not set; export it, add it to the secrets file "
+        "(PARTNERPLAN_SECRETS_FILE), or write ${PP_TEST_SF_CLIENT_SECRET:-default}",
+        f"{path}:13: sources.salesforce.budget_share: Input should be a valid number, "
+        "unable to parse string as a number",
+    ]
+    assert "Traceback" not in out + err
+    assert SECRET_VALUE not in out + err
+
+
+def test_secret_written_literally_in_yaml_is_refused_without_echoing_it(tmp_path):
+    """A credential committed in YAML is an error, and the error does not repeat the value."""
+    path = _write(tmp_path, f"name: x\ninner:\n  token: {SECRET_VALUE}\n")
+    with pytest.raises(ConfigProblems) as caught:
+        load(path, Outer)
+    message = str(caught.value)
+    assert f"{path}:3: inner.token: secrets may not be written in YAML" in message
+    assert SECRET_VALUE not in message
+
+
+def test_secret_from_env_is_accepted_and_hidden_in_repr(tmp_path, monkeypatch):
+    """A `${VAR}` secret loads; printing the model never shows its value."""
+    monkeypatch.setenv("PP_TOKEN", SECRET_VALUE)
+    model = load(_write(tmp_path, "name: x\ninner:\n  token: ${PP_TOKEN}\n"), Outer)
+    assert model.inner.token.get_secret_value() == SECRET_VALUE
+    assert SECRET_VALUE not in repr(model) + str(model)
+
+
+def test_secrets_file_supplies_variables(tmp_path, monkeypatch):
+    """KEY=VALUE lines in PARTNERPLAN_SECRETS_FILE resolve `${KEY}` like the environment."""
+    secrets = _write(tmp_path, f"# comment\nexport PP_TOKEN='{SECRET_VALUE}'\n", "secrets.env")
+    monkeypatch.setenv("PARTNERPLAN_SECRETS_FILE", str(secrets))
+    model = load(_write(tmp_path, "name: x\ninner:\n  token: ${PP_TOKEN}\n"), Outer)
+    assert model.inner.token.get_secret_value() == SECRET_VALUE
+
+
+def test_env_default_and_escape(tmp_path):
+    """`${VAR:-default}` falls back; `$${` is a literal `${`."""
+    path = _write(tmp_path, "name: ${PP_MISSING:-fallback} $${NOT_A_VAR}\ninner: {token: ''}\n")
+    assert load(path, Outer).name == "fallback ${NOT_A_VAR}"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("name: x\nname: y\ninner: {token: ''}\n", 2, "duplicate key (first defined on line 1)"),
+        ("name: x\ninner:\n\ttoken: y\n", 3, "tab used for indentation; YAML needs spaces"),
+        ("name: [x\ninner: 1\n", 2, "YAML syntax error"),
+        ("", 1, "file is empty"),
+        ("# only a comment\n", 1, "file is empty"),
+        ("name: x\n", 1, "required key 'inner' is missing; add it"),
+        ("name: x\ninner:\n  token: ''\n  retries: many\n", 4, "valid integer"),
+    ],
+)
+def test_yaml_problems_are_located(tmp_path, text, line, fragment):
+    """Each kind of YAML mistake is reported at the line to fix, with a hint."""
+    path = _write(tmp_path, text)
+    doc = parse(path)
+    validate(doc, Outer)
+    rendered = [p.render() for p in doc.problems]
+    assert any(r.startswith(f"{path}:{line}:") and fragment in r for r in rendered), rendered
+
+
+def test_oversized_file_is_refused_before_parsing(tmp_path):
+    """A 5 MB config is refused with a message to split it, not parsed into memory."""
+    path = _write(tmp_path, "name: x\n" + "# padding\n" * 520_000)
+    doc = parse(path)
+    assert [p.message for p in doc.problems] == [
+        "file is 5.0 MiB; config files are limited to 1 MiB: split it into several files"
+    ]
