@@ -1,0 +1,76 @@
+"""Dramatiq on Redis: the broker and the actors, bound explicitly (no global-broker import trap).
+
+Actors receive only a run id; the run row holds the arguments and the outcome (see
+:mod:`partnerplan.worker.jobs`). Retries: a handful with capped exponential backoff, never for
+configuration errors. Messages that exhaust their retries land in Dramatiq's dead-letter set,
+listed by ``partnerplan runs failed`` together with the failed runs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from partnerplan.errors import ConfigurationError
+from partnerplan.worker.dispatch import ActorDispatcher
+from partnerplan.worker.pipeline import MAX_ATTEMPTS, STAGES, Context, execute
+
+NAMESPACE = "partnerplan"
+QUEUE = "partnerplan"
+TIME_LIMITS_MS = {
+    "sync_source": 60_000,
+    "sync_stream": 6 * 3_600_000,
+    "compute_progress": 1_800_000,
+    "push_progress": 3_600_000,
+}
+
+
+def redis_broker(url: str, *, namespace: str = NAMESPACE) -> RedisBroker:
+    """A RedisBroker whose dead-worker redelivery timeout can be tuned by env (tests shorten it)."""
+    heartbeat_ms = int(os.environ.get("PARTNERPLAN_BROKER_HEARTBEAT_MS", "60000"))
+    return RedisBroker(  # type: ignore[no-untyped-call]
+        url=url, namespace=namespace, heartbeat_timeout=heartbeat_ms
+    )
+
+
+class ActorSet:
+    """One actor per stage, declared on ``broker``; each worker thread builds its Context once."""
+
+    def __init__(self, broker: dramatiq.Broker, context_factory: Callable[[Any], Context]) -> None:
+        self.broker = broker
+        self._factory = context_factory
+        self._local = threading.local()
+        self.actors: dict[str, Any] = {
+            stage: dramatiq.actor(
+                actor_name=stage,
+                broker=broker,
+                queue_name=QUEUE,
+                max_retries=MAX_ATTEMPTS - 1,
+                min_backoff=1_000,
+                max_backoff=60_000,
+                time_limit=TIME_LIMITS_MS[stage],
+                throws=(ConfigurationError,),
+            )(self._body(stage))
+            for stage in STAGES
+        }
+        self.dispatcher = ActorDispatcher(self.actors)
+
+    def context(self) -> Context:
+        """This thread's Context (engines and connectors are reused across messages)."""
+        ctx: Context | None = getattr(self._local, "context", None)
+        if ctx is None:
+            ctx = self._factory(self.dispatcher)
+            self._local.context = ctx
+        return ctx
+
+    def _body(self, stage: str) -> Callable[[int], None]:
+        def body(run_id: int) -> None:
+            execute(self.context(), stage, run_id)
+
+        body.__name__ = stage
+        return body

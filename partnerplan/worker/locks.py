@@ -1,0 +1,86 @@
+"""A per-stream lock so two syncs of the same stream never overlap, even across machines.
+
+PostgreSQL: a session-level advisory lock held on a dedicated connection. It needs no expiry:
+when the holder dies (kill -9, lost machine) its connection closes and the lock is released.
+SQLite: an ``flock`` on a file beside the database; SQLite is single-machine by nature, and the
+kernel releases ``flock`` when the process dies, so it shares the same no-expiry property.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+_memory_locks: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def _key(name: str) -> int:
+    # a stable signed 64-bit key for pg_advisory_lock
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def exclusive(engine: Engine, name: str) -> Iterator[bool]:
+    """Try to take the lock ``name`` without waiting; yield whether it was taken."""
+    if engine.dialect.name == "postgresql":
+        with _advisory(engine, name) as taken:
+            yield taken
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        with _memory(name) as taken:
+            yield taken
+        return
+    with _flock(Path(database), name) as taken:
+        yield taken
+
+
+@contextmanager
+def _advisory(engine: Engine, name: str) -> Iterator[bool]:
+    key = _key(name)
+    with engine.connect() as conn:
+        taken = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+        conn.commit()
+        try:
+            yield taken
+        finally:
+            if taken:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
+
+@contextmanager
+def _flock(database: Path, name: str) -> Iterator[bool]:
+    folder = database.with_name(database.name + ".locks")
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = hashlib.sha256(name.encode()).hexdigest()[:24]
+    with (folder / f"{safe}.lock").open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _memory(name: str) -> Iterator[bool]:
+    with _guard:
+        lock = _memory_locks.setdefault(name, threading.Lock())
+    taken = lock.acquire(blocking=False)
+    try:
+        yield taken
+    finally:
+        if taken:
+            lock.release()
