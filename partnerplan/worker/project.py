@@ -42,6 +42,10 @@ def load_project(root: Path) -> Project:
     if settings_path.exists():
         doc = parse(settings_path)
         settings = validate(doc, Settings)
+        if settings is not None:
+            from partnerplan.worker.scheduler import check as check_schedules
+
+            doc.problems.extend(check_schedules(settings.schedules, doc))
         problems.extend(doc.problems)
     else:
         problems.append(
