@@ -121,7 +121,7 @@ def recover(ctx: Context, *, pending_for: timedelta = timedelta(minutes=5)) -> i
                 run.outcome = jobs.PENDING
                 session.add(run)
     for run in lost:
-        assert run.id is not None  # noqa: S101
+        assert run.id is not None
         ctx.dispatcher.send(run.stage, run.id)
     if lost:
         log.info("re-sent lost runs", count=len(lost))

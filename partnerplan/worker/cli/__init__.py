@@ -29,9 +29,9 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _register() -> None:
-    from partnerplan.worker.cli import core
+    from partnerplan.worker.cli import core, run
 
-    for module in (core,):
+    for module in (core, run):
         module.register(app)
 
 
