@@ -11,6 +11,7 @@ from pathlib import Path
 
 from partnerplan.config import parse, validate
 from partnerplan.errors import ConfigProblems, Problem
+from partnerplan.mappings.loader import MappingSet, load_mappings
 from partnerplan.worker.settings import Settings
 
 
@@ -21,6 +22,7 @@ class Project:
     root: Path
     settings: Settings
     warnings: list[Problem] = field(default_factory=list)
+    mappings: MappingSet = field(default_factory=MappingSet)
 
 
 def load_project(root: Path) -> Project:
@@ -51,7 +53,10 @@ def load_project(root: Path) -> Project:
         problems.append(
             Problem(str(settings_path), 0, "settings.yaml is missing; run `partnerplan init`")
         )
+    known_sources = set(settings.sources) if settings is not None else None
+    mappings, mapping_problems = load_mappings(root / "mappings", known_sources)
+    problems.extend(mapping_problems)
     errors = [p for p in problems if p.severity == "error"]
-    if errors or settings is None:
+    if errors or settings is None or mappings is None:
         raise ConfigProblems(problems)
-    return Project(root=root, settings=settings, warnings=problems)
+    return Project(root=root, settings=settings, warnings=problems, mappings=mappings)
