@@ -11,17 +11,20 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 from partnerplan.errors import ConfigurationError
+from partnerplan.logs import get_logger
 from partnerplan.worker.dispatch import ActorDispatcher
 from partnerplan.worker.pipeline import MAX_ATTEMPTS, STAGES, Context, execute
 
 NAMESPACE = "partnerplan"
 QUEUE = "partnerplan"
+log = get_logger(__name__)
 TIME_LIMITS_MS = {
     "sync_source": 60_000,
     "sync_stream": 6 * 3_600_000,
@@ -74,3 +77,25 @@ class ActorSet:
 
         body.__name__ = stage
         return body
+
+
+def start_recovery(actors: ActorSet, *, every: float) -> threading.Thread:
+    """Re-send lost runs every ``every`` seconds from a daemon thread of this process.
+
+    Every worker process runs one; duplicates are harmless because a run is claimed once.
+    """
+    from partnerplan.worker.runner import recover
+
+    pending_for = timedelta(seconds=max(every, 1) * 2)
+
+    def loop() -> None:
+        stop = threading.Event()
+        while not stop.wait(every):
+            try:
+                recover(actors.context(), pending_for=pending_for)
+            except Exception:  # the store or Redis is down: try again next round
+                log.warning("recovery sweep failed; retrying", exc_info=True)
+
+    thread = threading.Thread(target=loop, name="partnerplan-recovery", daemon=True)
+    thread.start()
+    return thread

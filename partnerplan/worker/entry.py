@@ -1,7 +1,8 @@
 """The module Dramatiq's worker processes import (``dramatiq partnerplan.worker.entry``).
 
 It reads ``REDIS_URL`` (required), ``PARTNERPLAN_CONFIG`` and ``DATABASE_URL`` from the
-environment, declares the actors on a Redis broker, and starts the recovery sweep.
+environment, declares the actors on a Redis broker, and starts the recovery sweep that
+re-sends runs whose message a Redis restart lost or whose worker was killed.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import os
 import dramatiq
 
 from partnerplan.logs import configure
-from partnerplan.worker.broker import ActorSet, redis_broker
+from partnerplan.worker.broker import ActorSet, redis_broker, start_recovery
 from partnerplan.worker.runtime import build_context
 
 configure(os.environ.get("PARTNERPLAN_LOG_LEVEL", "info"))
 broker = redis_broker(os.environ["REDIS_URL"])
 dramatiq.set_broker(broker)
 ACTORS = ActorSet(broker, lambda dispatcher: build_context(dispatcher))
+start_recovery(ACTORS, every=float(os.environ.get("PARTNERPLAN_RECOVER_SECONDS", "60")))

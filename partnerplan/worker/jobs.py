@@ -8,6 +8,7 @@ heartbeating and becomes claimable again after ``STALE_AFTER``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from partnerplan.plans.store import RunRow
 PENDING, RUNNING = "pending", "running"
 SUCCEEDED, INCOMPLETE, FAILED, SKIPPED = "succeeded", "incomplete", "failed", "skipped"
 FINISHED = (SUCCEEDED, INCOMPLETE, FAILED, SKIPPED)
-STALE_AFTER = timedelta(minutes=2)
+STALE_AFTER = timedelta(seconds=int(os.environ.get("PARTNERPLAN_STALE_AFTER_SECONDS", "120")))
 """A running job silent for this long is presumed dead (heartbeats come every page)."""
 
 
