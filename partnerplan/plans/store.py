@@ -111,6 +111,7 @@ class PlanRow(SQLModel, table=True):
     owner: str | None = Field(default=None, max_length=200)
     definition: dict[str, Any] = _json()
     definition_hash: str = Field(max_length=64)
+    score: Decimal | None = Field(default=None, sa_column=Column(Money(), nullable=True))
 
 
 class SectionRow(SQLModel, table=True):
@@ -167,6 +168,27 @@ class ProgressRow(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
 
 
+class FxRateRow(SQLModel, table=True):
+    """A dated conversion rate: units of ``currency`` per one unit of the base currency.
+
+    This is Salesforce's ``DatedConversionRate`` convention (``ConversionRate`` from
+    ``StartDate`` until ``NextStartDate``), so that stream can be stored as is. Dates are ISO
+    strings so the engine can join them on SQLite and PostgreSQL alike; the rate is a decimal
+    string because it is only ever multiplied in Python, exactly.
+    """
+
+    __tablename__ = "fx_rate"
+    __table_args__ = (UniqueConstraint("source", "currency", "start_on", name="uq_fx_rate"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    base: str = Field(max_length=3)
+    currency: str = Field(max_length=3, index=True)
+    start_on: str = Field(max_length=10)
+    end_on: str | None = Field(default=None, max_length=10)
+    rate: str = Field(max_length=40)
+
+
 class WatermarkRow(SQLModel, table=True):
     """How far a stream has been pulled: (last modified timestamp, record id), plus a version."""
 
@@ -184,18 +206,29 @@ class WatermarkRow(SQLModel, table=True):
 
 
 class RunRow(SQLModel, table=True):
-    """One run of a stage for a stream (or a compute/push), with its counts and outcome."""
+    """One job of one stage (sync a source/stream, compute, push): its arguments, counts, outcome.
+
+    A run is also the durable form of a queued message: it is created ``pending`` in the same
+    transaction as the output that made it necessary, and a Dramatiq message carries only its
+    id. A broker that loses messages (a Redis restart) therefore loses nothing for good: pending
+    runs whose message never arrived are sent again by the recovery sweep.
+    """
 
     __tablename__ = "run"
+    __table_args__ = (Index("ix_run_outcome", "outcome", "stage"),)
 
     id: int | None = Field(default=None, primary_key=True)
     trigger: str = Field(max_length=40)
     stage: str = Field(max_length=40)
     source: str | None = Field(default=None, max_length=100)
     stream: str | None = Field(default=None, max_length=100)
-    started_at: datetime | None = _utc(index=True)
+    parent_id: int | None = Field(default=None, foreign_key="run.id")
+    created_at: datetime | None = _utc(index=True)
+    started_at: datetime | None = _utc()
+    heartbeat_at: datetime | None = _utc()
     finished_at: datetime | None = _utc()
-    outcome: str = Field(default="running", max_length=40)
+    attempts: int = Field(default=0)
+    outcome: str = Field(default="pending", max_length=40)
     records_pulled: int = Field(default=0)
     records_mapped: int = Field(default=0)
     records_quarantined: int = Field(default=0)

@@ -1,0 +1,268 @@
+"""The progress engine: every target of every active plan, computed with one query per scope.
+
+:func:`compute_progress` reads the targets to compute (one query), groups them into scopes
+(metric, period, filters, currency), runs one grouped aggregate per scope for all partners at
+once (:mod:`partnerplan.plans.evaluate`), turns each actual into progress
+(:mod:`partnerplan.plans.pacing`) and writes only the progress rows whose fingerprint changed,
+in one batched upsert. The number of statements grows with the number of distinct scopes, never
+with the number of plans. The caller commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from partnerplan.plans.catalogue import Aggregate, Catalogue, Metric, Unit
+from partnerplan.plans.evaluate import Rates, Value, empty_value, evaluate
+from partnerplan.plans.pacing import Progress, plan_score, progress
+from partnerplan.plans.periods import Period
+from partnerplan.plans.queries import Scope
+from partnerplan.plans.rates import CONFIG_SOURCE
+from partnerplan.plans.store import FxRateRow, PlanRow, ProgressRow, TargetRow
+
+log = structlog.get_logger(__name__)
+ACTIVE = "active"
+_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+@dataclass
+class ComputeResult:
+    """What a compute did: targets computed, those whose progress changed, statements issued."""
+
+    targets: int
+    changed_target_ids: set[int] = field(default_factory=set)
+    statements: int = 0
+
+
+@dataclass(frozen=True)
+class _Target:
+    id: int
+    plan_id: int
+    partner_id: int | None
+    metric: str
+    value: Decimal
+    currency: str | None
+    weight: Decimal
+    filters: dict[str, Any]
+    phasing: dict[str, Any]
+    period: Period
+    fingerprint: str | None
+
+
+def _load_targets(
+    session: Session, partner_ids: set[int] | None, plan_keys: set[str] | None
+) -> tuple[list[_Target], dict[int, Decimal | None]]:
+    query = (
+        select(
+            TargetRow.id, TargetRow.plan_id, PlanRow.partner_id, TargetRow.metric,
+            TargetRow.value, TargetRow.currency, TargetRow.weight, TargetRow.filters,
+            TargetRow.phasing, PlanRow.period, PlanRow.period_start, PlanRow.period_end,
+            ProgressRow.fingerprint, PlanRow.score,
+        )
+        .join(PlanRow, PlanRow.id == TargetRow.plan_id)  # type: ignore[arg-type]
+        .outerjoin(ProgressRow, ProgressRow.target_id == TargetRow.id)  # type: ignore[arg-type]
+        .where(PlanRow.status == ACTIVE)
+        .order_by(TargetRow.id)
+    )
+    if partner_ids is not None:
+        query = query.where(PlanRow.partner_id.in_(sorted(partner_ids)))  # type: ignore[union-attr]
+    if plan_keys is not None:
+        query = query.where(PlanRow.key.in_(sorted(plan_keys)))  # type: ignore[attr-defined]
+    targets: list[_Target] = []
+    scores: dict[int, Decimal | None] = {}
+    for row in session.execute(query):
+        (tid, pid, partner, metric, value, currency, weight, filters, phasing,
+         name, start, end, fingerprint, score) = row
+        scores[pid] = score
+        targets.append(
+            _Target(tid, pid, partner, metric, value, currency, weight, filters or {},
+                    phasing or {}, Period(start, end, name), fingerprint)
+        )
+    return targets, scores
+
+
+def _scope(catalogue: Catalogue, metric: Metric, target: _Target, reporting: str) -> Scope:
+    currency = target.currency or (reporting if metric.unit is Unit.money else None)
+    filters = json.dumps(target.filters, sort_keys=True)
+    return Scope(metric.key, target.period.start, target.period.end, filters, currency)
+
+
+def _component_scope(part: Metric, scope: Scope, reporting: str) -> Scope:
+    currency = (scope.currency or reporting) if part.is_money else None
+    return Scope(part.key, scope.start, scope.end, scope.filters, currency)
+
+
+def _combine(metric: Metric, parts: list[Value]) -> Value:
+    if metric.aggregate is not Aggregate.ratio:
+        return parts[0]
+    numerator, denominator = parts
+    if numerator.value is None or not denominator.value:
+        return Value(None, denominator.count)
+    value = numerator.value / denominator.value
+    return Value(value * 100 if metric.unit is Unit.percent else value, denominator.count)
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_args: Any) -> None:
+        self.count += 1
+
+
+def compute_progress(
+    session: Session,
+    catalogue: Catalogue,
+    *,
+    as_of: datetime,
+    reporting_currency: str,
+    thresholds: tuple[float, float] = (0.9, 0.7),
+    partner_ids: set[int] | None = None,
+    plan_keys: set[str] | None = None,
+    rates_source: str = CONFIG_SOURCE,
+) -> ComputeResult:
+    """Compute and store the progress of every target of every active plan.
+
+    Args:
+        session: the store; not committed here.
+        catalogue: the metric definitions.
+        as_of: the moment progress is computed for (aware UTC); paces expected-to-date.
+        reporting_currency: currency of money metrics without one (ratios, amounts without
+            a currency).
+        thresholds: (on track, at risk) pace ratios.
+        partner_ids: only plans of these partners (a sync touched them).
+        plan_keys: only these plans.
+        rates_source: which stored rates convert currencies (``config`` or a CRM stream).
+    """
+    from sqlalchemy import event
+
+    counter = _Counter()
+    bind = session.connection()
+    event.listen(bind, "before_cursor_execute", counter)
+    try:
+        changed = _compute(
+            session, catalogue, as_of, reporting_currency, thresholds, partner_ids, plan_keys,
+            rates_source,
+        )
+    finally:
+        event.remove(bind, "before_cursor_execute", counter)
+    result = ComputeResult(targets=changed[0], changed_target_ids=changed[1], statements=counter.count)
+    log.info("progress computed", targets=result.targets, changed=len(result.changed_target_ids),
+             statements=result.statements)
+    return result
+
+
+def _compute(
+    session: Session, catalogue: Catalogue, as_of: datetime, reporting: str,
+    thresholds: tuple[float, float], partner_ids: set[int] | None, plan_keys: set[str] | None,
+    rates_source: str,
+) -> tuple[int, set[int]]:
+    targets, old_scores = _load_targets(session, partner_ids, plan_keys)
+    known = [t for t in targets if t.metric in catalogue]
+    for target in targets:
+        if target.metric not in catalogue:
+            log.warning("target skipped: unknown metric", target_id=target.id, metric=target.metric)
+    scopes: dict[Scope, set[int]] = defaultdict(set)
+    parts: dict[Scope, set[int]] = defaultdict(set)
+    for target in known:
+        metric = catalogue[target.metric]
+        scope = _scope(catalogue, metric, target, reporting)
+        partners = scopes[scope]
+        if target.partner_id is not None:
+            partners.add(target.partner_id)
+        for part in catalogue.components(metric.key):
+            parts[_component_scope(part, scope, reporting)] |= partners
+    base = session.scalar(select(FxRateRow.base).where(FxRateRow.source == rates_source).limit(1))
+    rates = Rates(base=base, source=rates_source, default_currency=reporting)
+    values: dict[Scope, dict[int, Value]] = {}
+    for scope, partners in parts.items():
+        if not partners:
+            values[scope] = {}
+            continue
+        filters = json.loads(scope.filters)
+        values[scope] = evaluate(session, catalogue[scope.metric], scope, filters, partners, rates)
+    rows, by_plan = [], defaultdict(list)
+    now = datetime.now(UTC)
+    for target in known:
+        metric = catalogue[target.metric]
+        scope = _scope(catalogue, metric, target, reporting)
+        got = []
+        for part in catalogue.components(metric.key):
+            found = values[_component_scope(part, scope, reporting)]
+            got.append(found.get(target.partner_id, empty_value(part)) if target.partner_id else empty_value(part))
+        value = _combine(metric, got)
+        result = progress(
+            metric, actual=value.value, count=value.count, target=target.value,
+            period=target.period, as_of=as_of, phasing=target.phasing, thresholds=thresholds,
+        )
+        by_plan[target.plan_id].append((target.weight, result))
+        version = catalogue.version(metric.key)
+        fingerprint = result.fingerprint(version, target.partner_id)
+        if fingerprint != target.fingerprint:
+            rows.append(_row(target, result, version, fingerprint, now, as_of))
+    _write(session, rows)
+    _write_scores(session, by_plan, old_scores)
+    return len(known), {r["target_id"] for r in rows}
+
+
+def _row(
+    target: _Target, result: Progress, version: str, fingerprint: str, now: datetime,
+    as_of: datetime,
+) -> dict[str, Any]:
+    return {
+        "target_id": target.id,
+        "plan_id": target.plan_id,
+        "partner_id": target.partner_id,
+        "actual": result.actual,
+        "target": result.target,
+        "attainment": result.attainment,
+        "expected_to_date": result.expected_to_date,
+        "forecast": result.forecast,
+        "gap": result.gap,
+        "status": result.status,
+        "activity_count": result.activity_count,
+        "metric_version": version,
+        "computed_at": now,
+        "data_as_of": as_of,
+        "fingerprint": fingerprint,
+    }
+
+
+def _write(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One batched upsert (a single executemany) for every changed progress row."""
+    if not rows:
+        return
+    table = ProgressRow.__table__  # type: ignore[attr-defined]
+    connection = session.connection()
+    stmt = _INSERTS[connection.dialect.name](table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["target_id"],
+        set_={c: stmt.excluded[c] for c in rows[0] if c != "target_id"},
+    )
+    connection.execute(stmt, rows)
+
+
+def _write_scores(
+    session: Session,
+    by_plan: dict[int, list[tuple[Decimal, Progress]]],
+    old: dict[int, Decimal | None],
+) -> None:
+    changed = []
+    for plan_id, items in by_plan.items():
+        score = plan_score(items)
+        if score != old.get(plan_id):
+            changed.append({"pid": plan_id, "score": score})
+    if changed:
+        table = PlanRow.__table__  # type: ignore[attr-defined]
+        stmt = update(table).where(table.c.id == bindparam("pid")).values(score=bindparam("score"))
+        session.connection().execute(stmt, changed)
