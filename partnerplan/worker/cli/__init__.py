@@ -29,10 +29,12 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _register() -> None:
-    from partnerplan.worker.cli import core, run
+    from importlib import import_module
 
-    for module in (core, run):
-        module.register(app)
+    # import_module, not `from partnerplan.worker.cli import run`: that name is the entry point
+    # function below, and importing the `run` submodule rebinds it (restored after the call).
+    for name in ("core", "run", "mappings"):
+        import_module(f"{__name__}.{name}").register(app)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -69,4 +71,6 @@ def main() -> None:
     sys.exit(run())
 
 
+_entry_point = run
 _register()
+run = _entry_point  # the `run` commands submodule must not shadow the entry point function
