@@ -1,4 +1,4 @@
-"""Salesforce login flows and session renewal, against `responses` (simple-salesforce uses requests)."""
+"""Salesforce login flows and session renewal, against `responses` (the client uses requests)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,12 @@ def _form(call: responses.Call) -> dict[str, str]:
 
 
 def _record(n: int, stamp: str = "2026-01-01T00:00:00.000+0000") -> dict[str, object]:
-    return {"attributes": {"type": "Account"}, "Id": f"001000000000{n:03d}AAA", "Name": f"A{n}",
-            "SystemModstamp": stamp}  # fmt: skip
+    return {
+        "attributes": {"type": "Account"},
+        "Id": f"001000000000{n:03d}AAA",
+        "Name": f"A{n}",
+        "SystemModstamp": stamp,
+    }
 
 
 @responses.activate
@@ -51,9 +55,12 @@ def test_client_credentials_posts_to_the_configured_token_url_and_uses_the_token
     connector = SalesforceConnector("sf", sf_source())
     connector.check_fields(SPEC)
     form = _form(responses.calls[0])
-    assert {"grant_type": "client_credentials", "client_id": "client-id-123",
-            "client_secret": "client-secret-456"} == form  # fmt: skip
-    assert "Bearer tok-1" == responses.calls[1].request.headers["Authorization"]
+    assert form == {
+        "grant_type": "client_credentials",
+        "client_id": "client-id-123",
+        "client_secret": "client-secret-456",
+    }
+    assert responses.calls[1].request.headers["Authorization"] == "Bearer tok-1"
 
 
 @responses.activate
@@ -62,9 +69,9 @@ def test_refresh_token_flow_sends_the_refresh_token():
     responses.post(TOKEN_URL, json=_token("tok-1"))
     source = sf_source(auth={"flow": "refresh_token", "refresh_token": SecretStr("r-789")})
     token = SalesforceConnector("sf", source).auth.login()
-    assert "tok-1" == token.access_token
-    assert "refresh_token" == _form(responses.calls[0])["grant_type"]
-    assert "r-789" == _form(responses.calls[0])["refresh_token"]
+    assert token.access_token == "tok-1"
+    assert _form(responses.calls[0])["grant_type"] == "refresh_token"
+    assert _form(responses.calls[0])["refresh_token"] == "r-789"
 
 
 @responses.activate
@@ -85,11 +92,13 @@ def test_jwt_bearer_flow_signs_an_assertion_for_the_token_host(tmp_path):
     SalesforceConnector("sf", source).auth.login()
     form = _form(responses.calls[0])
     claims = jwt.decode(
-        form["assertion"], key.public_key(), algorithms=["RS256"],
+        form["assertion"],
+        key.public_key(),
+        algorithms=["RS256"],
         audience="https://login.example.test",
-    )  # fmt: skip
-    assert "urn:ietf:params:oauth:grant-type:jwt-bearer" == form["grant_type"]
-    assert ("client-id-123", "sync@acme.test") == (claims["iss"], claims["sub"])
+    )
+    assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    assert (claims["iss"], claims["sub"]) == ("client-id-123", "sync@acme.test")
 
 
 @responses.activate
@@ -116,10 +125,10 @@ def test_password_flow_without_client_id_uses_soap_login():
     token = SalesforceConnector("sf", source).auth.login()
     sent = responses.calls[0].request.body
     sent = sent.decode() if isinstance(sent, bytes) else sent
-    assert ("00D!soap-session", "https://acme.my.salesforce.com") == (
+    assert (
         token.access_token,
         token.instance_url,
-    )
+    ) == ("00D!soap-session", "https://acme.my.salesforce.com")
     assert "<urn:password>pw&lt;&amp;&gt;sectok</urn:password>" in sent
 
 
@@ -136,10 +145,10 @@ def test_password_flow_with_client_id_uses_the_oauth_password_grant():
         }
     )
     SalesforceConnector("sf", source).auth.login()
-    assert ("password", "pwsectok") == (
+    assert (
         _form(responses.calls[0])["grant_type"],
         _form(responses.calls[0])["password"],
-    )
+    ) == ("password", "pwsectok")
 
 
 @responses.activate
@@ -175,39 +184,49 @@ def test_session_expiry_mid_pagination_reauthenticates_once_and_resumes_the_page
     responses.post(TOKEN_URL, json=_token("tok-2"))
     responses.get(f"{INSTANCE}/services/data/v62.0/sobjects/Account/describe/", json=DESCRIBE)
     more = "/services/data/v62.0/query/01g-2"
-    responses.get(QUERY_URL, json={"done": False, "nextRecordsUrl": more,
-                                   "records": [_record(1), _record(2)]})  # fmt: skip
-    responses.get(INSTANCE + more, status=401, json=[{"errorCode": "INVALID_SESSION_ID",
-                                                      "message": "Session expired or invalid"}])  # fmt: skip
+    responses.get(
+        QUERY_URL, json={"done": False, "nextRecordsUrl": more, "records": [_record(1), _record(2)]}
+    )
+    responses.get(
+        INSTANCE + more,
+        status=401,
+        json=[{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}],
+    )
     responses.get(INSTANCE + more, json={"done": True, "records": [_record(3)]})
     connector = SalesforceConnector("sf", sf_source(), retry=no_sleep)
     ids = [r["Id"] for page in connector.pull(SPEC, None) for r in page.records]
     token_calls = [c for c in responses.calls if c.request.url == TOKEN_URL]
     last = responses.calls[-1].request
     assert [_record(n)["Id"] for n in (1, 2, 3)] == ids
-    assert 2 == len(token_calls)
-    assert "Bearer tok-2" == last.headers["Authorization"]
+    assert len(token_calls) == 2
+    assert last.headers["Authorization"] == "Bearer tok-2"
 
 
 @responses.activate
 def test_a_fresh_token_rejected_again_is_fatal_not_a_loop(no_sleep):
     """If the new token is refused too, the pull stops with AuthenticationFailed after 2 logins."""
     responses.post(TOKEN_URL, json=_token("tok-1"))
-    responses.get(f"{INSTANCE}/services/data/v62.0/sobjects/Account/describe/", status=401,
-                  json=[{"errorCode": "INVALID_SESSION_ID", "message": "Session expired"}])  # fmt: skip
+    responses.get(
+        f"{INSTANCE}/services/data/v62.0/sobjects/Account/describe/",
+        status=401,
+        json=[{"errorCode": "INVALID_SESSION_ID", "message": "Session expired"}],
+    )
     connector = SalesforceConnector("sf", sf_source(), retry=no_sleep)
     with pytest.raises(AuthenticationFailed, match="freshly issued token"):
         connector.check_fields(SPEC)
-    assert 2 == len([c for c in responses.calls if c.request.url == TOKEN_URL])
+    assert len([c for c in responses.calls if c.request.url == TOKEN_URL]) == 2
 
 
 @responses.activate
 def test_fixed_session_id_is_used_directly_and_a_401_is_fatal(no_sleep):
     """The session flow sends the configured session id; when it expires there is no login."""
-    responses.get(f"{INSTANCE}/services/data/v62.0/sobjects/Account/describe/", status=401,
-                  json=[{"errorCode": "INVALID_SESSION_ID", "message": "Session expired"}])  # fmt: skip
+    responses.get(
+        f"{INSTANCE}/services/data/v62.0/sobjects/Account/describe/",
+        status=401,
+        json=[{"errorCode": "INVALID_SESSION_ID", "message": "Session expired"}],
+    )
     source = sf_source(auth={"flow": "session", "session_id": SecretStr("00D!fixed")})
     connector = SalesforceConnector("sf", source, retry=no_sleep)
     with pytest.raises(AuthenticationFailed, match="fixed session id"):
         connector.check_fields(SPEC)
-    assert ["Bearer 00D!fixed"] == [c.request.headers["Authorization"] for c in responses.calls]
+    assert [c.request.headers["Authorization"] for c in responses.calls] == ["Bearer 00D!fixed"]

@@ -45,17 +45,27 @@ OPPORTUNITY = {
         {"name": "Id", "type": "id"},
         {"name": "Amount", "type": "currency"},
         {"name": "SystemModstamp", "type": "datetime"},
-        {"name": "PartnerAccountId", "type": "reference", "relationshipName": "PartnerAccount",
-         "referenceTo": ["Account"]},
+        {
+            "name": "PartnerAccountId",
+            "type": "reference",
+            "relationshipName": "PartnerAccount",
+            "referenceTo": ["Account"],
+        },
     ],
-}  # fmt: skip
-ACCOUNT = {"name": "Account", "fields": [{"name": "Id", "type": "id"},
-                                         {"name": "Partner_Key__c", "type": "string"}]}  # fmt: skip
+}
+ACCOUNT = {
+    "name": "Account",
+    "fields": [{"name": "Id", "type": "id"}, {"name": "Partner_Key__c", "type": "string"}],
+}
 
 
 def _rec(n: int, stamp: str) -> dict[str, object]:
-    return {"attributes": {"type": "Opportunity"}, "Id": f"006000000000{n:03d}AAA",
-            "Amount": 10.5, "SystemModstamp": stamp}  # fmt: skip
+    return {
+        "attributes": {"type": "Opportunity"},
+        "Id": f"006000000000{n:03d}AAA",
+        "Amount": 10.5,
+        "SystemModstamp": stamp,
+    }
 
 
 def _id(n: int) -> str:
@@ -83,8 +93,16 @@ def _queries(mock: responses.RequestsMock) -> list[str]:
 def test_pull_queries_from_watermark_minus_lookback_ordered_by_modstamp_and_id(sf):
     """The SOQL filters SystemModstamp >= watermark - lookback and orders by (modstamp, Id)."""
     mock, connector = sf
-    mock.get(f"{BASE}/query/", json={"done": True, "records": [
-        _rec(1, "2026-03-01T11:56:00.000+0000"), _rec(2, "2026-03-01T12:00:00.000+0000")]})  # fmt: skip
+    mock.get(
+        f"{BASE}/query/",
+        json={
+            "done": True,
+            "records": [
+                _rec(1, "2026-03-01T11:56:00.000+0000"),
+                _rec(2, "2026-03-01T12:00:00.000+0000"),
+            ],
+        },
+    )
     since = Watermark(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), _id(2))
     pages = list(connector.pull(SPEC, since))
     expected = (
@@ -107,7 +125,9 @@ def test_every_call_has_explicit_connect_and_read_timeouts(sf):
 def test_missing_field_names_the_object_and_the_field(sf):
     """A mapped field the org lacks fails check_fields naming object and field."""
     _mock, connector = sf
-    spec = StreamSpec("o", "sf", "Opportunity", ("Amount", "PartnerAccount.Tier__c"), "SystemModstamp")
+    spec = StreamSpec(
+        "o", "sf", "Opportunity", ("Amount", "PartnerAccount.Tier__c"), "SystemModstamp"
+    )
     with pytest.raises(MissingField) as caught:
         connector.check_fields(spec)
     assert "'Opportunity'" in str(caught.value) and "'PartnerAccount.Tier__c'" in str(caught.value)
@@ -118,10 +138,15 @@ def test_invalid_query_locator_restarts_after_the_last_page_without_duplicates(s
     mock, connector = sf
     more = "/services/data/v62.0/query/01g-2"
     t1, t2 = "2026-03-01T10:00:00.000+0000", "2026-03-01T11:00:00.000+0000"
-    mock.get(f"{BASE}/query/", json={"done": False, "nextRecordsUrl": more,
-                                     "records": [_rec(1, t1), _rec(2, t2)]})  # fmt: skip
-    mock.get(INSTANCE + more, status=400, json=[{"errorCode": "INVALID_QUERY_LOCATOR",
-                                                 "message": "invalid query locator"}])  # fmt: skip
+    mock.get(
+        f"{BASE}/query/",
+        json={"done": False, "nextRecordsUrl": more, "records": [_rec(1, t1), _rec(2, t2)]},
+    )
+    mock.get(
+        INSTANCE + more,
+        status=400,
+        json=[{"errorCode": "INVALID_QUERY_LOCATOR", "message": "invalid query locator"}],
+    )
     mock.get(f"{BASE}/query/", json={"done": True, "records": [_rec(2, t2), _rec(3, t2)]})
     ids = [r["Id"] for page in connector.pull(SPEC, None) for r in page.records]
     assert [_id(1), _id(2), _id(3)] == ids
@@ -131,38 +156,65 @@ def test_invalid_query_locator_restarts_after_the_last_page_without_duplicates(s
 def test_query_timeout_and_5xx_are_retried_honouring_retry_after(sf):
     """QUERY_TIMEOUT and a 503 with Retry-After are retried; the 503's wait is the header's."""
     mock, connector = sf
-    mock.get(f"{BASE}/query/", status=400, json=[{"errorCode": "QUERY_TIMEOUT",
-                                                  "message": "Your query request was running for too long."}])  # fmt: skip
-    mock.get(f"{BASE}/query/", status=503, json=[{"errorCode": "SERVER_UNAVAILABLE",
-                                                  "message": "busy"}], headers={"Retry-After": "7"})  # fmt: skip
-    mock.get(f"{BASE}/query/", json={"done": True, "records": [_rec(1, "2026-03-01T10:00:00.000+0000")]})
+    mock.get(
+        f"{BASE}/query/",
+        status=400,
+        json=[
+            {
+                "errorCode": "QUERY_TIMEOUT",
+                "message": "Your query request was running for too long.",
+            }
+        ],
+    )
+    mock.get(
+        f"{BASE}/query/",
+        status=503,
+        json=[{"errorCode": "SERVER_UNAVAILABLE", "message": "busy"}],
+        headers={"Retry-After": "7"},
+    )
+    mock.get(
+        f"{BASE}/query/", json={"done": True, "records": [_rec(1, "2026-03-01T10:00:00.000+0000")]}
+    )
     pages = list(connector.pull(SPEC, None))
     assert [_id(1)] == [r["Id"] for p in pages for r in p.records]
-    assert 7.0 == connector.retry.waits[-1]
-    assert 2 == len(connector.retry.waits)
+    assert connector.retry.waits[-1] == 7.0
+    assert len(connector.retry.waits) == 2
 
 
 def test_budget_share_spent_stops_between_pages_after_a_complete_page(sf):
     """At api-usage 60/100 with share 0.5, page 1 is yielded, then BudgetExhausted, no page 2."""
     mock, connector = sf
     more = "/services/data/v62.0/query/01g-2"
-    mock.get(f"{BASE}/query/", json={"done": False, "nextRecordsUrl": more,
-                                     "records": [_rec(1, "2026-03-01T10:00:00.000+0000")]},
-             headers={"Sforce-Limit-Info": "api-usage=60/100"})  # fmt: skip
+    mock.get(
+        f"{BASE}/query/",
+        json={
+            "done": False,
+            "nextRecordsUrl": more,
+            "records": [_rec(1, "2026-03-01T10:00:00.000+0000")],
+        },
+        headers={"Sforce-Limit-Info": "api-usage=60/100"},
+    )
     pages = connector.pull(SPEC, None)
     first = next(pages)
     with pytest.raises(BudgetExhausted, match="60 of 100"):
         next(pages)
     assert [_id(1)] == [r["Id"] for r in first.records]
     assert not [c for c in mock.calls if more in (c.request.url or "")]
-    assert (60, 100) == (connector.usage().daily_used, connector.usage().daily_max)
+    assert (connector.usage().daily_used, connector.usage().daily_max) == (60, 100)
 
 
 def test_deletions_use_query_all_for_deleted_rows(sf):
     """Deletions come from queryAll with IsDeleted = true, as deleted pages."""
     mock, connector = sf
-    mock.get(f"{BASE}/queryAll/", json={"done": True, "records": [
-        {"Id": _id(9), "SystemModstamp": "2026-03-02T00:00:00.000+0000", "IsDeleted": True}]})  # fmt: skip
+    mock.get(
+        f"{BASE}/queryAll/",
+        json={
+            "done": True,
+            "records": [
+                {"Id": _id(9), "SystemModstamp": "2026-03-02T00:00:00.000+0000", "IsDeleted": True}
+            ],
+        },
+    )
     pages = list(connector.deletions(SPEC, datetime(2026, 3, 1, tzinfo=UTC)))
     assert [(True, [_id(9)])] == [(p.deleted, [r["Id"] for r in p.records]) for p in pages]
     assert "IsDeleted = true AND SystemModstamp >= 2026-03-01T00:00:00Z" in _queries(mock)[0]
@@ -179,10 +231,24 @@ def _error(cls, status, code, message="m", headers=None):
         (_error(SalesforceMalformedRequest, 400, "INVALID_QUERY_LOCATOR"), QueryLocatorExpired),
         (_error(SalesforceMalformedRequest, 400, "INVALID_FIELD"), ConfigurationError),
         (_error(SalesforceMalformedRequest, 400, "STRING_TOO_LONG"), RecordError),
-        (_error(SalesforceRefusedRequest, 403, "REQUEST_LIMIT_EXCEEDED",
-                "TotalRequests Limit exceeded."), DailyLimitReached),  # fmt: skip
-        (_error(SalesforceRefusedRequest, 403, "REQUEST_LIMIT_EXCEEDED",
-                "ConcurrentPerOrgLongTxn Limit exceeded."), RateLimited),  # fmt: skip
+        (
+            _error(
+                SalesforceRefusedRequest,
+                403,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            ),
+            DailyLimitReached,
+        ),
+        (
+            _error(
+                SalesforceRefusedRequest,
+                403,
+                "REQUEST_LIMIT_EXCEEDED",
+                "ConcurrentPerOrgLongTxn Limit exceeded.",
+            ),
+            RateLimited,
+        ),
         (_error(SalesforceRefusedRequest, 403, "INSUFFICIENT_ACCESS"), ConfigurationError),
         (_error(SalesforceResourceNotFound, 404, "NOT_FOUND"), ConfigurationError),
         (_error(SalesforceGeneralError, 500, "UNKNOWN_EXCEPTION"), TransientHttpError),
@@ -206,8 +272,18 @@ def _results(records, fail=()):
     out = []
     for r in records:
         if r["External_Id__c"] in fail:
-            out.append({"success": False, "errors": [{"statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
-                                                       "message": "bad", "fields": ["Target__c"]}]})  # fmt: skip
+            out.append(
+                {
+                    "success": False,
+                    "errors": [
+                        {
+                            "statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                            "message": "bad",
+                            "fields": ["Target__c"],
+                        }
+                    ],
+                }
+            )
         else:
             out.append({"id": "a0D000000000001AAA", "success": True, "errors": [], "created": True})
     return out
@@ -227,13 +303,13 @@ def test_upsert_sends_200_records_a_call_and_reports_each_failure(sf):
     mock.add_callback(responses.PATCH, url, callback=answer)
     records = [{"External_Id__c": f"k-{i}", "Actual__c": Decimal("12.30")} for i in range(450)]
     results = connector.upsert("Partner_Plan_Progress__c", "External_Id__c", records)
-    assert [200, 200, 50] == [len(b["records"]) for b in bodies]
+    assert [len(b["records"]) for b in bodies] == [200, 200, 50]
     assert {False} == {b["allOrNone"] for b in bodies}
-    assert ["k-7", "k-300"] == [r.key for r in results if not r.ok]
-    assert "FIELD_CUSTOM_VALIDATION_EXCEPTION: bad (Target__c)" == results[7].error
-    assert 3 == connector.usage().write_calls
-    assert {"type": "Partner_Plan_Progress__c"} == bodies[0]["records"][0]["attributes"]
-    assert 12.3 == bodies[0]["records"][0]["Actual__c"]
+    assert [r.key for r in results if not r.ok] == ["k-7", "k-300"]
+    assert results[7].error == "FIELD_CUSTOM_VALIDATION_EXCEPTION: bad (Target__c)"
+    assert connector.usage().write_calls == 3
+    assert bodies[0]["records"][0]["attributes"] == {"type": "Partner_Plan_Progress__c"}
+    assert bodies[0]["records"][0]["Actual__c"] == 12.3
 
 
 def test_a_batch_rejected_whole_is_split_to_isolate_the_bad_record(sf):
@@ -251,7 +327,7 @@ def test_a_batch_rejected_whole_is_split_to_isolate_the_bad_record(sf):
     records = [{"External_Id__c": f"k-{i}"} for i in range(8)]
     results = connector.upsert("Partner_Plan_Progress__c", "External_Id__c", records)
     assert [f"k-{i}" for i in range(8)] == [r.key for r in results]
-    assert ["k-5"] == [r.key for r in results if not r.ok]
+    assert [r.key for r in results if not r.ok] == ["k-5"]
     assert "JSON_PARSER_ERROR" in (results[5].error or "")
 
 
@@ -263,11 +339,16 @@ def test_update_by_id_skips_records_whose_id_is_not_a_salesforce_id(sf):
     def answer(request):
         records = json.loads(request.body)["records"]
         sent.extend(r["id"] for r in records)
-        return 200, {}, json.dumps([{"id": r["id"], "success": True, "errors": []} for r in records])
+        return (
+            200,
+            {},
+            json.dumps([{"id": r["id"], "success": True, "errors": []} for r in records]),
+        )
 
     mock.add_callback(responses.PATCH, f"{BASE}/composite/sobjects", callback=answer)
     good = "001000000000001AAA"
-    results = connector.update("Account", [{"Id": "x' OR 1=1", "Plan_Score__c": 1},
-                                           {"Id": good, "Plan_Score__c": 2}])  # fmt: skip
+    results = connector.update(
+        "Account", [{"Id": "x' OR 1=1", "Plan_Score__c": 1}, {"Id": good, "Plan_Score__c": 2}]
+    )
     assert [good] == sent
-    assert [False, True] == [r.ok for r in results]
+    assert [r.ok for r in results] == [False, True]
