@@ -1,0 +1,21 @@
+"""Fixtures for the mapping tests: the shipped mappings, loaded once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from partnerplan.mappings.loader import MappingSet, load_mappings
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "config" / "mappings"
+SAMPLES = ROOT / "tests" / "fixtures" / "samples"
+
+
+@pytest.fixture(scope="session")
+def shipped() -> MappingSet:
+    """The shipped Salesforce and HubSpot mappings, compiled."""
+    mappings, problems = load_mappings(SHIPPED, {"salesforce", "hubspot"})
+    assert mappings is not None, [p.render() for p in problems]
+    return mappings
