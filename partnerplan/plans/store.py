@@ -259,7 +259,12 @@ class QuarantineRow(SQLModel, table=True):
 
 
 class PushStateRow(SQLModel, table=True):
-    """What was last pushed successfully for one progress record to one destination."""
+    """What was last pushed successfully for one progress record to one destination.
+
+    ``pushed`` holds the CRM field values of that last successful push, so that
+    ``push --dry-run`` can show old → new without reading the CRM, and ``pushed["_associated"]``
+    records which company a HubSpot record was last associated with.
+    """
 
     __tablename__ = "push_state"
     __table_args__ = (UniqueConstraint("destination", "record_key", name="uq_push_state"),)
@@ -274,4 +279,5 @@ class PushStateRow(SQLModel, table=True):
     last_error: str | None = Field(default=None)
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = _utc()
+    pushed: dict[str, Any] = _json()
     version: int = Field(default=STATE_VERSION)
