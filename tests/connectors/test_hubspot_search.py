@@ -1,0 +1,127 @@
+"""The HubSpot search pager over an in-memory search that behaves like HubSpot's.
+
+The fake applies the filters, sorts by the one requested property and returns at most 200
+results; it takes no offset because the pager never sends one (so HubSpot's 10,000-offset cap
+cannot bite). It orders ties *randomly on every request*, so a pager that relied on a stable
+order among equal timestamps would fail here.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from partnerplan.connectors.hs_search import SearchPager
+from partnerplan.connectors.wire import epoch_ms
+
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+MOD = "hs_lastmodifieddate"
+
+
+def _iso(stamp: datetime) -> str:
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class InMemorySearch:
+    """A HubSpot-like search over ``records`` (id -> modified time)."""
+
+    def __init__(self, modified: dict[int, datetime], seed: int = 7) -> None:
+        self.modified = modified
+        self.random = random.Random(seed)
+        self.requests = 0
+
+    def _match(self, record_id: int, flt: dict[str, Any]) -> bool:
+        if flt["propertyName"] == "hs_object_id":
+            actual, wanted = record_id, int(flt["value"])
+        else:
+            actual, wanted = epoch_ms(self.modified[record_id]), int(flt["value"])
+        return {
+            "EQ": actual == wanted,
+            "GT": actual > wanted,
+            "GTE": actual >= wanted,
+            "LT": actual < wanted,
+        }[flt["operator"]]
+
+    def __call__(self, filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
+        self.requests += 1
+        hits = [i for i in self.modified if all(self._match(i, f) for f in filters)]
+        tiebreak = {i: self.random.random() for i in hits}
+        if sort == "hs_object_id":
+            hits.sort()
+        else:
+            hits.sort(key=lambda i: (self.modified[i], tiebreak[i]))
+        page = hits[:200]
+        results = [
+            {
+                "id": str(i),
+                "properties": {MOD: _iso(self.modified[i]), "hs_object_id": str(i)},
+                "updatedAt": _iso(self.modified[i]),
+            }
+            for i in page
+        ]
+        return {"total": len(hits), "results": results}
+
+
+def _pager(search: InMemorySearch, between=lambda: None) -> SearchPager:
+    return SearchPager(search=search, modified=MOD, extra=[], limit=200, between_pages=between)
+
+
+def test_25000_records_in_one_window_with_3000_and_12000_ties_are_all_read_once():
+    """25,000 deals, 3,000 on one timestamp and 12,000 on another: each read exactly once."""
+    modified = {i: BASE + timedelta(seconds=i % 500) for i in range(1, 10_001)}
+    modified |= {i: BASE + timedelta(hours=1) for i in range(10_001, 13_001)}
+    modified |= {i: BASE + timedelta(hours=2) for i in range(13_001, 25_001)}
+    search = InMemorySearch(modified)
+    ids = [
+        r["id"] for batch in _pager(search).batches(BASE, BASE + timedelta(days=1)) for r in batch
+    ]
+    assert len(ids) == 25_000
+    assert set(ids) == {str(i) for i in modified}
+
+
+def test_batches_come_in_modified_order_so_each_watermark_covers_everything_before():
+    """Every batch's records are at or after the previous batch's last timestamp."""
+    modified = {i: BASE + timedelta(seconds=i // 3) for i in range(1, 2_001)}
+    search = InMemorySearch(modified)
+    last = BASE
+    for batch in _pager(search).batches(BASE, BASE + timedelta(days=1)):
+        stamps = [datetime.fromisoformat(r["properties"][MOD]) for r in batch]
+        assert stamps == sorted(stamps)
+        assert stamps[0] >= last
+        last = stamps[-1]
+
+
+def test_records_modified_during_the_sync_are_not_skipped():
+    """Moving records forward between requests never makes an untouched record disappear."""
+    modified = {i: BASE + timedelta(seconds=i) for i in range(1, 1_001)}
+    search = InMemorySearch(modified)
+    end = BASE + timedelta(days=1)
+    touched = iter(range(1, 1_001, 97))
+
+    def touch_one() -> None:
+        moved = next(touched, None)
+        if moved is not None:
+            modified[moved] = BASE + timedelta(hours=5)
+
+    ids = {r["id"] for b in _pager(search, touch_one).batches(BASE, end) for r in b}
+    assert ids == {str(i) for i in modified}
+
+
+def test_window_end_is_exclusive_and_start_inclusive():
+    """Records at the window start are read; records at the end are left for the next run."""
+    modified = {1: BASE, 2: BASE + timedelta(minutes=1), 3: BASE + timedelta(minutes=2)}
+    search = InMemorySearch(modified)
+    ids = [r["id"] for b in _pager(search).batches(BASE, BASE + timedelta(minutes=2)) for r in b]
+    assert ids == ["1", "2"]
+
+
+@pytest.mark.parametrize("count", [0, 199, 200, 201])
+def test_page_boundaries(count):
+    """Counts around the page size are read exactly once."""
+    modified = {i: BASE + timedelta(seconds=i) for i in range(1, count + 1)}
+    search = InMemorySearch(modified)
+    ids = [r["id"] for b in _pager(search).batches(BASE, BASE + timedelta(days=1)) for r in b]
+    assert sorted(ids, key=int) == [str(i) for i in range(1, count + 1)]
