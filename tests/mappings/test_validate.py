@@ -1,4 +1,4 @@
-"""`partnerplan validate` on mappings: the shipped ones pass; each mistake is FILE:LINE + fix, exit 2.
+"""`partnerplan validate` on mappings: shipped ones pass; each mistake is FILE:LINE + fix, exit 2.
 
 Every file in ``tests/fixtures/bad-mappings/`` holds one mistake and, in its first line, the
 ``# expect: LINE: message`` that validate must print for it.
@@ -51,7 +51,7 @@ def test_shipped_mappings_validate(tmp_path, capsys):
     assert run(["validate", "--config", str(root)]) == 0
     captured = capsys.readouterr()
     assert "configuration is valid" in captured.out
-    assert "" == captured.err
+    assert captured.err == ""
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in BAD.glob("*.yaml")))
