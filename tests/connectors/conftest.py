@@ -124,7 +124,7 @@ def fake_hubspot() -> Iterator[FakeHubSpot]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield fake
     server.shutdown()
