@@ -13,6 +13,7 @@ from partnerplan.config import parse, validate
 from partnerplan.errors import ConfigProblems, Problem
 from partnerplan.mappings.loader import MappingSet, load_mappings
 from partnerplan.worker.settings import Settings
+from partnerplan.worker.writeback import WritebackFile, load_writeback
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Project:
     settings: Settings
     warnings: list[Problem] = field(default_factory=list)
     mappings: MappingSet = field(default_factory=MappingSet)
+    writeback: WritebackFile = field(default_factory=WritebackFile)
 
 
 def load_project(root: Path) -> Project:
@@ -56,7 +58,12 @@ def load_project(root: Path) -> Project:
     known_sources = set(settings.sources) if settings is not None else None
     mappings, mapping_problems = load_mappings(root / "mappings", known_sources)
     problems.extend(mapping_problems)
+    sources = dict(settings.sources) if settings is not None else None
+    writeback, writeback_problems = load_writeback(root / "writeback.yaml", sources)
+    problems.extend(writeback_problems)
     errors = [p for p in problems if p.severity == "error"]
-    if errors or settings is None or mappings is None:
+    if errors or settings is None or mappings is None or writeback is None:
         raise ConfigProblems(problems)
-    return Project(root=root, settings=settings, warnings=problems, mappings=mappings)
+    return Project(
+        root=root, settings=settings, warnings=problems, mappings=mappings, writeback=writeback
+    )

@@ -1,0 +1,240 @@
+"""``config/writeback.yaml``: where progress lands in each CRM, and which CRM fields it may touch.
+
+Each destination is named after a source in ``settings.yaml`` (its connection is reused) and
+holds up to two parts:
+
+* ``progress``: one CRM record per plan target (a Salesforce custom object upserted by an
+  external-id field and looked up to the partner's Account; a HubSpot custom object upserted by
+  a unique property and associated with the partner's company);
+* ``rollup``: fields on the partner's own account/company record (plan score, status, when
+  computed), updated by record id.
+
+``fields`` maps a progress (or roll-up) field, from the closed vocabulary
+:data:`PROGRESS_FIELDS` / :data:`ROLLUP_FIELDS`, to a CRM field name, or to ``{field: NAME,
+percent: true}`` for CRM percent fields that expect 85 for 85 %. A value partnerplan does not
+know (None) is never sent, so a CRM value is never cleared, unless the progress field is listed
+in ``write_nulls``. A CRM field listed in ``owned_by_crm`` is never written at all, whatever the
+map says (an admin can hand a field to CRM users without editing the map).
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from partnerplan.config import Document, StrictModel, parse, validate
+from partnerplan.errors import Problem
+
+Kind = Literal["text", "number", "percent", "datetime"]
+PROGRESS_FIELDS: dict[str, Kind] = {
+    "plan_key": "text",
+    "target_key": "text",
+    "metric": "text",
+    "metric_label": "text",
+    "period": "text",
+    "target": "number",
+    "actual": "number",
+    "attainment": "number",
+    "expected_to_date": "number",
+    "forecast": "number",
+    "gap": "number",
+    "status": "text",
+    "activity_count": "number",
+    "computed_at": "datetime",
+    "data_as_of": "datetime",
+    "metric_version": "text",
+}
+"""What a progress record can carry, and each value's kind (drives CRM setup and checks)."""
+ROLLUP_FIELDS: dict[str, Kind] = {
+    "score": "number",
+    "status": "text",
+    "plan_key": "text",
+    "period": "text",
+    "computed_at": "datetime",
+    "data_as_of": "datetime",
+}
+"""What a partner's account/company roll-up can carry."""
+FRESHNESS = frozenset({"computed_at", "data_as_of"})
+"""Fields that say when, not what: sent along with a change, never a reason to push alone."""
+
+
+class FieldTarget(StrictModel):
+    """A CRM field, optionally scaled for percent fields (0.85 is sent as 85)."""
+
+    field: str = Field(min_length=1)
+    percent: bool = False
+
+
+FieldSpec = str | FieldTarget
+
+
+def _target(spec: FieldSpec) -> FieldTarget:
+    return spec if isinstance(spec, FieldTarget) else FieldTarget(field=spec)
+
+
+class _Part(StrictModel):
+    """What one part (progress or roll-up) of a destination writes."""
+
+    object: str = Field(min_length=1)
+    fields: dict[str, FieldSpec] = Field(min_length=1)
+    write_nulls: list[str] = Field(default_factory=list)
+    owned_by_crm: list[str] = Field(default_factory=list)
+
+    def targets(self) -> dict[str, FieldTarget]:
+        """Each mapped source field to its CRM field, minus the fields the CRM owns."""
+        owned = {name.lower() for name in self.owned_by_crm}
+        out = {key: _target(spec) for key, spec in self.fields.items()}
+        return {key: t for key, t in out.items() if t.field.lower() not in owned}
+
+    def crm_fields(self) -> list[str]:
+        """The CRM fields this part writes, in map order."""
+        return [t.field for t in self.targets().values()]
+
+
+def _check_names(names: list[str], allowed: dict[str, Kind], what: str) -> None:
+    for name in names:
+        if name not in allowed:
+            hint = difflib.get_close_matches(name, list(allowed), n=1)
+            suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+            raise ValueError(
+                f"{name!r} is not a {what} field; {suggestion}known: {', '.join(allowed)}"
+            )
+
+
+class ProgressPart(_Part):
+    """One CRM record per plan target.
+
+    Attributes:
+        key_field: The external-id field (Salesforce) / unique property (HubSpot) the records
+            are upserted by; partnerplan fills it with ``<plan key>:<target key>``.
+        partner_field: Salesforce: the lookup field set to the partner's Account Id.
+        associate: HubSpot: the object type the record is associated with (the partner company).
+    """
+
+    key_field: str = Field(min_length=1)
+    partner_field: str | None = None
+    associate: str | None = None
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        _check_names(list(value), PROGRESS_FIELDS, "progress")
+        return value
+
+    @field_validator("write_nulls")
+    @classmethod
+    def _known_nulls(cls, value: list[str]) -> list[str]:
+        _check_names(value, PROGRESS_FIELDS, "progress")
+        return value
+
+
+class RollupPart(_Part):
+    """Fields on the partner's own account/company record, updated by its record id."""
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        _check_names(list(value), ROLLUP_FIELDS, "roll-up")
+        return value
+
+    @field_validator("write_nulls")
+    @classmethod
+    def _known_nulls(cls, value: list[str]) -> list[str]:
+        _check_names(value, ROLLUP_FIELDS, "roll-up")
+        return value
+
+
+class Destination(StrictModel):
+    """What is written to one CRM (named after its source in settings.yaml)."""
+
+    enabled: bool = True
+    progress: ProgressPart | None = None
+    rollup: RollupPart | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Destination:
+        if self.progress is None and self.rollup is None:
+            raise ValueError("a destination needs `progress:`, `rollup:` or both")
+        return self
+
+
+class WritebackFile(StrictModel):
+    """The whole of ``writeback.yaml``."""
+
+    version: Literal[1] = 1
+    destinations: dict[str, Destination] = Field(default_factory=dict)
+
+
+def _cross_check(
+    doc: Document, model: WritebackFile, sources: dict[str, Any] | None
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, dest in model.destinations.items():
+        loc: tuple[str | int, ...] = ("destinations", name)
+        if sources is not None and name not in sources:
+            hint = difflib.get_close_matches(name, list(sources), n=1)
+            suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+            known = ", ".join(sorted(sources)) or "none"
+            problems.append(
+                doc.problem(
+                    loc,
+                    f"no source named {name!r} in settings.yaml; {suggestion}"
+                    f"destinations are named after sources ({known})",
+                )
+            )
+            continue
+        kind = getattr(sources.get(name), "type", None) if sources is not None else None
+        progress = dest.progress
+        if progress is None:
+            continue
+        if kind == "salesforce" and not progress.partner_field:
+            problems.append(
+                doc.problem(
+                    (*loc, "progress"),
+                    "Salesforce progress records need `partner_field:` (the lookup to the "
+                    "partner's Account, e.g. Partner_Account__c) so they show on the Account",
+                )
+            )
+        if kind == "hubspot" and not progress.associate:
+            problems.append(
+                doc.problem(
+                    (*loc, "progress"),
+                    "HubSpot progress records need `associate: companies` so they show on "
+                    "the partner's company",
+                )
+            )
+        mapped = {t.field.lower() for t in progress.targets().values()}
+        if progress.key_field.lower() in mapped:
+            problems.append(
+                doc.problem(
+                    (*loc, "progress", "fields"),
+                    f"{progress.key_field} is the key field; partnerplan fills it, do not map it",
+                )
+            )
+    return problems
+
+
+def load_writeback(
+    path: Path, sources: dict[str, Any] | None = None
+) -> tuple[WritebackFile | None, list[Problem]]:
+    """Load ``writeback.yaml``; a missing file means write-back is off (an empty config).
+
+    Args:
+        path: The file (usually ``config/writeback.yaml``).
+        sources: The sources of settings.yaml (None when settings failed to load: skip the
+            cross-check rather than report a second, derived problem).
+
+    Returns:
+        The validated config (None if invalid) and every problem found, each at FILE:LINE.
+    """
+    if not path.exists():
+        return WritebackFile(), []
+    doc = parse(path)
+    model = validate(doc, WritebackFile)
+    if model is not None:
+        doc.problems.extend(_cross_check(doc, model, sources))
+    errors = [p for p in doc.problems if p.severity == "error"]
+    return (None if errors else model), doc.problems
