@@ -56,6 +56,7 @@ class Plan:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     file: str = ""
     line: int = 0
+    partner_line: int = 0
 
     def definition(self) -> dict[str, Any]:
         """Everything from config that defines the plan, as JSON-ready data."""
@@ -310,6 +311,7 @@ def _load_file(
                 attachments=[a.model_dump() for a in spec.attachments],
                 file=str(path),
                 line=doc.line_of(loc),
+                partner_line=doc.line_of((*loc, "partner")),
             )
         )
     for index, tpl in enumerate(loaded.templates):
@@ -360,7 +362,7 @@ def _cross_check(plans: list[Plan], partners: Mapping[str, str | None] | None) -
             problems.append(
                 Problem(
                     plan.file,
-                    plan.line,
+                    plan.partner_line or plan.line,
                     f"unknown partner {plan.partner_key!r} in plan {plan.key!r}; "
                     "use a partner key from the CRM (Partner_Key__c / partner_key)",
                 )
