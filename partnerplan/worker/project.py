@@ -12,6 +12,8 @@ from pathlib import Path
 from partnerplan.config import parse, validate
 from partnerplan.errors import ConfigProblems, Problem
 from partnerplan.mappings.loader import MappingSet, load_mappings
+from partnerplan.plans.catalogue import Catalogue, load_catalogue
+from partnerplan.plans.planfile import PlanSet, load_plans
 from partnerplan.worker.settings import Settings
 from partnerplan.worker.writeback import WritebackFile, load_writeback
 
@@ -25,6 +27,8 @@ class Project:
     warnings: list[Problem] = field(default_factory=list)
     mappings: MappingSet = field(default_factory=MappingSet)
     writeback: WritebackFile = field(default_factory=WritebackFile)
+    metrics: Catalogue = field(default_factory=lambda: Catalogue({}, set()))
+    plans: PlanSet = field(default_factory=lambda: PlanSet([]))
 
 
 def load_project(root: Path) -> Project:
@@ -61,9 +65,24 @@ def load_project(root: Path) -> Project:
     sources = dict(settings.sources) if settings is not None else None
     writeback, writeback_problems = load_writeback(root / "writeback.yaml", sources)
     problems.extend(writeback_problems)
+    metrics, metric_problems = load_catalogue(root)
+    problems.extend(metric_problems)
+    plans: PlanSet | None = None
+    if metrics is not None:
+        fiscal_start = settings.fiscal_year_start_month if settings is not None else 1
+        plans, plan_problems = load_plans(root, metrics, fiscal_year_start_month=fiscal_start)
+        problems.extend(plan_problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors or settings is None or mappings is None or writeback is None:
         raise ConfigProblems(problems)
+    if metrics is None or plans is None:
+        raise ConfigProblems(problems)
     return Project(
-        root=root, settings=settings, warnings=problems, mappings=mappings, writeback=writeback
+        root=root,
+        settings=settings,
+        warnings=problems,
+        mappings=mappings,
+        writeback=writeback,
+        metrics=metrics,
+        plans=plans,
     )
