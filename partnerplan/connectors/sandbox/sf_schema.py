@@ -1,0 +1,362 @@
+"""The Salesforce org's objects and fields (DATA.md), and the describe bodies built from them.
+
+One table of field definitions drives describe, SOQL validation (``INVALID_FIELD``), the types
+of literals in WHERE, write coercion and the JSON/CSV rendering of values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+CURRENCIES = ("USD", "EUR", "GBP", "JPY")
+SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
+DATETIME_TYPES = {"datetime"}
+NUMBER_TYPES = {"currency", "double", "percent", "int"}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an sObject, with what describe and the query engine need to know."""
+
+    name: str
+    type: str
+    values: tuple[str, ...] = ()
+    reference_to: str | None = None
+    external_id: bool = False
+    system: bool = False
+    calculated: bool = False
+
+    @property
+    def relationship_name(self) -> str | None:
+        """``AccountId`` → ``Account``; ``Partner_Account__c`` → ``Partner_Account__r``."""
+        if self.type != "reference" or self.name == "Id":
+            return None
+        if self.name.endswith("__c"):
+            return self.name[:-3] + "__r"
+        return self.name[:-2] if self.name.endswith("Id") else self.name
+
+    @property
+    def updateable(self) -> bool:
+        """Whether DML may set it (system and formula fields are read-only)."""
+        return not (self.system or self.calculated)
+
+
+@dataclass
+class SObject:
+    """An sObject type: its key prefix and fields, looked up case-insensitively like SOQL does."""
+
+    name: str
+    prefix: str
+    label: str
+    fields: list[Field]
+    by_lower: dict[str, Field] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_lower = {f.name.lower(): f for f in self.fields}
+
+    @property
+    def custom(self) -> bool:
+        """Custom objects end in ``__c``."""
+        return self.name.endswith("__c")
+
+    def field(self, name: str) -> Field | None:
+        """The field called ``name`` in any case, or None."""
+        return self.by_lower.get(name.lower())
+
+    def relationship(self, name: str) -> Field | None:
+        """The lookup field whose relationship name is ``name`` (any case), or None."""
+        lowered = name.lower()
+        for candidate in self.fields:
+            relationship = candidate.relationship_name
+            if relationship and relationship.lower() == lowered:
+                return candidate
+        return None
+
+
+def _f(name: str, kind: str, *values: str, to: str | None = None, ext: bool = False) -> Field:
+    return Field(name, kind, tuple(values), reference_to=to, external_id=ext)
+
+
+def _object(name: str, prefix: str, label: str, *fields: Field) -> SObject:
+    system = [
+        Field("Id", "id", system=True),
+        Field("IsDeleted", "boolean", system=True),
+        _f("Name", "string"),
+        Field("CreatedDate", "datetime", system=True),
+        Field("LastModifiedDate", "datetime", system=True),
+        Field("SystemModstamp", "datetime", system=True),
+    ]
+    return SObject(name, prefix, label, system + list(fields))
+
+
+_STAGES = (
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+)
+_PRODUCTS = ("Platform", "Analytics", "Security", "Services")
+_ACC = "Account"
+
+OBJECTS: dict[str, SObject] = {
+    o.name: o
+    for o in (
+        _object(
+            "Account",
+            "001",
+            "Account",
+            _f("Type", "picklist", "Partner", "Customer"),
+            _f("IsPartner", "boolean"),
+            _f("Partner_Key__c", "string", ext=True),
+            _f("Partner_Tier__c", "picklist", "Platinum", "Gold", "Silver", "Registered"),
+            _f("Region__c", "picklist", "NA", "EMEA", "APAC", "LATAM"),
+            _f("CurrencyIsoCode", "picklist", *CURRENCIES),
+            _f("Plan_Score__c", "percent"),
+            _f("Plan_Status__c", "string"),
+            _f("Plan_Computed_At__c", "datetime"),
+        ),
+        _object(
+            "Opportunity",
+            "006",
+            "Opportunity",
+            _f("AccountId", "reference", to=_ACC),
+            _f("PartnerAccountId", "reference", to=_ACC),
+            _f("StageName", "picklist", *_STAGES),
+            Field("IsClosed", "boolean", calculated=True),
+            Field("IsWon", "boolean", calculated=True),
+            _f("Amount", "currency"),
+            _f("CurrencyIsoCode", "picklist", *CURRENCIES),
+            _f("CloseDate", "date"),
+            _f(
+                "Type",
+                "picklist",
+                "New Customer",
+                "Existing Customer - Upgrade",
+                "Existing Customer - Renewal",
+            ),
+            _f("LeadSource", "picklist", "Partner Referral", "Partner Event", "Web"),
+            _f("Product_Line__c", "picklist", *_PRODUCTS),
+            _f("Deal_Registration__c", "reference", to="Deal_Registration__c"),
+        ),
+        _object(
+            "Lead",
+            "00Q",
+            "Lead",
+            _f("FirstName", "string"),
+            _f("LastName", "string"),
+            _f("Company", "string"),
+            _f("Email", "email"),
+            _f(
+                "Status",
+                "picklist",
+                "Open - Not Contacted",
+                "Working - Contacted",
+                "Closed - Converted",
+                "Closed - Not Converted",
+            ),
+            _f("PartnerAccountId", "reference", to=_ACC),
+            _f("LeadSource", "picklist", "Partner Referral", "Partner Event", "Web"),
+            _f("IsConverted", "boolean"),
+            _f("ConvertedDate", "date"),
+            _f("ConvertedOpportunityId", "reference", to="Opportunity"),
+            _f("Accepted_Date__c", "date"),
+        ),
+        _object(
+            "Deal_Registration__c",
+            "a0A",
+            "Deal Registration",
+            _f("Partner_Account__c", "reference", to=_ACC),
+            _f("Status__c", "picklist", "Submitted", "Approved", "Rejected", "Expired", "Converted"),
+            _f("Amount__c", "currency"),
+            _f("CurrencyIsoCode", "picklist", *CURRENCIES),
+            _f("Submitted_Date__c", "date"),
+            _f("Approved_Date__c", "date"),
+            _f("Expiration_Date__c", "date"),
+            _f("Opportunity__c", "reference", to="Opportunity"),
+            _f("Product_Line__c", "picklist", *_PRODUCTS),
+        ),
+        _object(
+            "Partner_Training__c",
+            "a0B",
+            "Partner Training",
+            _f("Partner_Account__c", "reference", to=_ACC),
+            _f("Contact_Email__c", "email"),
+            _f("Course_Name__c", "string"),
+            _f("Status__c", "picklist", "Enrolled", "In Progress", "Completed"),
+            _f("Enrolled_Date__c", "date"),
+            _f("Completion_Date__c", "date"),
+        ),
+        _object(
+            "Partner_Certification__c",
+            "a0C",
+            "Partner Certification",
+            _f("Partner_Account__c", "reference", to=_ACC),
+            _f("Contact_Email__c", "email"),
+            _f("Certification_Name__c", "string"),
+            _f("Status__c", "picklist", "Active", "Expired", "Revoked"),
+            _f("Earned_Date__c", "date"),
+            _f("Expiration_Date__c", "date"),
+        ),
+        _object(
+            "Partner_Marketing_Activity__c",
+            "a0D",
+            "Partner Marketing Activity",
+            _f("Partner_Account__c", "reference", to=_ACC),
+            _f("Activity_Type__c", "picklist", "Webinar", "Event", "Email Campaign", "Content"),
+            _f("Status__c", "picklist", "Planned", "Completed", "Cancelled"),
+            _f("Activity_Date__c", "date"),
+            _f("Spend__c", "currency"),
+            _f("CurrencyIsoCode", "picklist", *CURRENCIES),
+            _f("Leads_Generated__c", "double"),
+        ),
+        _object(
+            "Partner_Plan_Progress__c",
+            "a0E",
+            "Partner Plan Progress",
+            _f("External_Id__c", "string", ext=True),
+            _f("Partner_Account__c", "reference", to=_ACC),
+            _f("Plan_Key__c", "string"),
+            _f("Metric__c", "string"),
+            _f("Metric_Label__c", "string"),
+            _f("Period__c", "string"),
+            _f("Target__c", "double"),
+            _f("Actual__c", "double"),
+            _f("Attainment__c", "percent"),
+            _f("Expected_To_Date__c", "double"),
+            _f("Forecast__c", "double"),
+            _f("Gap__c", "double"),
+            _f("Status__c", "string"),
+            _f("Computed_At__c", "datetime"),
+            _f("Data_As_Of__c", "datetime"),
+            _f("Metric_Version__c", "string"),
+        ),
+        _object(
+            "DatedConversionRate",
+            "04w",
+            "Dated Conversion Rate",
+            _f("IsoCode", "picklist", *CURRENCIES),
+            _f("ConversionRate", "double"),
+            _f("StartDate", "date"),
+            _f("NextStartDate", "date"),
+        ),
+    )
+}
+_BY_LOWER = {name.lower(): o for name, o in OBJECTS.items()}
+
+
+def sobject(name: str) -> SObject | None:
+    """The sObject called ``name`` in any case, or None."""
+    return _BY_LOWER.get(name.lower())
+
+
+_SOAP = {
+    "id": "tns:ID",
+    "reference": "tns:ID",
+    "boolean": "xsd:boolean",
+    "date": "xsd:date",
+    "datetime": "xsd:dateTime",
+    "currency": "xsd:double",
+    "double": "xsd:double",
+    "percent": "xsd:double",
+    "int": "xsd:int",
+}
+
+
+def describe_field(f: Field) -> dict[str, Any]:
+    """One entry of describe's ``fields`` list, keys as real describe spells them."""
+    numeric = f.type in NUMBER_TYPES
+    return {
+        "aggregatable": True,
+        "autoNumber": False,
+        "byteLength": 0 if numeric or f.type in {"boolean", "date", "datetime"} else 765,
+        "calculated": f.calculated,
+        "calculatedFormula": None,
+        "caseSensitive": False,
+        "compoundFieldName": None,
+        "createable": f.updateable,
+        "custom": f.name.endswith("__c"),
+        "defaultValue": False if f.type == "boolean" else None,
+        "defaultedOnCreate": f.system or f.type == "boolean",
+        "dependentPicklist": False,
+        "digits": 0,
+        "externalId": f.external_id,
+        "filterable": True,
+        "groupable": f.type not in NUMBER_TYPES,
+        "idLookup": f.external_id or f.name == "Id",
+        "label": f.name.removesuffix("__c").replace("_", " "),
+        "length": 0 if numeric or f.type in {"boolean", "date", "datetime"} else 255,
+        "name": f.name,
+        "nameField": f.name == "Name",
+        "nillable": not (f.system or f.type == "boolean"),
+        "picklistValues": [
+            {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
+            for v in f.values
+        ],
+        "precision": 18 if numeric else 0,
+        "referenceTo": [f.reference_to] if f.reference_to else [],
+        "relationshipName": f.relationship_name,
+        "restrictedPicklist": f.name == "CurrencyIsoCode",
+        "scale": 2 if numeric else 0,
+        "soapType": _SOAP.get(f.type, "xsd:string"),
+        "sortable": True,
+        "type": f.type,
+        "unique": f.external_id,
+        "updateable": f.updateable,
+    }
+
+
+def _urls(version: str, name: str) -> dict[str, str]:
+    base = f"/services/data/v{version}/sobjects/{name}"
+    return {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"}
+
+
+def _summary(o: SObject, version: str) -> dict[str, Any]:
+    return {
+        "name": o.name,
+        "label": o.label,
+        "labelPlural": o.label + "s",
+        "keyPrefix": o.prefix,
+        "custom": o.custom,
+        "queryable": True,
+        "replicateable": True,
+        "retrieveable": True,
+        "searchable": True,
+        "createable": o.name != "DatedConversionRate",
+        "updateable": o.name != "DatedConversionRate",
+        "deletable": o.name != "DatedConversionRate",
+        "urls": _urls(version, o.name),
+    }
+
+
+def describe_global(version: str) -> dict[str, Any]:
+    """``GET /sobjects``."""
+    return {
+        "encoding": "UTF-8",
+        "maxBatchSize": 200,
+        "sobjects": [_summary(o, version) for o in OBJECTS.values()],
+    }
+
+
+def describe_object(o: SObject, version: str) -> dict[str, Any]:
+    """``GET /sobjects/{name}/describe``: object flags plus every field."""
+    children = [
+        {
+            "cascadeDelete": False,
+            "childSObject": child.name,
+            "field": f.name,
+            "relationshipName": None,
+        }
+        for child in OBJECTS.values()
+        for f in child.fields
+        if f.reference_to == o.name
+    ]
+    return {
+        **_summary(o, version),
+        "childRelationships": children,
+        "recordTypeInfos": [],
+        "fields": [describe_field(f) for f in o.fields],
+    }
