@@ -41,7 +41,11 @@ def load(data: dict[str, Any], salesforce: SalesforceStore, hubspot: HubSpotStor
             props = dict(item.get("properties") or {})
             stamp = _instant(item.get("updatedAt")) or now_ms()
             system = {"hs_object_id", kind.created, kind.modified}
-            record = hubspot.create(kind, hubspot.coerce(kind, {k: v for k, v in props.items() if k not in system}), stamp)
+            record = hubspot.create(
+                kind,
+                hubspot.coerce(kind, {k: v for k, v in props.items() if k not in system}),
+                stamp,
+            )
             if item.get("createdAt"):
                 record["_created"] = _instant(item["createdAt"])
             if item.get("id"):

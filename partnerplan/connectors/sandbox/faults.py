@@ -72,9 +72,7 @@ class FaultSpec:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(spec) - known)
         if unknown:
-            raise FaultSpecError(
-                f"unknown fault keys {unknown}; known keys are {sorted(known)}"
-            )
+            raise FaultSpecError(f"unknown fault keys {unknown}; known keys are {sorted(known)}")
         return cls(**spec)
 
     def as_dict(self) -> dict[str, Any]:

@@ -61,9 +61,7 @@ def parse_instant(text: str) -> int:
 
 def day_ms(day: date) -> int:
     """Midnight UTC of ``day`` in epoch ms (HubSpot date properties are written so)."""
-    return (datetime(day.year, day.month, day.day, tzinfo=UTC) - EPOCH) // timedelta(
-        milliseconds=1
-    )
+    return (datetime(day.year, day.month, day.day, tzinfo=UTC) - EPOCH) // timedelta(milliseconds=1)
 
 
 def ms_day(ms: int) -> str:

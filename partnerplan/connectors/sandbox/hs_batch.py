@@ -60,13 +60,23 @@ class Batch:
             raise HsError(400, "VALIDATION_ERROR", "inputs: a list of inputs is required")
         if len(inputs) > MAX_INPUTS:
             # The exact message for more than 100 inputs is unverified; this wording is ours.
-            raise HsError(400, "VALIDATION_ERROR", f"The maximum number of inputs supported in a batch request is {MAX_INPUTS}. Please reduce the number of items and try again")
+            raise HsError(
+                400,
+                "VALIDATION_ERROR",
+                f"The maximum number of inputs supported in a batch request is {MAX_INPUTS}."
+                " Please reduce the number of items and try again",
+            )
         return body, inputs
 
     def _unique(self, kind: ObjectType, prop: str) -> None:
         definition = kind.props.get(prop)
         if definition is None or not definition.unique:
-            raise HsError(400, "VALIDATION_ERROR", f"Unable to perform update/upsert by non-unique {kind.type_id} property {prop} in portal ID {PORTAL}")
+            raise HsError(
+                400,
+                "VALIDATION_ERROR",
+                f"Unable to perform update/upsert by non-unique {kind.type_id} property {prop}"
+                f" in portal ID {PORTAL}",
+            )
 
     def _duplicates(self, keys: list[str]) -> None:
         seen, repeated = set(), []
@@ -75,9 +85,16 @@ class Batch:
                 repeated.append(key)
             seen.add(key)
         if repeated:
-            raise HsError(400, "VALIDATION_ERROR", f"Duplicate IDs found in batch input: [{', '.join(repeated)}]. IDs must be unique", context={"ids": repeated})
+            raise HsError(
+                400,
+                "VALIDATION_ERROR",
+                f"Duplicate IDs found in batch input: [{', '.join(repeated)}]. IDs must be unique",
+                context={"ids": repeated},
+            )
 
-    def _envelope(self, results: list[dict[str, Any]], errors: list[dict[str, Any]], started: int, ok: int) -> Response:
+    def _envelope(
+        self, results: list[dict[str, Any]], errors: list[dict[str, Any]], started: int, ok: int
+    ) -> Response:
         body: dict[str, Any] = {"status": "COMPLETE", "results": results}
         if errors:
             body["numErrors"] = len(errors)
@@ -90,7 +107,8 @@ class Batch:
         return {
             "status": "error",
             "category": "OBJECT_NOT_FOUND",
-            "message": f"Could not get some {kind.singular.upper()} objects, they may be deleted or not exist. Check that ids are valid.",
+            "message": f"Could not get some {kind.singular.upper()} objects, they may be deleted"
+            " or not exist. Check that ids are valid.",
             "context": {"ids": ids},
         }
 
@@ -110,9 +128,13 @@ class Batch:
         record = self.store.create(kind, self.store.coerce(kind, body.get("properties") or {}))
         self._associate(kind, record["p"]["hs_object_id"], body.get("associations") or [])
         self.app.faults.wrote()
-        return json_response(201, self.store.render(kind, record, list(body.get("properties") or {})))
+        return json_response(
+            201, self.store.render(kind, record, list(body.get("properties") or {}))
+        )
 
-    def _associate(self, kind: ObjectType, record_id: str, associations: list[dict[str, Any]]) -> None:
+    def _associate(
+        self, kind: ObjectType, record_id: str, associations: list[dict[str, Any]]
+    ) -> None:
         for association in associations:
             to_id = str((association.get("to") or {}).get("id", ""))
             for to in self.store.tables:
@@ -124,7 +146,9 @@ class Batch:
         kind = self.store.kind(type_name)
         record = self._locate(kind, record_id, request.param("idProperty"))
         if record is None:
-            raise HsError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
+            raise HsError(
+                404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric."
+            )
         props = (request.json() or {}).get("properties") or {}
         updated = self.store.update(kind, record, self.store.coerce(kind, props))
         self.app.faults.wrote()
@@ -152,13 +176,19 @@ class Batch:
         results, missing = [], []
         for item in inputs:
             key = str(item.get("id", ""))
-            record = self.store.table(kind).get(key) if not id_property else self._locate(kind, key, id_property)
+            record = (
+                self.store.table(kind).get(key)
+                if not id_property
+                else self._locate(kind, key, id_property)
+            )
             if record is None or record["_del"] != archived:
                 missing.append(key)
                 continue
             results.append(self.store.render(kind, record, properties))
         self.app.faults.served(kind.name, len(results))
-        return self._envelope(results, [self._missing(kind, missing)] if missing else [], started, 200)
+        return self._envelope(
+            results, [self._missing(kind, missing)] if missing else [], started, 200
+        )
 
     def create(self, request: Request, type_name: str) -> Response:
         """``POST …/batch/create``: 201, or 207 with per-input errors."""
@@ -204,7 +234,9 @@ class Batch:
             if self.app.faults.write_fails(position, [key]):
                 errors.append(_fault_error(key))
                 continue
-            results.append(self.store.render(kind, self.store.update(kind, record, props), list(props)))
+            results.append(
+                self.store.render(kind, self.store.update(kind, record, props), list(props))
+            )
         if missing:
             errors.insert(0, self._missing(kind, missing))
         self.app.faults.wrote()

@@ -39,7 +39,9 @@ class HubSpotData:
     def __init__(self, world: World) -> None:
         self.world = world
         self.counts = {name: per * world.scale for name, per in PER_PARTNER.items()}
-        self._makers: dict[str, Callable[[Draw, int], tuple[dict[str, Any], dict[str, list[str]]]]] = {
+        self._makers: dict[
+            str, Callable[[Draw, int], tuple[dict[str, Any], dict[str, list[str]]]]
+        ] = {
             "companies": self._company,
             "deals": self._deal,
             "contacts": self._contact,
@@ -136,7 +138,9 @@ class HubSpotData:
         product = draw.pick(_PRODUCTS)
         return {
             "dealname": f"{self.world.company(draw)} - {product} (via partner)",
-            "amount": _money(self.world.amount(draw, currency), currency) if draw.chance(97) else None,
+            "amount": _money(self.world.amount(draw, currency), currency)
+            if draw.chance(97)
+            else None,
             "deal_currency_code": currency,
             "dealstage": stage,
             "pipeline": "default",
@@ -207,11 +211,12 @@ class HubSpotData:
             completed = self.world.day(draw, -730, -1)
             expires = self.world.days_after(completed, draw, 365, 365)
             status = "expired" if expires <= self.world.anchor.isoformat() else "certified"
+        partner_domain = f"partner{partner + 1}.example.com"
         name = draw.pick(("Platform Fundamentals", "Analytics Deep Dive", "Security Essentials"))
         return {
             "record_type": kind,
             "name": name,
-            "contact_email": f"{draw.pick(FIRST).lower()}{draw.below(40)}@partner{partner + 1}.example.com",
+            "contact_email": f"{draw.pick(FIRST).lower()}{draw.below(40)}@{partner_domain}",
             "status": status,
             "completion_date": completed,
             "expiration_date": expires,

@@ -122,67 +122,135 @@ def _system(modified: str, created: str) -> list[Prop]:
 
 
 def _type(
-    name: str, type_id: str, singular: str, base: int, defaults: tuple[str, ...], *props: str | Prop,
-    modified: str = "hs_lastmodifieddate", created: str = "createdate",
-) -> ObjectType:  # fmt: skip
+    name: str,
+    type_id: str,
+    singular: str,
+    base: int,
+    defaults: tuple[str, ...],
+    *props: str | Prop,
+    modified: str = "hs_lastmodifieddate",
+    created: str = "createdate",
+) -> ObjectType:
     system = _system(modified, created)
-    return ObjectType(
-        name, type_id, singular, modified, created, base,
-        defaults + (created, modified, "hs_object_id"), _props(*system, *props),
-    )  # fmt: skip
+    everything = _props(*system, *props)
+    shown = (*defaults, created, modified, "hs_object_id")
+    return ObjectType(name, type_id, singular, modified, created, base, shown, everything)
 
 
 _E = "enumeration"
 TYPES: list[ObjectType] = [
     _type(
-        "companies", "0-2", "company", 10_000_000_000, ("name", "domain"),
-        "name", "domain", Prop("is_partner", "bool"), "partner_key",
+        "companies",
+        "0-2",
+        "company",
+        10_000_000_000,
+        ("name", "domain"),
+        "name",
+        "domain",
+        Prop("is_partner", "bool"),
+        "partner_key",
         Prop("partner_tier", _E, ("Platinum", "Gold", "Silver", "Registered")),
         Prop("region", _E, ("NA", "EMEA", "APAC", "LATAM")),
-        Prop("plan_score", "number"), "plan_status", Prop("plan_computed_at", "datetime"),
-    ),  # fmt: skip
+        Prop("plan_score", "number"),
+        "plan_status",
+        Prop("plan_computed_at", "datetime"),
+    ),
     _type(
-        "deals", "0-3", "deal", 20_000_000_000,
+        "deals",
+        "0-3",
+        "deal",
+        20_000_000_000,
         ("dealname", "amount", "closedate", "pipeline", "dealstage"),
-        "dealname", Prop("amount", "number"), Prop("deal_currency_code", _E, ("USD", "EUR", "GBP", "JPY")),
-        Prop("dealstage", _E, tuple(s[0] for s in STAGES)), Prop("pipeline", _E, ("default",)),
-        Prop("closedate", "datetime"), Prop("hs_is_closed", "bool"), Prop("hs_is_closed_won", "bool"),
+        "dealname",
+        Prop("amount", "number"),
+        Prop("deal_currency_code", _E, ("USD", "EUR", "GBP", "JPY")),
+        Prop("dealstage", _E, tuple(s[0] for s in STAGES)),
+        Prop("pipeline", _E, ("default",)),
+        Prop("closedate", "datetime"),
+        Prop("hs_is_closed", "bool"),
+        Prop("hs_is_closed_won", "bool"),
         Prop("product_line", _E, ("Platform", "Analytics", "Security", "Services")),
         Prop("dealtype", _E, ("newbusiness", "existingbusiness")),
-    ),  # fmt: skip
+    ),
     _type(
-        "contacts", "0-1", "contact", 30_000_000_000, ("firstname", "lastname", "email"),
-        "firstname", "lastname", Prop("email", unique=True),
-        Prop("lifecyclestage", _E, ("lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")),
-        Prop("hs_lead_status", _E, ("NEW", "OPEN", "IN_PROGRESS", "CONNECTED", "UNQUALIFIED", "OPEN_DEAL")),
-        Prop("partner_company_id", "number"), Prop("lead_accepted_date", "date"),
+        "contacts",
+        "0-1",
+        "contact",
+        30_000_000_000,
+        ("firstname", "lastname", "email"),
+        "firstname",
+        "lastname",
+        Prop("email", unique=True),
+        Prop(
+            "lifecyclestage",
+            _E,
+            ("lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer"),
+        ),
+        Prop(
+            "hs_lead_status",
+            _E,
+            ("NEW", "OPEN", "IN_PROGRESS", "CONNECTED", "UNQUALIFIED", "OPEN_DEAL"),
+        ),
+        Prop("partner_company_id", "number"),
+        Prop("lead_accepted_date", "date"),
         modified="lastmodifieddate",
-    ),  # fmt: skip
+    ),
     _type(
-        "deal_registrations", "2-1001", "deal_registration", 40_000_000_000, (),
-        "registration_name", Prop("status", _E, ("submitted", "approved", "rejected", "expired", "converted")),
-        Prop("amount", "number"), Prop("currency", _E, ("USD", "EUR", "GBP", "JPY")),
-        Prop("submitted_date", "date"), Prop("approved_date", "date"), Prop("expiration_date", "date"),
-        Prop("partner_company_id", "number"), Prop("deal_id", "number"),
+        "deal_registrations",
+        "2-1001",
+        "deal_registration",
+        40_000_000_000,
+        (),
+        "registration_name",
+        Prop("status", _E, ("submitted", "approved", "rejected", "expired", "converted")),
+        Prop("amount", "number"),
+        Prop("currency", _E, ("USD", "EUR", "GBP", "JPY")),
+        Prop("submitted_date", "date"),
+        Prop("approved_date", "date"),
+        Prop("expiration_date", "date"),
+        Prop("partner_company_id", "number"),
+        Prop("deal_id", "number"),
         Prop("product_line", _E, ("Platform", "Analytics", "Security", "Services")),
         created="hs_createdate",
-    ),  # fmt: skip
+    ),
     _type(
-        "partner_trainings", "2-1002", "partner_training", 50_000_000_000, (),
-        Prop("record_type", _E, ("course", "certification")), "name", "contact_email",
+        "partner_trainings",
+        "2-1002",
+        "partner_training",
+        50_000_000_000,
+        (),
+        Prop("record_type", _E, ("course", "certification")),
+        "name",
+        "contact_email",
         Prop("status", _E, ("enrolled", "completed", "certified", "expired")),
-        Prop("completion_date", "date"), Prop("expiration_date", "date"),
+        Prop("completion_date", "date"),
+        Prop("expiration_date", "date"),
         Prop("partner_company_id", "number"),
         created="hs_createdate",
-    ),  # fmt: skip
+    ),
     _type(
-        "partner_plan_progress", "2-1003", "partner_plan_progress", 60_000_000_000, (),
-        Prop("progress_key", unique=True), "plan_key", "metric", "metric_label", "period",
-        Prop("target", "number"), Prop("actual", "number"), Prop("attainment", "number"),
-        Prop("expected_to_date", "number"), Prop("forecast", "number"), Prop("gap", "number"),
-        "status", Prop("computed_at", "datetime"), Prop("data_as_of", "datetime"), "metric_version",
+        "partner_plan_progress",
+        "2-1003",
+        "partner_plan_progress",
+        60_000_000_000,
+        (),
+        Prop("progress_key", unique=True),
+        "plan_key",
+        "metric",
+        "metric_label",
+        "period",
+        Prop("target", "number"),
+        Prop("actual", "number"),
+        Prop("attainment", "number"),
+        Prop("expected_to_date", "number"),
+        Prop("forecast", "number"),
+        Prop("gap", "number"),
+        "status",
+        Prop("computed_at", "datetime"),
+        Prop("data_as_of", "datetime"),
+        "metric_version",
         created="hs_createdate",
-    ),  # fmt: skip
+    ),
 ]
 _ALIASES: dict[str, ObjectType] = {}
 for _t in TYPES:
@@ -245,19 +313,29 @@ def pipelines(kind: ObjectType) -> list[dict[str, Any]]:
 
 def schema(kind: ObjectType) -> dict[str, Any]:
     """``GET /crm-object-schemas/v3/schemas/{type}`` for a custom object."""
-    primary = next((p for p in kind.props if p not in {"hs_object_id", kind.created, kind.modified}), "")
+    primary = next(
+        (p for p in kind.props if p not in {"hs_object_id", kind.created, kind.modified}), ""
+    )
     return {
         "id": kind.type_id.split("-")[1],
         "objectTypeId": kind.type_id,
         "fullyQualifiedName": kind.fqn,
         "name": kind.name,
-        "labels": {"singular": kind.singular.replace("_", " ").capitalize(), "plural": kind.name.replace("_", " ").capitalize()},
+        "labels": {
+            "singular": kind.singular.replace("_", " ").capitalize(),
+            "plural": kind.name.replace("_", " ").capitalize(),
+        },
         "primaryDisplayProperty": primary,
         "requiredProperties": [primary],
         "searchableProperties": [primary],
         "secondaryDisplayProperties": [],
         "associations": [
-            {"fromObjectTypeId": kind.type_id, "toObjectTypeId": "0-2", "name": f"{kind.singular}_to_company", "id": str(ASSOCIATION_TYPES[(kind.name, "companies")][1])}
+            {
+                "fromObjectTypeId": kind.type_id,
+                "toObjectTypeId": "0-2",
+                "name": f"{kind.singular}_to_company",
+                "id": str(ASSOCIATION_TYPES[(kind.name, "companies")][1]),
+            }
         ],
         "properties": [p.definition(kind.group) for p in kind.props.values()],
         "createdAt": "2024-01-05T09:00:00Z",

@@ -56,7 +56,9 @@ def _key(kind: ObjectType, name: str, value: Any) -> Any:
     if name == "hs_object_id" or kind_of == "number":
         return float(text)
     if kind_of == "datetime":
-        return int(float(text)) if text.lstrip("-").replace(".", "").isdigit() else parse_instant(text)
+        return (
+            int(float(text)) if text.lstrip("-").replace(".", "").isdigit() else parse_instant(text)
+        )
     if kind_of == "date":
         if text.isdigit():
             from partnerplan.connectors.sandbox.formats import ms_day
@@ -72,7 +74,11 @@ def _getter(kind: ObjectType, name: str) -> Callable[[_Row], Any]:
     if name == kind.modified:
         return lambda row: row.table.stamp(row.index)[0]
     if name == "hs_object_id":
-        return lambda row: float(row.table.id_of(row.index)) if row.table.natural_ids else float(row.props["hs_object_id"])
+        return lambda row: (
+            float(row.table.id_of(row.index))
+            if row.table.natural_ids
+            else float(row.props["hs_object_id"])
+        )
     return lambda row: _key(kind, name, row.props.get(name))
 
 
@@ -99,8 +105,13 @@ def _filter(kind: ObjectType, spec: dict[str, Any]) -> Callable[[_Row], bool]:
         raise _invalid(f"Invalid value for property {name}: {exc}") from exc
     if op in {"CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}:
         token = str(spec.get("value") or "").lower().replace("*", "")
-        contains = lambda row: token in str(row.props.get(name) or "").lower()  # noqa: E731
-        return contains if op == "CONTAINS_TOKEN" else (lambda row: not contains(row))
+
+        def contains(row: _Row) -> bool:
+            return token in str(row.props.get(name) or "").lower()
+
+        if op == "CONTAINS_TOKEN":
+            return contains
+        return lambda row: not contains(row)
     compare: dict[str, Callable[[Any, Any], bool]] = {
         "EQ": lambda a, b: a == b,
         "NEQ": lambda a, b: a != b,
@@ -128,7 +139,8 @@ def _bounds(kind: ObjectType, filters: list[dict[str, Any]]) -> tuple[int | None
             start = value + 1 if op == "GT" else value
             low = start if low is None else max(low, start)
         if op in {"LT", "LTE", "EQ", "BETWEEN"} and value is not None:
-            stop = value if op == "LT" else (top if op == "BETWEEN" else value) + 1
+            end = top if op == "BETWEEN" and top is not None else value
+            stop = value if op == "LT" else end + 1
             high = stop if high is None else min(high, stop)
     return low, high
 
@@ -145,8 +157,10 @@ class Searcher:
         groups = body.get("filterGroups") or []
         sorts = body.get("sorts") or []
         total = sum(len(g.get("filters") or []) for g in groups)
-        if len(groups) > MAX_GROUPS or total > MAX_FILTERS or any(
-            len(g.get("filters") or []) > MAX_PER_GROUP for g in groups
+        if (
+            len(groups) > MAX_GROUPS
+            or total > MAX_FILTERS
+            or any(len(g.get("filters") or []) > MAX_PER_GROUP for g in groups)
         ):
             raise _invalid(
                 f"Too many filters: at most {MAX_GROUPS} filterGroups of {MAX_PER_GROUP} filters"
@@ -167,15 +181,25 @@ class Searcher:
         return found
 
     def _select(
-        self, kind: ObjectType, table: Table, groups: list[dict[str, Any]], sorts: list[Any], query: Any
+        self,
+        kind: ObjectType,
+        table: Table,
+        groups: list[dict[str, Any]],
+        sorts: list[Any],
+        query: Any,
     ) -> Iterator[int]:
         predicates = [[_filter(kind, f) for f in g.get("filters") or []] for g in groups]
         sort = sorts[0] if sorts else {"propertyName": "hs_object_id", "direction": "ASCENDING"}
         if isinstance(sort, str):  # the v12 model types sorts as strings; assumed ascending
-            sort = {"propertyName": sort.lstrip("-"), "direction": "DESCENDING" if sort.startswith("-") else "ASCENDING"}
+            sort = {
+                "propertyName": sort.lstrip("-"),
+                "direction": "DESCENDING" if sort.startswith("-") else "ASCENDING",
+            }
         name = sort.get("propertyName") or "hs_object_id"
         descending = str(sort.get("direction", "ASCENDING")).upper().startswith("DESC")
-        low, high = _bounds(kind, groups[0].get("filters") or []) if len(groups) == 1 else (None, None)
+        low, high = (
+            _bounds(kind, groups[0].get("filters") or []) if len(groups) == 1 else (None, None)
+        )
         by_modified = name == kind.modified or low is not None or high is not None
         candidates = table.by_modified(low, high) if by_modified else table.by_index()
         text = str(query).lower() if query else None
@@ -184,9 +208,16 @@ class Searcher:
         if predicates:
             rows = (row for row in rows if any(all(p(row) for p in group) for group in predicates))
         if text:
-            rows = (row for row in rows if any(text in str(v).lower() for v in row.props.values() if v))
-        natural = table.natural_ids and not descending and (
-            (name == kind.modified and by_modified) or (name == "hs_object_id" and not by_modified)
+            rows = (
+                row for row in rows if any(text in str(v).lower() for v in row.props.values() if v)
+            )
+        natural = (
+            table.natural_ids
+            and not descending
+            and (
+                (name == kind.modified and by_modified)
+                or (name == "hs_object_id" and not by_modified)
+            )
         )
         if natural:
             yield from (row.index for row in rows)

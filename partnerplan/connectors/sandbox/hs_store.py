@@ -16,9 +16,7 @@ from partnerplan.connectors.sandbox.world import World
 class HsError(Exception):
     """A request HubSpot would refuse: status, category and message as its error body has them."""
 
-    def __init__(
-        self, status: int, category: str, message: str, **extra: Any
-    ) -> None:
+    def __init__(self, status: int, category: str, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status, self.category, self.message, self.extra = status, category, message, extra
 
@@ -123,7 +121,10 @@ class HubSpotStore:
 
     def link(self, kind: ObjectType, from_id: str, to: ObjectType, to_id: str) -> None:
         """Associate two records (both directions)."""
-        for key, other in (((kind.name, from_id, to.name), to_id), ((to.name, to_id, kind.name), from_id)):
+        for key, other in (
+            ((kind.name, from_id, to.name), to_id),
+            ((to.name, to_id, kind.name), from_id),
+        ):
             current = self.links.setdefault(key, [])
             if other not in current:
                 current.append(other)
@@ -131,10 +132,7 @@ class HubSpotStore:
     def _value(self, prop: Prop, value: Any) -> str | None:
         if value is None or value == "":
             return None if value is None else ""
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        else:
-            text = str(value)
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
         if prop.type == "number":
             float(text)
         elif prop.type == "bool" and text.lower() not in {"true", "false"}:
@@ -159,14 +157,30 @@ class HubSpotStore:
         for name, value in (values or {}).items():
             prop = kind.props.get(name)
             if prop is None:
-                problems.append((name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'))
+                problems.append(
+                    (name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
+                )
             elif prop.read_only:
-                problems.append((name, "READ_ONLY_VALUE", f'"{name}" is a read only property; its value cannot be set.'))
+                problems.append(
+                    (
+                        name,
+                        "READ_ONLY_VALUE",
+                        f'"{name}" is a read only property; its value cannot be set.',
+                    )
+                )
             else:
                 try:
                     out[name] = self._value(prop, value)
                 except ValueError:
-                    problems.append((name, "INVALID_OPTION" if prop.type == "enumeration" else "INVALID_" + prop.type.upper(), f"{value!r} was not a valid {prop.type}."))
+                    problems.append(
+                        (
+                            name,
+                            "INVALID_OPTION"
+                            if prop.type == "enumeration"
+                            else "INVALID_" + prop.type.upper(),
+                            f"{value!r} was not a valid {prop.type}.",
+                        )
+                    )
         if problems:
             raise _invalid(problems)
         return out
@@ -190,16 +204,32 @@ class HubSpotStore:
             if name == kind.name and record["p"].get(prop):
                 index[record["p"][prop]] = record["_i"]
 
-    def create(self, kind: ObjectType, props: dict[str, str | None], stamp: int | None = None) -> Record:
+    def create(
+        self, kind: ObjectType, props: dict[str, str | None], stamp: int | None = None
+    ) -> Record:
         """Store a new record with its system properties filled."""
         table = self.tables[kind.name]
         index = table.new_index()
         stamp = stamp or now_ms()
         record_id = table.id_of(index)
-        values = {name: None for name in kind.props}
+        values: dict[str, str | None] = dict.fromkeys(kind.props)
         values.update(props)
-        values.update({"hs_object_id": record_id, kind.created: hs_datetime(stamp), kind.modified: hs_datetime(stamp)})
-        record: Record = {"_i": index, "_ms": stamp, "_del": False, "_created": stamp, "_archived": stamp, "p": values, "_assoc": {}}
+        values.update(
+            {
+                "hs_object_id": record_id,
+                kind.created: hs_datetime(stamp),
+                kind.modified: hs_datetime(stamp),
+            }
+        )
+        record: Record = {
+            "_i": index,
+            "_ms": stamp,
+            "_del": False,
+            "_created": stamp,
+            "_archived": stamp,
+            "p": values,
+            "_assoc": {},
+        }
         table.put(record)
         self._reindex(kind, record)
         return record
@@ -243,7 +273,11 @@ class HubSpotStore:
     def _live(self, kind: ObjectType, record_id: str) -> Record:
         record = self.get(kind, record_id)
         if record is None or record["_del"]:
-            raise HsError(404, "OBJECT_NOT_FOUND", f"Object not found.  objectId are usually numeric. ({record_id})")
+            raise HsError(
+                404,
+                "OBJECT_NOT_FOUND",
+                f"Object not found.  objectId are usually numeric. ({record_id})",
+            )
         return record
 
     def insert_many(self, name: str, records: list[dict[str, Any]]) -> list[str]:

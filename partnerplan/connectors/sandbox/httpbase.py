@@ -88,7 +88,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request stderr log; stats are kept by the servers instead."""
 
 
@@ -105,7 +105,11 @@ class HttpServer:
     """A bound, serving HTTP(S) server on loopback; ``close()`` stops it."""
 
     def __init__(
-        self, app: Handler, port: int = 0, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+        self,
+        app: Handler,
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self._server = _Server((host, port), app)
         if tls is not None:

@@ -24,7 +24,9 @@ from partnerplan.connectors.sandbox.hs_store import HsError, HubSpotStore
 from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response
 
 DEFAULT_DAILY = 1_000_000
-BURST = 190  # Enterprise private apps: 190 requests per 10 s (reported, not enforced unless faulted)
+BURST = (
+    190  # Enterprise private apps: 190 requests per 10 s (reported, not enforced unless faulted)
+)
 _MESSAGES = {
     "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
     "DAILY": "You have reached your daily limit.",
@@ -34,7 +36,11 @@ _MESSAGES = {
 
 def error(status: int, category: str, message: str, **extra: Any) -> Response:
     """HubSpot's error envelope."""
-    body: dict[str, Any] = {"status": "error", "message": message, "correlationId": str(uuid.uuid4())}
+    body: dict[str, Any] = {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+    }
     if category:
         body["category"] = category
     body.update(extra)
@@ -101,9 +107,10 @@ class HubSpotApp:
                 "Authentication credentials not found. This API supports OAuth 2.0 authentication"
                 " and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
             )
-        for method, pattern, handler in self.routes:
+        for method, pattern, candidate in self.routes:
             found = pattern.match(path)
             if found and method == request.method:
+                handler: Callable[..., Response] | None = candidate
                 endpoint = f"{method} {pattern.pattern.strip('^$')}"
                 break
         else:
@@ -128,7 +135,9 @@ class HubSpotApp:
         """The fault answer for call number ``call``, if any."""
         spec = self.faults.spec
         if spec.expire_session_after is not None and call > spec.expire_session_after:
-            return error(401, "INVALID_AUTHENTICATION", "The OAuth token used to make this call expired.")
+            return error(
+                401, "INVALID_AUTHENTICATION", "The OAuth token used to make this call expired."
+            )
         status = self.faults.server_error(call)
         if status is not None:
             return error(status, "", "internal error")
@@ -176,7 +185,7 @@ class HubSpotApp:
         return max(1, min(limit, cap, forced or cap))
 
     def list(self, request: Request, type_name: str) -> Response:
-        """``GET /crm/v3/objects/{type}``: by id, ``after`` = the next id, ``archived`` = only archived."""
+        """``GET /crm/v3/objects/{type}``: id order; ``after`` = next id; archived only if asked."""
         kind = self.store.kind(type_name)
         table = self.store.table(kind)
         limit = self._limit(request, 10, 100)  # larger limits are clamped (assumed; not verified)
@@ -187,7 +196,11 @@ class HubSpotApp:
         start = 0
         if after:
             known = table.index(after)
-            start = known if known is not None else (int(after) - kind.id_base if after.isdigit() else 0)
+            start = (
+                known
+                if known is not None
+                else (int(after) - kind.id_base if after.isdigit() else 0)
+            )
         results: list[dict[str, Any]] = []
         following = None
         for index in table.by_index(max(start, 0)):
@@ -219,7 +232,9 @@ class HubSpotApp:
             record = self.store.get(kind, record_id)
         archived = (request.param("archived") or "false").lower() == "true"
         if record is None or record["_del"] != archived:
-            return error(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
+            return error(
+                404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric."
+            )
         properties = _split(request.query.get("properties"))
         associations = [self.store.kind(n) for n in _split(request.query.get("associations"))]
         return json_response(200, self.store.render(kind, record, properties, associations))
@@ -240,7 +255,11 @@ class HubSpotApp:
         offset = int(after)
         if offset >= MAX_RESULTS:
             # No recorded body exists for this error; the status and category are documented.
-            raise HsError(400, "VALIDATION_ERROR", f"Cannot page beyond {MAX_RESULTS} results for a single search query")
+            raise HsError(
+                400,
+                "VALIDATION_ERROR",
+                f"Cannot page beyond {MAX_RESULTS} results for a single search query",
+            )
         if self.faults.times_out(kind.name):
             return error(504, "", "The search request timed out")
         table = self.store.table(kind)

@@ -19,7 +19,7 @@ _WIDTH = 9
 
 
 def checksum(id15: str) -> str:
-    """The 3-character suffix Salesforce appends to a 15-character id (one char per 5-char chunk)."""
+    """The 3-character suffix Salesforce appends to a 15-character id (one per 5-char chunk)."""
     suffix = ""
     for start in (0, 5, 10):
         bits = 0

@@ -28,7 +28,12 @@ from partnerplan.connectors.sandbox.soql_eval import Plan, compile_query, render
 
 MAX_CURSORS = 20  # real orgs keep ~10 open cursors a user; older ones answer INVALID_QUERY_LOCATOR
 DEFAULT_BUDGET = 100_000
-_VERSIONS = [("Winter '24", "59.0"), ("Spring '24", "60.0"), ("Summer '24", "61.0"), ("Winter '25", "62.0")]  # fmt: skip
+_VERSIONS = [
+    ("Winter '24", "59.0"),
+    ("Spring '24", "60.0"),
+    ("Summer '24", "61.0"),
+    ("Winter '25", "62.0"),
+]
 _API = re.compile(r"^/services/data/v(?P<version>\d+\.\d+)/(?P<rest>.*?)/?$")
 
 
@@ -101,7 +106,10 @@ class SalesforceApp:
         if path.rstrip("/") == "/services/data":
             return json_response(
                 200,
-                [{"label": label, "url": f"/services/data/v{v}", "version": v} for label, v in _VERSIONS],
+                [
+                    {"label": label, "url": f"/services/data/v{v}", "version": v}
+                    for label, v in _VERSIONS
+                ],
             )
         if path.startswith("/services/async/"):
             return json_response(
@@ -120,9 +128,10 @@ class SalesforceApp:
         token = request.header("authorization").removeprefix("Bearer ").strip()
         if not self.tokens.get(token):
             return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
-        for method, pattern, handler in self.routes:
+        for method, pattern, candidate in self.routes:
             found = pattern.match(rest)
             if found and method == request.method:
+                handler: Callable[..., Response] | None = candidate
                 endpoint = f"{method} {pattern.pattern.strip('^$')}"
                 break
         else:
@@ -154,7 +163,9 @@ class SalesforceApp:
         if self.faults.rate_limit(call):
             # Assumption: Salesforce REST does not document 429s; we answer one with the
             # REQUEST_LIMIT_EXCEEDED body and Retry-After so a client's 429 handling can be tested.
-            response = error(429, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
+            response = error(
+                429, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."
+            )
             if spec.retry_after:
                 response.headers["Retry-After"] = str(spec.retry_after)
             return response
@@ -201,7 +212,11 @@ class SalesforceApp:
         grant = form.get("grant_type")
         if grant not in {"client_credentials", "refresh_token"}:
             return json_response(
-                400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
+                400,
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant type not supported",
+                },
             )
         if client_id != self.client_id or (
             grant == "client_credentials" and client_secret != self.client_secret
@@ -305,14 +320,19 @@ class SalesforceApp:
                 while len(self.cursors) > MAX_CURSORS:
                     self.cursors.popitem(last=False)
             body["done"] = False
-            body["nextRecordsUrl"] = f"/services/data/v{version}/{cursor.endpoint}/{locator}-{following}"
+            body["nextRecordsUrl"] = (
+                f"/services/data/v{version}/{cursor.endpoint}/{locator}-{following}"
+            )
         return json_response(200, body)
 
     def concurrent_change(self, cursor: Cursor, served: int) -> None:
         """The ``change_after_page`` fault: a user edits rows this sync has already read."""
         spec = self.faults.spec
         name = cursor.plan.sobject.name
-        if spec.change_after_page != cursor.pages or (spec.change_object or "").lower() != name.lower():
+        if (
+            spec.change_after_page != cursor.pages
+            or (spec.change_object or "").lower() != name.lower()
+        ):
             return
         table = self.store.table(name)
         touched = 0

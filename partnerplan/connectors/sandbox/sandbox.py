@@ -25,8 +25,8 @@ from typing import Any
 import trustme
 
 from partnerplan.connectors.sandbox import dataset
-from partnerplan.connectors.sandbox.httpbase import HttpServer
 from partnerplan.connectors.sandbox.hs_store import HubSpotStore
+from partnerplan.connectors.sandbox.httpbase import HttpServer
 from partnerplan.connectors.sandbox.hubspot import HubSpotApp
 from partnerplan.connectors.sandbox.salesforce import SalesforceApp
 from partnerplan.connectors.sandbox.sf_schema import sobject
@@ -50,7 +50,7 @@ class Sandbox:
         hubspot_port: int = 0,
         faults: dict[str, dict[str, Any]] | None = None,
         client_id: str = "sandbox-client-id",
-        client_secret: str = "sandbox-client-secret",
+        client_secret: str = "sandbox-client-secret",  # noqa: S107 - a fake local credential
     ) -> None:
         """Generate (or load ``data``) and start both servers.
 
@@ -130,7 +130,7 @@ class Sandbox:
         raise ValueError(f"unknown sandbox server {server!r}; use one of {SERVERS}")
 
     def set_faults(self, server: str, **spec: Any) -> None:
-        """Replace ``server``'s fault spec (keys in :mod:`partnerplan.connectors.sandbox.faults`)."""
+        """Replace ``server``'s fault spec (keys: :mod:`partnerplan.connectors.sandbox.faults`)."""
         self._app(server).set_faults(spec)
 
     def clear_faults(self, server: str) -> None:
@@ -153,13 +153,15 @@ class Sandbox:
         return o.name
 
     def records(self, server: str, name: str) -> list[dict[str, Any]]:
-        """Every record of an object in id order, deleted ones included (as the API renders them)."""
+        """Every record of an object in id order, deleted ones too, rendered as the API does."""
         if server == "salesforce":
             return self.sf_store.records(self._sf_name(name))
         self._app(server)
         return self.hs_store.records(name)
 
-    def touch(self, server: str, name: str, ids: list[str], changes: dict[str, Any] | None = None) -> None:
+    def touch(
+        self, server: str, name: str, ids: list[str], changes: dict[str, Any] | None = None
+    ) -> None:
         """Change records as a CRM user would: their modified stamps move to now."""
         if server == "salesforce":
             for record_id in ids:

@@ -19,8 +19,7 @@ from partnerplan.connectors.sandbox import ids
 from partnerplan.connectors.sandbox.formats import now_ms, sf_csv_datetime, sf_datetime
 from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response
 from partnerplan.connectors.sandbox.soql import SoqlError
-from partnerplan.connectors.sandbox.soql_eval import Plan, resolve, select
-from partnerplan.connectors.sandbox.soql_eval import Row
+from partnerplan.connectors.sandbox.soql_eval import Plan, Row, resolve, select
 
 if TYPE_CHECKING:
     from partnerplan.connectors.sandbox.salesforce import SalesforceApp

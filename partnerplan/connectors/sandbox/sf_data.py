@@ -168,7 +168,9 @@ class SalesforceData:
             "IsWon": stage == "Closed Won",
             "Amount": self.world.amount(draw, currency) if draw.chance(97) else None,
             "CurrencyIsoCode": currency,
-            "CloseDate": self.world.day(draw, -730, 0) if closed else self.world.day(draw, -20, 182),
+            "CloseDate": self.world.day(draw, -730, 0)
+            if closed
+            else self.world.day(draw, -20, 182),
             "Type": draw.pick(OBJECTS["Opportunity"].by_lower["type"].values),
             "LeadSource": draw.pick(("Partner Referral", "Partner Event", "Web")),
             "Product_Line__c": product,
@@ -222,7 +224,9 @@ class SalesforceData:
             "CurrencyIsoCode": currency,
             "Submitted_Date__c": submitted,
             "Approved_Date__c": approved,
-            "Expiration_Date__c": self.world.days_after(approved, draw, 90, 90) if approved else None,
+            "Expiration_Date__c": self.world.days_after(approved, draw, 90, 90)
+            if approved
+            else None,
             "Opportunity__c": (
                 ids.sf_id("006", draw.below(self.counts["Opportunity"]))
                 if status == "Converted"

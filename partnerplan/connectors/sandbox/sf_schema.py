@@ -170,7 +170,9 @@ OBJECTS: dict[str, SObject] = {
             "a0A",
             "Deal Registration",
             _f("Partner_Account__c", "reference", to=_ACC),
-            _f("Status__c", "picklist", "Submitted", "Approved", "Rejected", "Expired", "Converted"),
+            _f(
+                "Status__c", "picklist", "Submitted", "Approved", "Rejected", "Expired", "Converted"
+            ),
             _f("Amount__c", "currency"),
             _f("CurrencyIsoCode", "picklist", *CURRENCIES),
             _f("Submitted_Date__c", "date"),

@@ -27,7 +27,7 @@ class DmlError(Exception):
 
 
 def _now() -> int:
-    """Salesforce stamps have whole seconds, which makes same-second ties common (as in real orgs)."""
+    """Salesforce stamps have whole seconds: same-second ties are common, as in real orgs."""
     ms = now_ms()
     return ms - ms % 1000
 
@@ -120,7 +120,9 @@ class SalesforceStore:
         if value is None:
             return None
         bad = DmlError(
-            "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{name}: value not of required type: {value}", [name]
+            "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            f"{name}: value not of required type: {value}",
+            [name],
         )
         try:
             if kind == "datetime":
@@ -180,7 +182,9 @@ class SalesforceStore:
         self._reindex(name, record)
         return str(record["Id"])
 
-    def update(self, name: str, record_id: str, values: dict[str, Any], trusted: bool = False) -> None:
+    def update(
+        self, name: str, record_id: str, values: dict[str, Any], trusted: bool = False
+    ) -> None:
         """Change a live record and bump LastModifiedDate and SystemModstamp to now.
 
         Raises:
@@ -226,7 +230,9 @@ class SalesforceStore:
         }
         for f in o.fields:
             value = record.get(f.name)
-            out[f.name] = sf_datetime(value) if f.type == "datetime" and value is not None else value
+            out[f.name] = (
+                sf_datetime(value) if f.type == "datetime" and value is not None else value
+            )
         return out
 
     def records(self, name: str, version: str = "62.0") -> list[dict[str, Any]]:

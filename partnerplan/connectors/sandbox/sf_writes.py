@@ -70,7 +70,9 @@ class Writes:
         o = sobject(name)
         if o is None:
             return _not_found()
-        return json_response(200, {"objectDescribe": {"name": o.name, "keyPrefix": o.prefix}, "recentItems": []})
+        return json_response(
+            200, {"objectDescribe": {"name": o.name, "keyPrefix": o.prefix}, "recentItems": []}
+        )
 
     def create(self, request: Request, version: str, name: str) -> Response:
         """``POST /sobjects/{name}``: 201 with ``{id, success, errors}`` and a Location."""
@@ -140,7 +142,7 @@ class Writes:
         return f"/services/data/v{version}/sobjects/{o.name}/{record_id}"
 
     def upsert(self, request: Request, version: str, name: str, field: str, value: str) -> Response:
-        """``PATCH /sobjects/{name}/{ExtField}/{value}``: 201 created, 200 updated, 300 ambiguous."""
+        """``PATCH /sobjects/{name}/{ExtField}/{value}``: 201 created, 200 updated, 300 ambiguous"""
         o = sobject(name)
         key = self._external(o, field) if o else None
         if o is None or key is None:
@@ -176,7 +178,10 @@ class Writes:
         if len(records) > MAX_COLLECTION:
             # The exact code for more than 200 records is unverified; this one is our assumption.
             return _error(
-                400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than {MAX_COLLECTION} records in this operation"
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"record limit reached. cannot submit more than {MAX_COLLECTION} records"
+                " in this operation",
             )
         return bool(body.get("allOrNone", False)), records
 
@@ -213,7 +218,9 @@ class Writes:
         self.app.faults.wrote()
         return json_response(200, results)
 
-    def _typed(self, record: dict[str, Any], expected: SObject | None = None) -> tuple[SObject, dict[str, Any]]:
+    def _typed(
+        self, record: dict[str, Any], expected: SObject | None = None
+    ) -> tuple[SObject, dict[str, Any]]:
         kind = (record.get("attributes") or {}).get("type")
         o = sobject(kind) if isinstance(kind, str) else None
         if o is None or (expected is not None and o.name != expected.name):
@@ -248,7 +255,9 @@ class Writes:
             o, values = self._typed(record)
             record_id = values.get("id") or values.get("Id")
             if not record_id or self.store.find(o.name, str(record_id)) is None:
-                raise DmlError("MALFORMED_ID", f"{o.name} ID: id value of incorrect type: {record_id}", ["Id"])
+                raise DmlError(
+                    "MALFORMED_ID", f"{o.name} ID: id value of incorrect type: {record_id}", ["Id"]
+                )
             if self.app.faults.write_fails(position, [str(record_id)]):
                 raise _FAULT
 
@@ -295,13 +304,19 @@ class Writes:
             if value in (None, ""):
                 raise DmlError("MISSING_ARGUMENT", f"{key} not specified", [key])
             if value in seen:  # behaviour for repeats inside one call is unverified; assumed
-                raise DmlError("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {value}", [key])
+                raise DmlError(
+                    "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {value}", [key]
+                )
             seen.add(value)
             if self.app.faults.write_fails(position, [str(value)]):
                 raise _FAULT
             found = self.store.find_by(o.name, key, value)
             if len(found) > 1:
-                raise DmlError("DUPLICATE_EXTERNAL_ID", f"{key}: more than one record found for external id field: {value}", [key])
+                raise DmlError(
+                    "DUPLICATE_EXTERNAL_ID",
+                    f"{key}: more than one record found for external id field: {value}",
+                    [key],
+                )
 
             def apply() -> dict[str, Any]:
                 assert o is not None

@@ -103,7 +103,7 @@ class Query:
     fields: list[Path]
     sobject: str
     sobject_column: int
-    count: Path | None | bool = False
+    count: Path | bool | None = False
     where: Any = None
     order: list[Order] = field(default_factory=list)
     limit: int | None = None
@@ -221,7 +221,7 @@ class _Parser:
 
     def query(self) -> Query:
         self.expect("SELECT")
-        count: Path | None | bool = False
+        count: Path | bool | None = False
         fields: list[Path] = []
         if self.token.kind == "name" and self.token.upper == "COUNT":
             self.at += 1

@@ -207,9 +207,7 @@ def _condition(node: Any, query: Query, root: SObject, catalog: Catalog) -> Pred
             return lambda row: getter(row) not in values
         return lambda row: getter(row) in values
     assert isinstance(node, Like)
-    pattern = "".join(
-        ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in node.pattern
-    )
+    pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in node.pattern)
     regex = re.compile(pattern, re.IGNORECASE | re.DOTALL)
     return lambda row: isinstance(value := raw(row), str) and regex.fullmatch(value) is not None
 
@@ -262,10 +260,15 @@ def compile_query(query: Query, catalog: Catalog) -> Plan:
         f, getter = resolve(query, root, item.path, catalog)
         sort_keys.append((_lowered(getter, f), item.descending, item.nulls_last))
     names = [(o.path.parts, o.descending) for o in query.order]
-    natural = names in (
-        [(("SystemModstamp",), False)],
-        [(("SystemModstamp",), False), (("Id",), False)],
-    ) or not names or names == [(("Id",), False)]
+    natural = (
+        names
+        in (
+            [(("SystemModstamp",), False)],
+            [(("SystemModstamp",), False), (("Id",), False)],
+        )
+        or not names
+        or names == [(("Id",), False)]
+    )
     natural = natural and catalog.table(root.name).natural_ids
     low, high = _bounds(query.where) if query.where else (None, None)
     return Plan(query, root, predicate, sort_keys, low, high, natural)
@@ -278,7 +281,7 @@ def select(plan: Plan, catalog: Catalog, include_deleted: bool) -> Iterator[int]
     modified_order = bool(names) and names[0] == (("SystemModstamp",), False)
     use_modified = modified_order or plan.low is not None or plan.high is not None
     candidates = table.by_modified(plan.low, plan.high) if use_modified else table.by_index()
-    rows = (Row(table, index) for index in candidates)
+    rows: Iterator[Row] = (Row(table, index) for index in candidates)
     if not include_deleted:
         rows = (row for row in rows if not row.stamp[1])
     if plan.predicate is not None:

@@ -23,14 +23,93 @@ REGIONS = ("NA", "EMEA", "APAC", "LATAM")
 TIERS = ("Platinum", "Gold", "Silver", "Registered")
 CURRENCIES = ("USD", "EUR", "GBP", "JPY")
 USD_RATE = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "JPY": 151.0}
-_WORDS = (
-    "Acme Globex Initech Umbrella Stark Wayne Wonka Hooli Vandelay Soylent Cyberdyne Tyrell "
-    "Gringotts Oscorp Massive Dynamic Aperture Blue Sun Nakatomi Virtucon Monarch Duff Prestige "
-    "Sirius Kestrel Borealis Cobalt Granite Harbor Juniper Lumen Meridian Northwind Orchid Pioneer "
-    "Quartz Redwood Summit Tidal Vertex Willow Zenith Atlas Beacon Cascade Delta Ember Falcon"
-).split()
-FIRST = "Ada Ben Chloe Dev Elena Farah Gus Hana Ivan Jon Kira Liam Mona Nico Olga Pia Raj Sara".split()
-LAST = "Ng Smith Garcia Kim Müller Rossi Dubois Tanaka Okafor Silva Novak Cohen Patel Berg".split()
+_WORDS = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Hooli",
+    "Vandelay",
+    "Soylent",
+    "Cyberdyne",
+    "Tyrell",
+    "Gringotts",
+    "Oscorp",
+    "Massive",
+    "Dynamic",
+    "Aperture",
+    "Blue",
+    "Sun",
+    "Nakatomi",
+    "Virtucon",
+    "Monarch",
+    "Duff",
+    "Prestige",
+    "Sirius",
+    "Kestrel",
+    "Borealis",
+    "Cobalt",
+    "Granite",
+    "Harbor",
+    "Juniper",
+    "Lumen",
+    "Meridian",
+    "Northwind",
+    "Orchid",
+    "Pioneer",
+    "Quartz",
+    "Redwood",
+    "Summit",
+    "Tidal",
+    "Vertex",
+    "Willow",
+    "Zenith",
+    "Atlas",
+    "Beacon",
+    "Cascade",
+    "Delta",
+    "Ember",
+    "Falcon",
+]
+FIRST = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farah",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jon",
+    "Kira",
+    "Liam",
+    "Mona",
+    "Nico",
+    "Olga",
+    "Pia",
+    "Raj",
+    "Sara",
+]
+LAST = [
+    "Ng",
+    "Smith",
+    "Garcia",
+    "Kim",
+    "Müller",
+    "Rossi",
+    "Dubois",
+    "Tanaka",
+    "Okafor",
+    "Silva",
+    "Novak",
+    "Cohen",
+    "Patel",
+    "Berg",
+]
 
 
 def _mix(value: int) -> int:
@@ -41,7 +120,7 @@ def _mix(value: int) -> int:
 
 
 class Draw:
-    """A tiny deterministic random stream (splitmix64); far cheaper to seed than ``random.Random``."""
+    """A tiny deterministic random stream (splitmix64): far cheaper to seed than ``Random``."""
 
     __slots__ = ("state",)
 
@@ -161,8 +240,6 @@ class World:
 
     def amount(self, draw: Draw, currency: str) -> float:
         """A deal size: mostly thousands to hundreds of thousands, in ``currency``'s units."""
-        usd = draw.weighted((5_000, 20_000, 80_000, 250_000), (4, 4, 2, 1)) * (
-            50 + draw.below(150)
-        )
+        usd = draw.weighted((5_000, 20_000, 80_000, 250_000), (4, 4, 2, 1)) * (50 + draw.below(150))
         value = usd / 100 * USD_RATE[currency]
         return float(round(value)) if currency == "JPY" else round(value, 2)
