@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlmodel import Session, col
 
 from partnerplan.plans.store import PartnerLinkRow, PartnerRow, PlanRow, ProgressRow, TargetRow
@@ -114,7 +114,7 @@ def links(session: Session, source: str) -> dict[int, str]:
     return {partner_id: record_id for partner_id, record_id in session.execute(query)}
 
 
-def _rows(session: Session) -> Iterable[tuple[ProgressRow, TargetRow, PlanRow, PartnerRow]]:
+def _rows(session: Session) -> Sequence[Row[ProgressRow, TargetRow, PlanRow, PartnerRow]]:
     query = (
         select(ProgressRow, TargetRow, PlanRow, PartnerRow)
         .join(TargetRow, col(TargetRow.id) == ProgressRow.target_id)
@@ -122,7 +122,7 @@ def _rows(session: Session) -> Iterable[tuple[ProgressRow, TargetRow, PlanRow, P
         .join(PartnerRow, col(PartnerRow.id) == PlanRow.partner_id)
         .order_by(col(PlanRow.key), col(TargetRow.key))
     )
-    return session.execute(query).tuples()
+    return session.execute(query).all()
 
 
 def build(
