@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from partnerplan.connectors.sandbox import Sandbox
 from partnerplan.plans.db import create_all, make_engine
 
 PG_ADMIN_URL = os.environ.get(
@@ -105,3 +107,25 @@ def redis_url() -> str:
     """The real Redis on 127.0.0.1:6379 (skipped locally, failed in CI, when absent)."""
     require_service("Redis", "127.0.0.1", 6379)
     return REDIS_URL
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """Both sandbox CRMs with a small generated dataset (seed 7, two partners), serving."""
+    with Sandbox(seed=7, scale=2) as running:
+        yield running
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
+    """A factory for sandboxes with other seeds, scales, data or faults; closes what it opened."""
+    opened: list[Sandbox] = []
+
+    def make(**kwargs: Any) -> Sandbox:
+        running = Sandbox(**kwargs)
+        opened.append(running)
+        return running
+
+    yield make
+    for running in opened:
+        running.close()
