@@ -139,7 +139,10 @@ def _upsert_batch(
     columns: Sequence[str],
     where_changed: str | None,
 ) -> int:
-    stmt = insert_fn(tbl).values(list(chunk))
+    # One statement executed with many parameter sets: SQLAlchemy compiles it once (cached) and
+    # batches the rows ("insertmanyvalues"); a literal multi-row VALUES clause would be compiled
+    # anew for every batch, which cost 6x the time of the insert itself.
+    stmt = insert_fn(tbl)
     if columns:
         excluded = stmt.excluded
         where = None
@@ -152,7 +155,7 @@ def _upsert_batch(
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    connection.execute(stmt)
+    connection.execute(stmt, list(chunk))
     return len(chunk)
 
 
