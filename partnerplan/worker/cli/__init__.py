@@ -33,7 +33,7 @@ def _register() -> None:
 
     # import_module, not `from partnerplan.worker.cli import run`: that name is the entry point
     # function below, and importing the `run` submodule rebinds it (restored after the call).
-    for name in ("core", "run", "mappings", "plans", "sandbox"):
+    for name in ("core", "run", "mappings", "plans", "sandbox", "push"):
         import_module(f"{__name__}.{name}").register(app)
 
 
