@@ -121,6 +121,7 @@ def progress(
 ) -> Progress:
     """Compute one target's progress at ``as_of`` (pure: no I/O)."""
     q = places(metric)
+    actual = quantize(actual, q)  # everything follows from the actual a user sees
     day = as_of.date()
     over = day >= period.end - timedelta(days=1)
     higher = metric.direction is Direction.higher
@@ -144,7 +145,7 @@ def progress(
             pace = Decimal(0)
     status = ACHIEVED if done else _status(pace, thresholds)
     return Progress(
-        actual=quantize(actual, q),
+        actual=actual,
         target=target,
         attainment=quantize(attainment, FRACTION),
         expected_to_date=quantize(expected, q),

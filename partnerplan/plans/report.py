@@ -65,7 +65,7 @@ def status_lines(
     if partner_keys:
         query = query.where(PlanRow.partner_key.in_(sorted(partner_keys)))  # type: ignore[attr-defined]
     lines = []
-    for plan, target, progress in session.execute(query).tuples():
+    for plan, target, progress in session.execute(query):
         metric = catalogue.metrics.get(target.metric) if catalogue is not None else None
         lines.append(
             StatusLine(

@@ -1,0 +1,161 @@
+"""The plan commands: compute, status (table/json/csv), explain, metrics list, plans import."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlmodel import Session
+
+from partnerplan.plans.db import create_all, make_engine
+from partnerplan.worker.cli import run
+from tests.plans.factories import activity, add_activities, add_partners, utc
+
+PLAN = """\
+version: 1
+plans:
+  - key: P-1-2026-Q2
+    partner: P-1
+    period: 2026-Q2
+    status: active
+    sections:
+      - name: Sales objectives
+        targets:
+          - {metric: won_revenue, value: 1000, currency: USD}
+          - {metric: win_rate, value: 50}
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A config directory and a SQLite store with partner P-1: two won deals and one lost."""
+    db = tmp_path / "store.db"
+    root = tmp_path / "config"
+    (root / "plans").mkdir(parents=True)
+    (root / "settings.yaml").write_text(f"version: 1\ndatabase_url: sqlite:///{db}\n")
+    (root / "plans" / "p1.yaml").write_text(PLAN)
+    engine = make_engine(f"sqlite:///{db}")
+    create_all(engine)
+    with Session(engine) as session:
+        ids = add_partners(session, "P-1")
+        add_activities(
+            session,
+            [
+                activity(ids["P-1"], "opportunity", record_id="OPP-1", status="won", amount="300",
+                         occurred_on=date(2026, 4, 3), created_at=utc(2026, 3, 1)),
+                activity(ids["P-1"], "opportunity", record_id="OPP-2", status="won", amount="200",
+                         occurred_on=date(2026, 5, 3)),
+                activity(ids["P-1"], "opportunity", record_id="OPP-3", status="lost", amount="900",
+                         occurred_on=date(2026, 6, 3)),
+            ],
+        )
+        session.commit()
+    engine.dispose()
+    return root
+
+
+def _compute(root, capsys) -> str:
+    code = run(["compute", "--config", str(root), "--as-of", "2026-08-01"])
+    out = capsys.readouterr().out
+    assert 0 == code
+    return out
+
+
+def test_compute_reports_targets_and_changes(project, capsys):
+    """`compute` syncs the plan and computes its two targets; a rerun changes nothing."""
+    first = _compute(project, capsys)
+    second = _compute(project, capsys)
+    assert "computed 2 targets, 2 changed" in first
+    assert "0 plans changed in config; computed 2 targets, 0 changed" in second
+
+
+def test_status_json_lists_each_target(project, capsys):
+    """`status --format json` gives actual, attainment and status of every target."""
+    _compute(project, capsys)
+    assert 0 == run(["status", "--config", str(project), "--format", "json"])
+    lines = json.loads(capsys.readouterr().out)
+    got = {(x["target"], x["actual"], x["attainment"], x["status"]) for x in lines}
+    assert {
+        ("won_revenue", "500.0000", "0.5000", "off_track"),
+        ("win_rate", "66.6700", "1.3334", "achieved"),
+    } == got
+
+
+def test_status_table_shows_partner_metric_and_a_bar(project, capsys):
+    """The table names the partner, the metric label and draws the attainment bar."""
+    _compute(project, capsys)
+    assert 0 == run(["status", "--config", str(project)])
+    out = capsys.readouterr().out
+    assert "Closed-won revenue" in out and "█████░░░░░ 50%" in out and "P-1" in out
+
+
+def test_status_csv_has_a_header_and_a_row_per_target(project, capsys):
+    """`status --format csv` is one header and one line per target."""
+    _compute(project, capsys)
+    assert 0 == run(["status", "--config", str(project), "--format", "csv"])
+    lines = capsys.readouterr().out.splitlines()
+    assert (3, "partner") == (len(lines), lines[0].split(",")[0])
+
+
+def test_explain_lists_the_activities_behind_an_actual(project, capsys):
+    """`explain PLAN METRIC` shows the won deals that make the revenue."""
+    _compute(project, capsys)
+    assert 0 == run(["explain", "P-1-2026-Q2", "won_revenue", "--config", str(project), "-f", "json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert [("OPP-1", "300.0000"), ("OPP-2", "200.0000")] == [(r["record_id"], r["amount"]) for r in rows]
+
+
+def test_explain_an_unknown_target_names_the_targets(project, capsys):
+    """Asking for a metric the plan has no target for lists the plan's targets; exit 2."""
+    _compute(project, capsys)
+    assert 2 == run(["explain", "P-1-2026-Q2", "new_logos", "--config", str(project)])
+    assert "its targets: won_revenue, win_rate" in capsys.readouterr().err
+
+
+def test_metrics_list_prints_the_catalogue(project, capsys):
+    """`metrics list --format json` lists at least 50 standard metrics."""
+    assert 0 == run(["metrics", "list", "--config", str(project), "--format", "json"])
+    keys = [m["key"] for m in json.loads(capsys.readouterr().out)]
+    assert len(keys) >= 50 and "won_revenue" in keys
+
+
+def test_plans_import_writes_a_plan_file_that_validates(project, tmp_path, capsys):
+    """A CSV of partner × metric rows becomes config/plans/<name>.yaml; reimport updates it."""
+    sheet = tmp_path / "q3-targets.csv"
+    sheet.write_text(
+        "Partner,Period,Metric,Value,Currency,Status\n"
+        "P-1,2026-Q3,won_revenue,\"120,000\",USD,active\n"
+        "P-1,2026-Q3,win_rate,40,,active\n"
+    )
+    assert 0 == run(["plans", "import", str(sheet), "--config", str(project)])
+    sheet.write_text("partner,period,metric,value,currency\nP-1,2026-Q3,won_revenue,150000,USD\n")
+    assert 0 == run(["plans", "import", str(sheet), "--config", str(project)])
+    written = (project / "plans" / "q3-targets.yaml").read_text()
+    assert "value: '150000'" in written and "win_rate" in written and "120000" not in written
+    assert 0 == run(["validate", "--config", str(project)])
+
+
+def test_plans_import_reports_every_bad_row_by_line(project, tmp_path, capsys):
+    """Each bad row is reported as FILE.csv:LINE and nothing is written; exit 2."""
+    sheet = tmp_path / "bad.csv"
+    sheet.write_text(
+        "partner,period,metric,value,currency\n"
+        "P-1,2026-Q3,won_revenue,100,\n"
+        "P-1,2026-Q3,won_deals,10,\n"
+        "P-1,2026-Q9,won_deals,10,\n"
+        "P-1,2026-Q3,win_rate,140,\n"
+    )
+    assert 2 == run(["plans", "import", str(sheet), "--config", str(project)])
+    err = capsys.readouterr().err.splitlines()
+    assert [f"{sheet}:2", f"{sheet}:4", f"{sheet}:5"] == [e.split(": ")[0] for e in err]
+    assert not (project / "plans" / "bad.yaml").exists()
+
+
+def test_validate_reports_a_bad_plan(project, capsys):
+    """`validate` covers plans: an unknown metric exits 2 with FILE:LINE."""
+    (project / "plans" / "p1.yaml").write_text(PLAN.replace("win_rate", "win_rat"))
+    assert 2 == run(["validate", "--config", str(project)])
+    assert f"{project / 'plans' / 'p1.yaml'}:11:" in capsys.readouterr().err
+
+
