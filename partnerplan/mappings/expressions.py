@@ -323,6 +323,18 @@ def _evaluator(
     coerce: Callable[[Any], Any] | None,
     required: bool,
 ) -> Evaluator:
+    if not steps and default is None and not required:
+        # The common case (a field, maybe typed) skips the general pipeline: it runs per record.
+        if coerce is None:
+            return get
+        convert = coerce
+
+        def coerced(raw: Raw) -> Any:
+            value = get(raw)
+            return None if value is None else convert(value)
+
+        return coerced
+
     def evaluate(raw: Raw) -> Any:
         value = get(raw)
         if value is not None:
