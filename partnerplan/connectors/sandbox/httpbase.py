@@ -117,7 +117,10 @@ class HttpServer:
         self.port = int(self._server.server_address[1])
         self.scheme = "https" if tls else "http"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},  # close() waits at most this long for the loop
+            name=f"sandbox-{self.port}",
+            daemon=True,
         )
         self._thread.start()
 

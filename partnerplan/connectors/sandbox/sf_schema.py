@@ -269,38 +269,59 @@ _SOAP = {
 
 
 def describe_field(f: Field) -> dict[str, Any]:
-    """One entry of describe's ``fields`` list, keys as real describe spells them."""
+    """One entry of describe's ``fields`` list, with every key a real describe has."""
     numeric = f.type in NUMBER_TYPES
+    sized = not (numeric or f.type in {"boolean", "date", "datetime"})
+    length = 18 if f.type in {"id", "reference"} else 255 if sized else 0
     return {
         "aggregatable": True,
         "autoNumber": False,
-        "byteLength": 0 if numeric or f.type in {"boolean", "date", "datetime"} else 765,
+        "byteLength": length * 3 if sized else 0,
         "calculated": f.calculated,
         "calculatedFormula": None,
+        "cascadeDelete": False,
         "caseSensitive": False,
         "compoundFieldName": None,
+        "controllerName": None,
         "createable": f.updateable,
         "custom": f.name.endswith("__c"),
         "defaultValue": False if f.type == "boolean" else None,
+        "defaultValueFormula": None,
         "defaultedOnCreate": f.system or f.type == "boolean",
         "dependentPicklist": False,
+        "deprecatedAndHidden": False,
         "digits": 0,
+        "displayLocationInDecimal": False,
+        "encrypted": False,
         "externalId": f.external_id,
+        "extraTypeInfo": None,
         "filterable": True,
-        "groupable": f.type not in NUMBER_TYPES,
+        "filteredLookupInfo": None,
+        "groupable": not numeric,
+        "highScaleNumber": False,
+        "htmlFormatted": False,
         "idLookup": f.external_id or f.name == "Id",
+        "inlineHelpText": None,
         "label": f.name.removesuffix("__c").replace("_", " "),
-        "length": 0 if numeric or f.type in {"boolean", "date", "datetime"} else 255,
+        "length": length,
+        "mask": None,
+        "maskType": None,
         "name": f.name,
         "nameField": f.name == "Name",
+        "namePointing": False,
         "nillable": not (f.system or f.type == "boolean"),
+        "permissionable": f.updateable and f.name.endswith("__c"),
         "picklistValues": [
             {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
             for v in f.values
         ],
         "precision": 18 if numeric else 0,
+        "queryByDistance": False,
+        "referenceTargetField": None,
         "referenceTo": [f.reference_to] if f.reference_to else [],
         "relationshipName": f.relationship_name,
+        "relationshipOrder": None,
+        "restrictedDelete": False,
         "restrictedPicklist": f.name == "CurrencyIsoCode",
         "scale": 2 if numeric else 0,
         "soapType": _SOAP.get(f.type, "xsd:string"),
@@ -308,6 +329,7 @@ def describe_field(f: Field) -> dict[str, Any]:
         "type": f.type,
         "unique": f.external_id,
         "updateable": f.updateable,
+        "writeRequiresMasterRead": False,
     }
 
 
@@ -317,19 +339,31 @@ def _urls(version: str, name: str) -> dict[str, str]:
 
 
 def _summary(o: SObject, version: str) -> dict[str, Any]:
+    writable = o.name != "DatedConversionRate"
     return {
-        "name": o.name,
+        "activateable": False,
+        "createable": writable,
+        "custom": o.custom,
+        "customSetting": False,
+        "deletable": writable,
+        "deprecatedAndHidden": False,
+        "feedEnabled": False,
+        "hasSubtypes": False,
+        "isSubtype": False,
+        "keyPrefix": o.prefix,
         "label": o.label,
         "labelPlural": o.label + "s",
-        "keyPrefix": o.prefix,
-        "custom": o.custom,
+        "layoutable": True,
+        "mergeable": o.name in {"Account", "Lead"},
+        "mruEnabled": True,
+        "name": o.name,
         "queryable": True,
         "replicateable": True,
         "retrieveable": True,
         "searchable": True,
-        "createable": o.name != "DatedConversionRate",
-        "updateable": o.name != "DatedConversionRate",
-        "deletable": o.name != "DatedConversionRate",
+        "triggerable": True,
+        "undeletable": writable,
+        "updateable": writable,
         "urls": _urls(version, o.name),
     }
 
@@ -358,6 +392,8 @@ def describe_object(o: SObject, version: str) -> dict[str, Any]:
     ]
     return {
         **_summary(o, version),
+        "actionOverrides": [],
+        "compactLayoutable": True,
         "childRelationships": children,
         "recordTypeInfos": [],
         "fields": [describe_field(f) for f in o.fields],
