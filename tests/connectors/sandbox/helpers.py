@@ -1,4 +1,4 @@
-"""Helpers for the sandbox tests: the reference samples, a shape comparison, a CA-trusting session."""
+"""Sandbox test helpers: the reference samples, a shape comparison, a CA-trusting session."""
 
 from __future__ import annotations
 

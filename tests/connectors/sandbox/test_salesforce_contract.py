@@ -1,4 +1,4 @@
-"""The unmodified simple-salesforce against the sandbox: queries, describe, writes, Bulk 2.0, OAuth."""
+"""The unmodified simple-salesforce against the sandbox: queries, describe, writes, Bulk, OAuth."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def test_bad_queries_raise_what_salesforce_raises(sf: Salesforce, soql: str, cod
 
 
 def test_describe_global_and_object(sf: Salesforce):
-    """Global and per-object describe have the reference keys, custom objects and fields included."""
+    """Global and per-object describe have the reference keys, custom objects and fields too."""
     assert [] == shape_differences(sample("sf-describe-global-excerpt.json"), sf.describe())
     described = sf.Partner_Plan_Progress__c.describe()
     reference = sample("sf-describe-sobject-excerpt.json")
@@ -167,7 +167,7 @@ def test_collection_upsert_reports_each_record(sandbox: Sandbox, sf: Salesforce)
 
 
 def test_all_or_none_rolls_the_whole_collection_back(sandbox: Sandbox, sf: Salesforce):
-    """With allOrNone one bad record fails the call: nothing is written, the rest are rolled back."""
+    """With allOrNone one bad record fails the call: nothing is written, the rest roll back."""
     partner = sandbox.records("salesforce", "Account")[0]["Id"]
     good = {"attributes": {"type": "Partner_Plan_Progress__c"}, "Partner_Account__c": partner}
     bad = {"attributes": {"type": "Partner_Plan_Progress__c"}, "Bogus__c": 1}
@@ -223,7 +223,7 @@ def test_limit_info_header_feeds_api_usage(sf: Salesforce):
 
 
 def test_client_credentials_login_through_the_library(sandbox: Sandbox, ca_env: str):
-    """The library's own client-credentials flow gets a token and an instance URL from the sandbox."""
+    """The library's own client-credentials flow gets a token and instance URL from the sandbox."""
     port = sandbox.salesforce_url.rsplit(":", 1)[1]
     sf = Salesforce(
         consumer_key=sandbox.salesforce_client_id,
@@ -253,7 +253,7 @@ def test_refresh_token_grant(sandbox: Sandbox, ca_env: str):
 
 
 def test_ca_bundle_env_variables_override_a_plain_session(sandbox: Sandbox, ca_env: str):
-    """The pitfall: with REQUESTS_CA_BUNDLE set, a plain Session's verify is ignored; ours is not."""
+    """The pitfall: REQUESTS_CA_BUNDLE overrides a plain Session's verify; ours is kept."""
     plain = requests.Session()
     plain.verify = sandbox.ca_bundle
     with pytest.raises(requests.exceptions.SSLError):
