@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
@@ -32,7 +33,7 @@ DATE_COLUMNS = ("occurred_on", "created_at", "closed_at")
 class Aggregate(StrEnum):
     """How a metric combines its activities into one number per partner and period."""
 
-    count = "count"
+    count = "count"  # type: ignore[assignment]  # the YAML word; shadows str.count harmlessly
     sum = "sum"
     avg = "avg"
     min = "min"
@@ -47,7 +48,7 @@ class Unit(StrEnum):
     """What a metric's value measures; ``percent`` values run 0-100."""
 
     money = "money"
-    count = "count"
+    count = "count"  # type: ignore[assignment]  # the YAML word; shadows str.count harmlessly
     percent = "percent"
     days = "days"
     ratio = "ratio"
@@ -58,7 +59,7 @@ class Direction(StrEnum):
     """Whether more is better (revenue) or less is better (days to approval)."""
 
     higher = "higher"
-    lower = "lower"
+    lower = "lower"  # type: ignore[assignment]  # the YAML word; shadows str.lower harmlessly
 
 
 class Window(StrEnum):
@@ -85,7 +86,7 @@ FilterValue = str | list[str] | NotFilter | PresentFilter
 
 
 def plain_filter(value: FilterValue) -> Any:
-    """A filter as plain JSON data: ``"x"``, ``["x", "y"]``, ``{"not": ...}``, ``{"present": b}``."""
+    """A filter as plain JSON: ``"x"``, ``["x", "y"]``, ``{"not": ...}``, ``{"present": b}``."""
     if isinstance(value, NotFilter | PresentFilter):
         return value.model_dump(by_alias=True)
     return value
@@ -96,7 +97,7 @@ def _attribute(name: str) -> str:
 
 
 class Metric(StrictModel):
-    """One metric declaration (the YAML form is documented in ``partnerplan/plans/metrics.yaml``)."""
+    """One metric declaration (the YAML form is documented in ``plans/metrics.yaml``)."""
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=200)
     label: str
@@ -187,6 +188,9 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self.metrics)
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.metrics)
+
     def keys(self) -> list[str]:
         """Metric keys in catalogue order."""
         return list(self.metrics)
@@ -195,7 +199,7 @@ class Catalogue:
         """The metrics that must be evaluated in SQL to compute ``key``."""
         metric = self.metrics[key]
         if metric.aggregate is Aggregate.ratio:
-            assert metric.numerator and metric.denominator  # noqa: S101 (checked on load)
+            assert metric.numerator and metric.denominator
             return [self.metrics[metric.numerator], self.metrics[metric.denominator]]
         return [metric]
 
@@ -204,7 +208,9 @@ class Catalogue:
         metric = self.metrics[key]
         payload: dict[str, Any] = {"self": metric.model_dump(mode="json", by_alias=True)}
         if metric.aggregate is Aggregate.ratio:
-            payload["parts"] = [m.model_dump(mode="json", by_alias=True) for m in self.components(key)]
+            payload["parts"] = [
+                m.model_dump(mode="json", by_alias=True) for m in self.components(key)
+            ]
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -214,7 +220,9 @@ def _load_file(path: Path) -> tuple[Document, MetricsFile | None]:
     return doc, validate(doc, MetricsFile)
 
 
-def _check_ratios(metrics: dict[str, Metric], where: dict[str, tuple[Document, int]]) -> list[Problem]:
+def _check_ratios(
+    metrics: dict[str, Metric], where: dict[str, tuple[Document, int]]
+) -> list[Problem]:
     problems: list[Problem] = []
     for key, metric in metrics.items():
         if metric.aggregate is not Aggregate.ratio:

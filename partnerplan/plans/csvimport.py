@@ -1,6 +1,6 @@
 """``partnerplan plans import FILE.csv``: plans and targets from a spreadsheet export.
 
-One row per partner × metric. Columns (header names, any order, case-insensitive):
+One row per partner x metric. Columns (header names, any order, case-insensitive):
 ``partner``, ``period``, ``metric``, ``value`` (required); ``currency``, ``weight``,
 ``section`` (default ``Objectives``), ``plan`` (default ``{partner}-{period}``), ``status``
 (default ``draft``), ``owner``, ``filter`` (``attribute=value``; several separated by ``;``),
@@ -72,7 +72,9 @@ def import_csv(
     with source.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         reader.fieldnames = [f.strip().lower() for f in reader.fieldnames or []]
-        rows = [(reader.line_num, {k: (v or "").strip() for k, v in r.items() if k}) for r in reader]
+        rows = [
+            (reader.line_num, {k: (v or "").strip() for k, v in r.items() if k}) for r in reader
+        ]
     problems = [
         Problem(str(source), line, message)
         for line, row in rows

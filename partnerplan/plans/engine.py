@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from partnerplan.plans.catalogue import Aggregate, Catalogue, Metric, Unit
 from partnerplan.plans.evaluate import Rates, Value, empty_value, evaluate
@@ -64,29 +64,64 @@ def _load_targets(
 ) -> tuple[list[_Target], dict[int, Decimal | None]]:
     query = (
         select(
-            TargetRow.id, TargetRow.plan_id, PlanRow.partner_id, TargetRow.metric,
-            TargetRow.value, TargetRow.currency, TargetRow.weight, TargetRow.filters,
-            TargetRow.phasing, PlanRow.period, PlanRow.period_start, PlanRow.period_end,
-            ProgressRow.fingerprint, PlanRow.score,
+            col(TargetRow.id),
+            col(TargetRow.plan_id),
+            col(PlanRow.partner_id),
+            col(TargetRow.metric),
+            col(TargetRow.value),
+            col(TargetRow.currency),
+            col(TargetRow.weight),
+            col(TargetRow.filters),
+            col(TargetRow.phasing),
+            col(PlanRow.period),
+            col(PlanRow.period_start),
+            col(PlanRow.period_end),
+            col(ProgressRow.fingerprint),
+            col(PlanRow.score),
         )
-        .join(PlanRow, PlanRow.id == TargetRow.plan_id)  # type: ignore[arg-type]
-        .outerjoin(ProgressRow, ProgressRow.target_id == TargetRow.id)  # type: ignore[arg-type]
-        .where(PlanRow.status == ACTIVE)
-        .order_by(TargetRow.id)
+        .join(PlanRow, col(PlanRow.id) == col(TargetRow.plan_id))
+        .outerjoin(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
+        .where(col(PlanRow.status) == ACTIVE)
+        .order_by(col(TargetRow.id))
     )
     if partner_ids is not None:
-        query = query.where(PlanRow.partner_id.in_(sorted(partner_ids)))  # type: ignore[union-attr]
+        query = query.where(col(PlanRow.partner_id).in_(sorted(partner_ids)))
     if plan_keys is not None:
-        query = query.where(PlanRow.key.in_(sorted(plan_keys)))  # type: ignore[attr-defined]
+        query = query.where(col(PlanRow.key).in_(sorted(plan_keys)))
     targets: list[_Target] = []
     scores: dict[int, Decimal | None] = {}
     for row in session.execute(query):
-        (tid, pid, partner, metric, value, currency, weight, filters, phasing,
-         name, start, end, fingerprint, score) = row
+        (
+            tid,
+            pid,
+            partner,
+            metric,
+            value,
+            currency,
+            weight,
+            filters,
+            phasing,
+            name,
+            start,
+            end,
+            fingerprint,
+            score,
+        ) = row
         scores[pid] = score
         targets.append(
-            _Target(tid, pid, partner, metric, value, currency, weight, filters or {},
-                    phasing or {}, Period(start, end, name), fingerprint)
+            _Target(
+                tid,
+                pid,
+                partner,
+                metric,
+                value,
+                currency,
+                weight,
+                filters or {},
+                phasing or {},
+                Period(start, end, name),
+                fingerprint,
+            )
         )
     return targets, scores
 
@@ -151,20 +186,37 @@ def compute_progress(
     event.listen(bind, "before_cursor_execute", counter)
     try:
         changed = _compute(
-            session, catalogue, as_of, reporting_currency, thresholds, partner_ids, plan_keys,
+            session,
+            catalogue,
+            as_of,
+            reporting_currency,
+            thresholds,
+            partner_ids,
+            plan_keys,
             rates_source,
         )
     finally:
         event.remove(bind, "before_cursor_execute", counter)
-    result = ComputeResult(targets=changed[0], changed_target_ids=changed[1], statements=counter.count)
-    log.info("progress computed", targets=result.targets, changed=len(result.changed_target_ids),
-             statements=result.statements)
+    result = ComputeResult(
+        targets=changed[0], changed_target_ids=changed[1], statements=counter.count
+    )
+    log.info(
+        "progress computed",
+        targets=result.targets,
+        changed=len(result.changed_target_ids),
+        statements=result.statements,
+    )
     return result
 
 
 def _compute(
-    session: Session, catalogue: Catalogue, as_of: datetime, reporting: str,
-    thresholds: tuple[float, float], partner_ids: set[int] | None, plan_keys: set[str] | None,
+    session: Session,
+    catalogue: Catalogue,
+    as_of: datetime,
+    reporting: str,
+    thresholds: tuple[float, float],
+    partner_ids: set[int] | None,
+    plan_keys: set[str] | None,
     rates_source: str,
 ) -> tuple[int, set[int]]:
     targets, old_scores = _load_targets(session, partner_ids, plan_keys)
@@ -182,7 +234,9 @@ def _compute(
             partners.add(target.partner_id)
         for part in catalogue.components(metric.key):
             parts[_component_scope(part, scope, reporting)] |= partners
-    base = session.scalar(select(FxRateRow.base).where(FxRateRow.source == rates_source).limit(1))
+    base = session.scalar(
+        select(col(FxRateRow.base)).where(col(FxRateRow.source) == rates_source).limit(1)
+    )
     rates = Rates(base=base, source=rates_source, default_currency=reporting)
     values: dict[Scope, dict[int, Value]] = {}
     for scope, partners in parts.items():
@@ -199,11 +253,21 @@ def _compute(
         got = []
         for part in catalogue.components(metric.key):
             found = values[_component_scope(part, scope, reporting)]
-            got.append(found.get(target.partner_id, empty_value(part)) if target.partner_id else empty_value(part))
+            got.append(
+                found.get(target.partner_id, empty_value(part))
+                if target.partner_id
+                else empty_value(part)
+            )
         value = _combine(metric, got)
         result = progress(
-            metric, actual=value.value, count=value.count, target=target.value,
-            period=target.period, as_of=as_of, phasing=target.phasing, thresholds=thresholds,
+            metric,
+            actual=value.value,
+            count=value.count,
+            target=target.value,
+            period=target.period,
+            as_of=as_of,
+            phasing=target.phasing,
+            thresholds=thresholds,
         )
         by_plan[target.plan_id].append((target.weight, result))
         version = catalogue.version(metric.key)
@@ -216,7 +280,11 @@ def _compute(
 
 
 def _row(
-    target: _Target, result: Progress, version: str, fingerprint: str, now: datetime,
+    target: _Target,
+    result: Progress,
+    version: str,
+    fingerprint: str,
+    now: datetime,
     as_of: datetime,
 ) -> dict[str, Any]:
     return {

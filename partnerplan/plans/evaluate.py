@@ -1,7 +1,7 @@
 """Running a scope's aggregate and reducing its rows to one value per partner.
 
 Money rows arrive grouped by (partner, currency, rate period); each group's exact SQL sum is
-converted to the scope's currency with the Decimal rates of its period (``amount × rate(T) /
+converted to the scope's currency with the Decimal rates of its period (``amount x rate(T) /
 rate(C)``, see :mod:`partnerplan.plans.rates`) and the groups are added up. A group whose
 currency has no rate for its dates stops the computation with an error naming the currency and
 the first such date: a silent 1.0 would put a yen amount into a dollar target.
@@ -90,7 +90,7 @@ def _money(metric: Metric, rows: list[Any], convert: _Converter) -> dict[int, Va
         return {p: Value(statistics.median(v), len(v)) for p, v in values.items()}
     acc: dict[int, list[Any]] = {}
     for row in rows:
-        partner, total, n_amount, low, high, n_all, first_day = row[0], *row[6:]
+        partner, (total, n_amount, low, high, n_all, first_day) = row[0], tuple(row[6:])
         slot = acc.setdefault(partner, [Decimal(0), 0, None, None, 0])
         if n_amount:
             low_c, high_c = convert(low, row, first_day), convert(high, row, first_day)
@@ -120,8 +120,8 @@ def _plain(metric: Metric, rows: list[Any]) -> dict[int, Value]:
         return {r[0]: Value(_dec(r[1]) / r[2] if r[2] else None, r[3]) for r in rows}
     if agg is Aggregate.median:
         values: dict[int, list[Decimal]] = {}
-        for partner, value in rows:
-            values.setdefault(partner, []).append(_dec(value))
+        for partner, raw in rows:
+            values.setdefault(partner, []).append(_dec(raw))
         return {p: Value(statistics.median(v), len(v)) for p, v in values.items()}
     out: dict[int, Value] = {}
     for partner, total, n_value, low, high, n_all in rows:

@@ -4,7 +4,7 @@
   (through that day, inclusive): linear in elapsed days, equal per month (``monthly``) or explicit
   per month, prorated inside the current month. For levels (averages, rates, durations) it is the
   target itself.
-* **forecast**: the run rate at period end (actual × period days ÷ elapsed days) for running
+* **forecast**: the run rate at period end (actual x period days ÷ elapsed days) for running
   totals; the actual for levels.
 * **attainment**: actual ÷ target, or target ÷ actual when lower is better; n/a (None) when
   the divisor is 0 or there is no actual.
@@ -66,7 +66,9 @@ class Progress:
 
     def fingerprint(self, metric_version: str, partner_id: int | None) -> str:
         """Hash of every value a CRM user sees (never the computation time)."""
-        data = {k: (str(v) if v is not None else None) for k, v in asdict(self).items()}
+        data: dict[str, object] = {
+            k: (str(v) if v is not None else None) for k, v in asdict(self).items()
+        }
         data.update(metric_version=metric_version, partner_id=partner_id)
         text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
@@ -77,7 +79,9 @@ def elapsed_days(period: Period, as_of: date) -> int:
     return max(0, min(period.days, (as_of - period.start).days + 1))
 
 
-def expected_share(period: Period, as_of: date, phasing: dict[str, object], target: Decimal) -> Decimal:
+def expected_share(
+    period: Period, as_of: date, phasing: dict[str, object], target: Decimal
+) -> Decimal:
     """The part of ``target`` due by ``as_of`` under the target's phasing."""
     mode = phasing.get("mode", "linear")
     if mode == "linear":
@@ -87,7 +91,7 @@ def expected_share(period: Period, as_of: date, phasing: dict[str, object], targ
         shares = {m.name: target / len(months) for m in months}
     else:
         values = phasing.get("values", {})
-        assert isinstance(values, dict)  # noqa: S101 (validated on load)
+        assert isinstance(values, dict)
         shares = {m.name: Decimal(str(values.get(m.name, 0))) for m in months}
     due = Decimal(0)
     for month in months:

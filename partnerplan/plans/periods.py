@@ -1,4 +1,4 @@
-"""Plan periods: ``2026``, ``2026-Q4``, ``2026-H1``, ``2026-03``, ``FY2027``, ``FY2027-Q1``, ``FY2027-H2``.
+"""Plan periods: ``2026``, ``2026-Q4``, ``2026-H1``, ``2026-03``, ``FY2027``, ``FY2027-Q1``.
 
 A period is a half-open range of dates ``[start, end)``: an activity dated on ``end`` belongs to
 the next period, so adjacent periods never count the same activity twice. Fiscal periods depend

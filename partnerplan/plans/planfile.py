@@ -18,6 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session
+
 from partnerplan.config import Document, parse, validate, yaml_files
 from partnerplan.errors import Problem
 from partnerplan.plans.catalogue import Catalogue, Unit
@@ -69,8 +71,7 @@ class Plan:
             "attachments": self.attachments,
             "sections": self.sections,
             "targets": [
-                {**t.__dict__, "value": str(t.value), "weight": str(t.weight)}
-                for t in self.targets
+                {**t.__dict__, "value": str(t.value), "weight": str(t.weight)} for t in self.targets
             ],
         }
 
@@ -239,9 +240,7 @@ def _check_target(
     return problems
 
 
-def _expand(
-    tpl: TemplateSpec, partner: str, period: Period, file: str, line: int
-) -> Plan | None:
+def _expand(tpl: TemplateSpec, partner: str, period: Period, file: str, line: int) -> Plan | None:
     override = tpl.overrides.get(partner)
     if override is not None and override.skip:
         return None
@@ -276,7 +275,9 @@ def _expand(
     )
 
 
-def _period(doc: Document, loc: Loc, text: str, fy_start: int) -> tuple[Period | None, list[Problem]]:
+def _period(
+    doc: Document, loc: Loc, text: str, fy_start: int
+) -> tuple[Period | None, list[Problem]]:
     try:
         return parse_period(text, fiscal_year_start_month=fy_start), []
     except ValueError as exc:
@@ -402,7 +403,9 @@ def load_plans(
     plans: list[Plan] = []
     groups: list[Group] = []
     for path in yaml_files(config_dir / "plans"):
-        file_plans, file_groups, file_problems = _load_file(path, catalogue, fiscal_year_start_month)
+        file_plans, file_groups, file_problems = _load_file(
+            path, catalogue, fiscal_year_start_month
+        )
         plans += file_plans
         groups += file_groups
         problems += file_problems
@@ -415,3 +418,10 @@ def load_plans(
     if any(p.severity == "error" for p in problems):
         return None, problems
     return plan_set, problems
+
+
+def sync_plans(session: Session, plans: PlanSet) -> set[int]:
+    """Write ``plans`` into the store; see :func:`partnerplan.plans.sync.sync_plans`."""
+    from partnerplan.plans.sync import sync_plans as sync  # sync imports this module
+
+    return sync(session, plans)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, Select, and_, cast, func, literal, or_, select
+from sqlalchemy import Date, Integer, Select, String, and_, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -92,7 +92,9 @@ def conditions(
     """The WHERE clause of a metric over one period: kinds, status, dates, filters, partners."""
     expr, kind = date_expr(metric)
     out: list[ColumnElement[bool]] = [
-        ACTIVITY.c.kind.in_(metric.kinds) if len(metric.kinds) > 1 else ACTIVITY.c.kind == metric.kinds[0],
+        ACTIVITY.c.kind.in_(metric.kinds)
+        if len(metric.kinds) > 1
+        else ACTIVITY.c.kind == metric.kinds[0],
         ACTIVITY.c.deleted == False,  # noqa: E712 (SQL comparison)
         expr < _bound(end, kind),
     ]
@@ -112,7 +114,7 @@ def conditions(
 
 
 def _field_expr(metric: Metric) -> ColumnElement[Any]:
-    assert metric.field is not None  # noqa: S101 (checked on load)
+    assert metric.field is not None
     if metric.field == "amount":
         return ACTIVITY.c.amount  # type: ignore[no-any-return]
     return ACTIVITY.c.attributes[metric.field.removeprefix("attributes.")].as_integer()  # type: ignore[no-any-return]
@@ -128,8 +130,13 @@ def _days_between(metric: Metric, dialect: str) -> ColumnElement[Any]:
 
 
 def aggregate_query(
-    metric: Metric, scope: Scope, filters: dict[str, Any], partner_ids: set[int] | None,
-    dialect: str, rates_source: str, default_currency: str,
+    metric: Metric,
+    scope: Scope,
+    filters: dict[str, Any],
+    partner_ids: set[int] | None,
+    dialect: str,
+    rates_source: str,
+    default_currency: str,
 ) -> Select[Any]:
     """The one statement that computes ``metric`` over ``scope`` for every partner."""
     where = and_(*conditions(metric, scope.start, scope.end, filters, partner_ids))
@@ -141,15 +148,30 @@ def aggregate_query(
         return select(partner, func.count()).where(where).group_by(partner)
     if agg is Aggregate.count_distinct:
         value = _attr_text(metric.field.removeprefix("attributes."))  # type: ignore[union-attr]
-        return select(partner, func.count(func.distinct(value)), func.count()).where(where).group_by(partner)
+        return (
+            select(partner, func.count(func.distinct(value)), func.count())
+            .where(where)
+            .group_by(partner)
+        )
     if agg is Aggregate.duration:
         days = _days_between(metric, dialect)
-        return select(partner, func.sum(days), func.count(days), func.count()).where(where).group_by(partner)
+        return (
+            select(partner, func.sum(days), func.count(days), func.count())
+            .where(where)
+            .group_by(partner)
+        )
     value = _field_expr(metric)
     if agg is Aggregate.median:
         return select(partner, value).where(where, value.is_not(None))
     return (
-        select(partner, func.sum(value), func.count(value), func.min(value), func.max(value), func.count())
+        select(
+            partner,
+            func.sum(value),
+            func.count(value),
+            func.min(value),
+            func.max(value),
+            func.count(),
+        )
         .where(where)
         .group_by(partner)
     )
@@ -180,13 +202,22 @@ def _money_query(
 
     amount = ACTIVITY.c.amount
     keys = [ACTIVITY.c.partner_id, ACTIVITY.c.currency, src.id, src.rate, tgt.id, tgt.rate]
-    base = select(*keys).select_from(ACTIVITY).outerjoin(src, join(src, currency)).outerjoin(tgt, join(tgt, literal(target)))
+    base = (
+        select(*keys)
+        .select_from(ACTIVITY)
+        .outerjoin(src, join(src, currency))
+        .outerjoin(tgt, join(tgt, literal(target)))
+    )
     if metric.aggregate is Aggregate.median:
         return base.add_columns(amount, day).where(where, amount.is_not(None))
     return (
         base.add_columns(
-            func.sum(amount), func.count(amount), func.min(amount), func.max(amount),
-            func.count(), func.min(day),
+            func.sum(amount),
+            func.count(amount),
+            func.min(amount),
+            func.max(amount),
+            func.count(),
+            func.min(day),
         )
         .where(where)
         .group_by(*keys)

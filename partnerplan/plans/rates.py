@@ -3,7 +3,7 @@
 Rates follow Salesforce's ``DatedConversionRate`` convention: ``rate`` is how many units of the
 currency one unit of the ``base`` currency buys, valid from ``from`` until the next entry's
 ``from``. Converting an amount from currency C to currency T on day d is then
-``amount × rate(T, d) / rate(C, d)``, with ``rate(base, d) = 1``; the engine does this in
+``amount x rate(T, d) / rate(C, d)``, with ``rate(base, d) = 1``; the engine does this in
 ``Decimal`` per group of activities sharing a rate period, never in float.
 
 ```yaml

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from partnerplan.errors import ConfigurationError
 from partnerplan.plans.catalogue import Catalogue, Metric
@@ -56,14 +56,14 @@ def status_lines(
     """Every computed target's progress, ordered by partner, plan and target."""
     query = (
         select(PlanRow, TargetRow, ProgressRow)
-        .join(TargetRow, TargetRow.plan_id == PlanRow.id)  # type: ignore[arg-type]
-        .join(ProgressRow, ProgressRow.target_id == TargetRow.id)  # type: ignore[arg-type]
-        .order_by(PlanRow.partner_key, PlanRow.key, TargetRow.id)
+        .join(TargetRow, col(TargetRow.plan_id) == col(PlanRow.id))
+        .join(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
+        .order_by(col(PlanRow.partner_key), col(PlanRow.key), col(TargetRow.id))
     )
     if plan_keys:
-        query = query.where(PlanRow.key.in_(sorted(plan_keys)))  # type: ignore[attr-defined]
+        query = query.where(col(PlanRow.key).in_(sorted(plan_keys)))
     if partner_keys:
-        query = query.where(PlanRow.partner_key.in_(sorted(partner_keys)))  # type: ignore[attr-defined]
+        query = query.where(col(PlanRow.partner_key).in_(sorted(partner_keys)))
     lines = []
     for plan, target, progress in session.execute(query):
         metric = catalogue.metrics.get(target.metric) if catalogue is not None else None
@@ -108,13 +108,13 @@ class LineageRow:
 
 
 def _find_target(session: Session, plan_key: str, wanted: str) -> tuple[PlanRow, TargetRow]:
-    plan = session.scalar(select(PlanRow).where(PlanRow.key == plan_key))
+    plan = session.scalar(select(PlanRow).where(col(PlanRow.key) == plan_key))
     if plan is None:
         raise ConfigurationError(
             f"no plan {plan_key!r} in the store; run `partnerplan compute` after adding it "
             "to config/plans"
         )
-    targets = list(session.scalars(select(TargetRow).where(TargetRow.plan_id == plan.id)))
+    targets = list(session.scalars(select(TargetRow).where(col(TargetRow.plan_id) == plan.id)))
     for target in targets:
         if target.key == wanted:
             return plan, target
@@ -142,13 +142,24 @@ def explain(
     return target, rows
 
 
-def _lineage(session: Session, metric: Metric, plan: PlanRow, target: TargetRow) -> list[LineageRow]:
-    assert plan.partner_id is not None  # noqa: S101 (checked by the caller)
-    where = conditions(metric, plan.period_start, plan.period_end, target.filters, {plan.partner_id})
+def _lineage(
+    session: Session, metric: Metric, plan: PlanRow, target: TargetRow
+) -> list[LineageRow]:
+    assert plan.partner_id is not None
+    where = conditions(
+        metric, plan.period_start, plan.period_end, target.filters, {plan.partner_id}
+    )
     basis, _ = date_expr(metric)
     query = (
-        select(ACTIVITY.c.source, ACTIVITY.c.record_id, ACTIVITY.c.kind, ACTIVITY.c.status,
-               basis, ACTIVITY.c.amount, ACTIVITY.c.currency)
+        select(
+            ACTIVITY.c.source,
+            ACTIVITY.c.record_id,
+            ACTIVITY.c.kind,
+            ACTIVITY.c.status,
+            basis,
+            ACTIVITY.c.amount,
+            ACTIVITY.c.currency,
+        )
         .where(and_(*where))
         .order_by(basis, ACTIVITY.c.record_id)
     )

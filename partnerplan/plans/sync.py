@@ -9,8 +9,10 @@ computed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from partnerplan.plans.planfile import Plan, PlanSet
 from partnerplan.plans.rates import sync_rates
@@ -26,7 +28,7 @@ from partnerplan.plans.store import (
 REMOVED = "removed"
 
 
-def _plan_values(plan: Plan, partner_id: int | None) -> dict[str, object]:
+def _plan_values(plan: Plan, partner_id: int | None) -> dict[str, Any]:
     return {
         "key": plan.key,
         "partner_id": partner_id,
@@ -42,8 +44,9 @@ def _plan_values(plan: Plan, partner_id: int | None) -> dict[str, object]:
 
 
 def _sync_children(session: Session, row: PlanRow, plan: Plan) -> None:
-    assert row.id is not None  # noqa: S101 (flushed before)
-    sections = {s.name: s for s in session.scalars(select(SectionRow).where(SectionRow.plan_id == row.id))}
+    assert row.id is not None
+    query = select(SectionRow).where(col(SectionRow.plan_id) == row.id)
+    sections = {s.name: s for s in session.scalars(query)}
     wanted = {s["name"]: (i, s) for i, s in enumerate(plan.sections)}
     for name, (position, data) in wanted.items():
         section = sections.get(name) or SectionRow(plan_id=row.id, name=name)
@@ -52,9 +55,13 @@ def _sync_children(session: Session, row: PlanRow, plan: Plan) -> None:
         session.add(section)
         sections[name] = section
     session.flush()
-    targets = {t.key: t for t in session.scalars(select(TargetRow).where(TargetRow.plan_id == row.id))}
+    targets = {
+        t.key: t for t in session.scalars(select(TargetRow).where(col(TargetRow.plan_id) == row.id))
+    }
     for spec in plan.targets:
-        target = targets.pop(spec.key, None) or TargetRow(plan_id=row.id, key=spec.key)
+        target = targets.pop(spec.key, None) or TargetRow(
+            plan_id=row.id, key=spec.key, metric=spec.metric, value=spec.value
+        )
         target.section_id = sections[spec.section].id
         target.metric = spec.metric
         target.value = spec.value
@@ -65,18 +72,22 @@ def _sync_children(session: Session, row: PlanRow, plan: Plan) -> None:
         session.add(target)
     gone = [t.id for t in targets.values() if t.id is not None]
     if gone:
-        session.execute(delete(ProgressRow).where(ProgressRow.target_id.in_(gone)))  # type: ignore[attr-defined]
+        session.execute(delete(ProgressRow).where(col(ProgressRow.target_id).in_(gone)))
         session.execute(
-            update(PushStateRow).where(PushStateRow.target_id.in_(gone)).values(target_id=None)  # type: ignore[union-attr]
+            update(PushStateRow).where(col(PushStateRow.target_id).in_(gone)).values(target_id=None)
         )
-        session.execute(delete(TargetRow).where(TargetRow.id.in_(gone)))  # type: ignore[union-attr]
+        session.execute(delete(TargetRow).where(col(TargetRow.id).in_(gone)))
     for name, section in sections.items():
         if name not in wanted:
-            session.execute(
-                update(TargetRow).where(TargetRow.section_id == section.id).values(section_id=None)
-            )
+            orphans = update(TargetRow).where(col(TargetRow.section_id) == section.id)
+            session.execute(orphans.values(section_id=None))
             session.delete(section)
     session.flush()
+
+
+def _id(row: PlanRow) -> int:
+    assert row.id is not None
+    return row.id
 
 
 def sync_plans(session: Session, plans: PlanSet) -> set[int]:
@@ -88,8 +99,8 @@ def sync_plans(session: Session, plans: PlanSet) -> set[int]:
     partners = {
         key: (pid, tier)
         for key, pid, tier in session.execute(
-            select(PartnerRow.key, PartnerRow.id, PartnerRow.tier).where(
-                PartnerRow.deleted == False  # noqa: E712 (SQL comparison)
+            select(col(PartnerRow.key), col(PartnerRow.id), col(PartnerRow.tier)).where(
+                col(PartnerRow.deleted) == False  # noqa: E712 (SQL comparison)
             )
         )
     }
@@ -104,20 +115,20 @@ def sync_plans(session: Session, plans: PlanSet) -> set[int]:
             if row.partner_id != partner_id:
                 row.partner_id = partner_id
                 session.add(row)
-                changed.add(row.id)  # type: ignore[arg-type]
+                changed.add(_id(row))
             continue
-        row = row or PlanRow(**values)  # type: ignore[arg-type]
+        row = row or PlanRow(**values)
         for name, value in values.items():
             setattr(row, name, value)
         session.add(row)
         session.flush()
         _sync_children(session, row, plan)
-        changed.add(row.id)  # type: ignore[arg-type]
+        changed.add(_id(row))
     for row in existing.values():
         if row.status != REMOVED:
             row.status = REMOVED
             session.add(row)
-            changed.add(row.id)  # type: ignore[arg-type]
+            changed.add(_id(row))
     if plans.rates is not None:
         sync_rates(session, plans.rates)
     session.flush()

@@ -42,12 +42,31 @@ def project(tmp_path):
         add_activities(
             session,
             [
-                activity(ids["P-1"], "opportunity", record_id="OPP-1", status="won", amount="300",
-                         occurred_on=date(2026, 4, 3), created_at=utc(2026, 3, 1)),
-                activity(ids["P-1"], "opportunity", record_id="OPP-2", status="won", amount="200",
-                         occurred_on=date(2026, 5, 3)),
-                activity(ids["P-1"], "opportunity", record_id="OPP-3", status="lost", amount="900",
-                         occurred_on=date(2026, 6, 3)),
+                activity(
+                    ids["P-1"],
+                    "opportunity",
+                    record_id="OPP-1",
+                    status="won",
+                    amount="300",
+                    occurred_on=date(2026, 4, 3),
+                    created_at=utc(2026, 3, 1),
+                ),
+                activity(
+                    ids["P-1"],
+                    "opportunity",
+                    record_id="OPP-2",
+                    status="won",
+                    amount="200",
+                    occurred_on=date(2026, 5, 3),
+                ),
+                activity(
+                    ids["P-1"],
+                    "opportunity",
+                    record_id="OPP-3",
+                    status="lost",
+                    amount="900",
+                    occurred_on=date(2026, 6, 3),
+                ),
             ],
         )
         session.commit()
@@ -58,7 +77,7 @@ def project(tmp_path):
 def _compute(root, capsys) -> str:
     code = run(["compute", "--config", str(root), "--as-of", "2026-08-01"])
     out = capsys.readouterr().out
-    assert 0 == code
+    assert code == 0
     return out
 
 
@@ -73,7 +92,7 @@ def test_compute_reports_targets_and_changes(project, capsys):
 def test_status_json_lists_each_target(project, capsys):
     """`status --format json` gives actual, attainment and status of every target."""
     _compute(project, capsys)
-    assert 0 == run(["status", "--config", str(project), "--format", "json"])
+    assert run(["status", "--config", str(project), "--format", "json"]) == 0
     lines = json.loads(capsys.readouterr().out)
     got = {(x["target"], x["actual"], x["attainment"], x["status"]) for x in lines}
     assert {
@@ -85,7 +104,7 @@ def test_status_json_lists_each_target(project, capsys):
 def test_status_table_shows_partner_metric_and_a_bar(project, capsys):
     """The table names the partner, the metric label and draws the attainment bar."""
     _compute(project, capsys)
-    assert 0 == run(["status", "--config", str(project)])
+    assert run(["status", "--config", str(project)]) == 0
     out = capsys.readouterr().out
     assert "Closed-won revenue" in out and "█████░░░░░ 50%" in out and "P-1" in out
 
@@ -93,47 +112,52 @@ def test_status_table_shows_partner_metric_and_a_bar(project, capsys):
 def test_status_csv_has_a_header_and_a_row_per_target(project, capsys):
     """`status --format csv` is one header and one line per target."""
     _compute(project, capsys)
-    assert 0 == run(["status", "--config", str(project), "--format", "csv"])
+    assert run(["status", "--config", str(project), "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert (3, "partner") == (len(lines), lines[0].split(",")[0])
+    assert (len(lines), lines[0].split(",")[0]) == (3, "partner")
 
 
 def test_explain_lists_the_activities_behind_an_actual(project, capsys):
     """`explain PLAN METRIC` shows the won deals that make the revenue."""
     _compute(project, capsys)
-    assert 0 == run(["explain", "P-1-2026-Q2", "won_revenue", "--config", str(project), "-f", "json"])
+    assert (
+        run(["explain", "P-1-2026-Q2", "won_revenue", "--config", str(project), "-f", "json"]) == 0
+    )
     rows = json.loads(capsys.readouterr().out)
-    assert [("OPP-1", "300.0000"), ("OPP-2", "200.0000")] == [(r["record_id"], r["amount"]) for r in rows]
+    assert [(r["record_id"], r["amount"]) for r in rows] == [
+        ("OPP-1", "300.0000"),
+        ("OPP-2", "200.0000"),
+    ]
 
 
 def test_explain_an_unknown_target_names_the_targets(project, capsys):
     """Asking for a metric the plan has no target for lists the plan's targets; exit 2."""
     _compute(project, capsys)
-    assert 2 == run(["explain", "P-1-2026-Q2", "new_logos", "--config", str(project)])
+    assert run(["explain", "P-1-2026-Q2", "new_logos", "--config", str(project)]) == 2
     assert "its targets: won_revenue, win_rate" in capsys.readouterr().err
 
 
 def test_metrics_list_prints_the_catalogue(project, capsys):
     """`metrics list --format json` lists at least 50 standard metrics."""
-    assert 0 == run(["metrics", "list", "--config", str(project), "--format", "json"])
+    assert run(["metrics", "list", "--config", str(project), "--format", "json"]) == 0
     keys = [m["key"] for m in json.loads(capsys.readouterr().out)]
     assert len(keys) >= 50 and "won_revenue" in keys
 
 
 def test_plans_import_writes_a_plan_file_that_validates(project, tmp_path, capsys):
-    """A CSV of partner × metric rows becomes config/plans/<name>.yaml; reimport updates it."""
+    """A CSV of partner x metric rows becomes config/plans/<name>.yaml; reimport updates it."""
     sheet = tmp_path / "q3-targets.csv"
     sheet.write_text(
         "Partner,Period,Metric,Value,Currency,Status\n"
-        "P-1,2026-Q3,won_revenue,\"120,000\",USD,active\n"
+        'P-1,2026-Q3,won_revenue,"120,000",USD,active\n'
         "P-1,2026-Q3,win_rate,40,,active\n"
     )
-    assert 0 == run(["plans", "import", str(sheet), "--config", str(project)])
+    assert run(["plans", "import", str(sheet), "--config", str(project)]) == 0
     sheet.write_text("partner,period,metric,value,currency\nP-1,2026-Q3,won_revenue,150000,USD\n")
-    assert 0 == run(["plans", "import", str(sheet), "--config", str(project)])
+    assert run(["plans", "import", str(sheet), "--config", str(project)]) == 0
     written = (project / "plans" / "q3-targets.yaml").read_text()
     assert "value: '150000'" in written and "win_rate" in written and "120000" not in written
-    assert 0 == run(["validate", "--config", str(project)])
+    assert run(["validate", "--config", str(project)]) == 0
 
 
 def test_plans_import_reports_every_bad_row_by_line(project, tmp_path, capsys):
@@ -146,7 +170,7 @@ def test_plans_import_reports_every_bad_row_by_line(project, tmp_path, capsys):
         "P-1,2026-Q9,won_deals,10,\n"
         "P-1,2026-Q3,win_rate,140,\n"
     )
-    assert 2 == run(["plans", "import", str(sheet), "--config", str(project)])
+    assert run(["plans", "import", str(sheet), "--config", str(project)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert [f"{sheet}:2", f"{sheet}:4", f"{sheet}:5"] == [e.split(": ")[0] for e in err]
     assert not (project / "plans" / "bad.yaml").exists()
@@ -155,7 +179,5 @@ def test_plans_import_reports_every_bad_row_by_line(project, tmp_path, capsys):
 def test_validate_reports_a_bad_plan(project, capsys):
     """`validate` covers plans: an unknown metric exits 2 with FILE:LINE."""
     (project / "plans" / "p1.yaml").write_text(PLAN.replace("win_rate", "win_rat"))
-    assert 2 == run(["validate", "--config", str(project)])
+    assert run(["validate", "--config", str(project)]) == 2
     assert f"{project / 'plans' / 'p1.yaml'}:11:" in capsys.readouterr().err
-
-

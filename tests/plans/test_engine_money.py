@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from partnerplan.plans.evaluate import MissingRate
-from partnerplan.plans.rates import RatesFile, RateSet
+from partnerplan.plans.rates import RateSet, RatesFile
 from tests.plans.factories import (
     activity,
     add_activities,
@@ -27,7 +27,10 @@ RATES = RateSet.from_file(
         {
             "base": "USD",
             "rates": {
-                "EUR": [{"from": "2026-01-01", "rate": "0.80"}, {"from": "2026-05-01", "rate": "0.90"}],
+                "EUR": [
+                    {"from": "2026-01-01", "rate": "0.80"},
+                    {"from": "2026-05-01", "rate": "0.90"},
+                ],
                 "GBP": [{"from": "2026-01-01", "rate": "0.50"}],
             },
         }
@@ -36,8 +39,9 @@ RATES = RateSet.from_file(
 
 
 def _won(partner: int, amount: str, currency: str, day: date) -> dict[str, object]:
-    return activity(partner, "opportunity", status="won", amount=amount, currency=currency,
-                    occurred_on=day)
+    return activity(
+        partner, "opportunity", status="won", amount=amount, currency=currency, occurred_on=day
+    )
 
 
 def _setup(session: Session, targets: list[dict[str, object]], extra=()) -> None:
@@ -63,7 +67,7 @@ def test_two_currencies_sum_into_a_usd_target(engine):
 
 
 def test_a_eur_target_converts_through_the_base_currency(engine):
-    """Into EUR: 100 USD→80, 80 EUR, 90 EUR, 50 GBP→50×0.90/0.50=90: 340 EUR."""
+    """Into EUR: 100 USD→80, 80 EUR, 90 EUR, 50 GBP→50x0.90/0.50=90: 340 EUR."""
     with Session(engine) as session:
         _setup(session, [{"metric": "won_revenue", "value": 340, "currency": "EUR"}])
         compute(session, utc(2026, 8, 1))
@@ -84,15 +88,30 @@ def test_average_and_extremes_are_converted_too(engine):
         )
         compute(session, utc(2026, 8, 1))
         rows = progress_by_key(session)
-    assert [Decimal(100)] * 3 == [rows[k].actual for k in ("average_deal_size", "largest_deal", "median_deal_size")]
+    assert [Decimal(100)] * 3 == [
+        rows[k].actual for k in ("average_deal_size", "largest_deal", "median_deal_size")
+    ]
 
 
 def test_sub_cent_amounts_add_up_exactly(engine):
     """Three 0.10 EUR deals at 0.80 make exactly 0.375 USD → 0.38 (never float drift)."""
     with Session(engine) as session:
         ids = add_partners(session, "P-1")
-        add_activities(session, [_won(ids["P-1"], "0.10", "EUR", date(2026, 4, 2)) for _ in range(3)])
-        store_plans(session, [plan("p", "P-1", "2026-Q2", [{"metric": "won_revenue", "value": 1, "currency": "USD"}])], RATES)
+        add_activities(
+            session, [_won(ids["P-1"], "0.10", "EUR", date(2026, 4, 2)) for _ in range(3)]
+        )
+        store_plans(
+            session,
+            [
+                plan(
+                    "p",
+                    "P-1",
+                    "2026-Q2",
+                    [{"metric": "won_revenue", "value": 1, "currency": "USD"}],
+                )
+            ],
+            RATES,
+        )
         compute(session, utc(2026, 8, 1))
         assert Decimal("0.38") == progress_by_key(session)["won_revenue"].actual
 
@@ -107,7 +126,7 @@ def test_a_missing_rate_is_an_error_naming_currency_and_date(engine):
         )
         with pytest.raises(MissingRate) as caught:
             compute(session, utc(2026, 8, 1))
-    assert ("JPY", "2026-05-03") == (caught.value.currency, caught.value.day)
+    assert (caught.value.currency, caught.value.day) == ("JPY", "2026-05-03")
     assert "JPY on 2026-05-03" in str(caught.value)
 
 
@@ -119,6 +138,17 @@ def test_a_date_before_the_first_rate_is_missing_too(engine):
             [{"metric": "won_revenue", "value": 1, "currency": "USD"}],
             extra=[("10", "EUR", date(2025, 12, 31))],
         )
-        store_plans(session, [plan("p", "P-1", "2025-Q4", [{"metric": "won_revenue", "value": 1, "currency": "USD"}])], RATES)
+        store_plans(
+            session,
+            [
+                plan(
+                    "p",
+                    "P-1",
+                    "2025-Q4",
+                    [{"metric": "won_revenue", "value": 1, "currency": "USD"}],
+                )
+            ],
+            RATES,
+        )
         with pytest.raises(MissingRate, match="EUR on 2025-12-31"):
             compute(session, utc(2026, 8, 1))

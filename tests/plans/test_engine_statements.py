@@ -15,7 +15,15 @@ from partnerplan.plans.store import (
     SectionRow,
     TargetRow,
 )
-from tests.plans.factories import activity, add_activities, add_partners, compute, plan, store_plans, utc
+from tests.plans.factories import (
+    activity,
+    add_activities,
+    add_partners,
+    compute,
+    plan,
+    store_plans,
+    utc,
+)
 
 TARGETS = [
     {"metric": "won_revenue", "value": 1000, "currency": "USD"},
@@ -26,14 +34,22 @@ TARGETS = [
 
 
 def _statements(engine, plans: int) -> tuple[int, int]:
-    """Build ``plans`` partners each with a plan and a few activities; count compute's statements."""
+    """Build ``plans`` partners with a plan and two deals each; count compute's statements."""
     with Session(engine) as session:
         keys = [f"P-{i:05d}" for i in range(plans)]
         ids = add_partners(session, *keys)
         rows = []
         for key in keys:
-            rows.append(activity(ids[key], "opportunity", status="won", amount="10", occurred_on=date(2026, 5, 1)))
-            rows.append(activity(ids[key], "opportunity", status="lost", amount="5", occurred_on=date(2026, 5, 2)))
+            rows.append(
+                activity(
+                    ids[key], "opportunity", status="won", amount="10", occurred_on=date(2026, 5, 1)
+                )
+            )
+            rows.append(
+                activity(
+                    ids[key], "opportunity", status="lost", amount="5", occurred_on=date(2026, 5, 2)
+                )
+            )
         add_activities(session, rows)
         store_plans(session, [plan(f"{k}-Q2", k, "2026-Q2", TARGETS) for k in keys])
         session.commit()

@@ -32,14 +32,16 @@ def test_an_edited_target_keeps_its_id_and_a_removed_one_loses_its_progress(sqli
     """Target ids survive a value change (push state stays valid); removed targets go."""
     with Session(sqlite_engine) as session:
         add_partners(session, "P-1")
-        store_plans(session, [plan("a", "P-1", "2026-Q2", [_won(2), {"metric": "lost_deals", "value": 1}])])
+        store_plans(
+            session, [plan("a", "P-1", "2026-Q2", [_won(2), {"metric": "lost_deals", "value": 1}])]
+        )
         compute(session, utc(2026, 5, 1))
         before = dict(session.execute(select(TargetRow.key, TargetRow.id)).all())
         changed = store_plans(session, [plan("a", "P-1", "2026-Q2", [_won(5)])])
         after = dict(session.execute(select(TargetRow.key, TargetRow.id)).all())
         progress = session.scalar(select(func.count()).select_from(ProgressRow))
     assert {"won_deals": before["won_deals"]} == after
-    assert (1, 1) == (len(changed), progress)
+    assert (len(changed), progress) == (1, 1)
 
 
 def test_a_plan_for_an_unknown_partner_is_stored_and_linked_later(sqlite_engine):
@@ -59,7 +61,7 @@ def test_a_plan_removed_from_config_is_kept_as_removed(sqlite_engine):
         add_partners(session, "P-1")
         store_plans(session, [plan("a", "P-1", "2026-Q2", [_won(2)])])
         store_plans(session, [])
-        assert "removed" == session.scalar(select(PlanRow.status))
+        assert session.scalar(select(PlanRow.status)) == "removed"
 
 
 def test_the_example_config_syncs_with_gold_partners_from_the_store(sqlite_engine):
@@ -74,8 +76,13 @@ def test_the_example_config_syncs_with_gold_partners_from_the_store(sqlite_engin
         sections = session.scalar(select(func.count()).select_from(SectionRow))
         rates = session.scalar(select(func.count()).select_from(FxRateRow))
     assert {
-        "P-00001-2026-Q4", "P-00001-2026-Q3", "P-00002-2026-Q4", "P-00002-2027-Q1",
-        "P-00003-2026-Q4", "P-00005-2026-Q4", "P-00004-2026-Q4",
+        "P-00001-2026-Q4",
+        "P-00001-2026-Q3",
+        "P-00002-2026-Q4",
+        "P-00002-2027-Q1",
+        "P-00003-2026-Q4",
+        "P-00005-2026-Q4",
+        "P-00004-2026-Q4",
     } == keys
     # sections: P-00001 Q4 5 + Q3 1, P-00002 2 + 1, P-00003 1, P-00005 1, P-00004 2
-    assert (7, 13, 15) == (len(changed), sections, rates)
+    assert (len(changed), sections, rates) == (7, 13, 15)

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlmodel import col
 
 from partnerplan.config import config_dir
 from partnerplan.errors import ConfigProblems
@@ -34,7 +35,9 @@ from partnerplan.worker.project import load_project
 
 metrics_app = typer.Typer(help="The metric catalogue.", no_args_is_help=True)
 plans_app = typer.Typer(help="Plan files.", no_args_is_help=True)
-PlanOption = Annotated[list[str] | None, typer.Option("--plan", help="Only this plan (repeatable).")]
+PlanOption = Annotated[
+    list[str] | None, typer.Option("--plan", help="Only this plan (repeatable).")
+]
 PartnerOption = Annotated[
     list[str] | None, typer.Option("--partner", help="Only this partner's plans (repeatable).")
 ]
@@ -74,11 +77,8 @@ def compute(
         changed_plans = sync_plans(session, project.plans)
         partner_ids: set[int] | None = None
         if partner:
-            found = dict(
-                session.execute(
-                    select(PartnerRow.key, PartnerRow.id).where(PartnerRow.key.in_(partner))  # type: ignore[attr-defined]
-                ).tuples()
-            )
+            query = select(col(PartnerRow.key), col(PartnerRow.id))
+            found = dict(session.execute(query.where(col(PartnerRow.key).in_(partner))).all())
             partner_ids = {pid for pid in found.values() if pid is not None}
         result = compute_progress(
             session,
@@ -179,9 +179,7 @@ def explain_command(
     with session_scope(engine) as session:
         target, rows = explain(session, _catalogue(config), plan, metric)
     if fmt is not OutputFormat.table:
-        data = [
-            {**r.__dict__, "amount": None if r.amount is None else str(r.amount)} for r in rows
-        ]
+        data = [{**r.__dict__, "amount": None if r.amount is None else str(r.amount)} for r in rows]
         if fmt is OutputFormat.json:
             print(json.dumps(data, indent=2))
         else:
@@ -211,14 +209,23 @@ def metrics_list(
     catalogue = _catalogue(config)
     metrics = [m for m in catalogue.metrics.values() if category in (None, m.category)]
     if fmt is OutputFormat.json:
-        print(json.dumps([m.model_dump(mode="json", by_alias=True, exclude_defaults=True) for m in metrics], indent=2))
+        print(
+            json.dumps(
+                [m.model_dump(mode="json", by_alias=True, exclude_defaults=True) for m in metrics],
+                indent=2,
+            )
+        )
         return
     if fmt is OutputFormat.csv:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["key", "label", "category", "aggregate", "unit", "direction", "description"])
+        writer.writerow(
+            ["key", "label", "category", "aggregate", "unit", "direction", "description"]
+        )
         for m in metrics:
-            writer.writerow([m.key, m.label, m.category, m.aggregate, m.unit, m.direction, m.description])
+            writer.writerow(
+                [m.key, m.label, m.category, m.aggregate, m.unit, m.direction, m.description]
+            )
         print(out.getvalue(), end="")
         return
     table = Table(title=f"{len(metrics)} metrics")
@@ -226,13 +233,15 @@ def metrics_list(
         table.add_column(column)
     for m in metrics:
         origin = "standard" if m.key in catalogue.standard else "custom"
-        table.add_row(m.key, m.label, m.category, str(m.aggregate), str(m.unit), str(m.direction), origin)
+        table.add_row(
+            m.key, m.label, m.category, str(m.aggregate), str(m.unit), str(m.direction), origin
+        )
     Console(width=160).print(table)
 
 
 @plans_app.command("import")
 def plans_import(
-    source: Annotated[Path, typer.Argument(help="A CSV export: one row per partner × metric.")],
+    source: Annotated[Path, typer.Argument(help="A CSV export: one row per partner x metric.")],
     config: ConfigOption = None,
 ) -> None:
     """Create or update plans and targets in config/plans from a spreadsheet export."""
@@ -254,4 +263,3 @@ def register(app: typer.Typer) -> None:
     app.command("explain")(explain_command)
     app.add_typer(metrics_app, name="metrics")
     app.add_typer(plans_app, name="plans")
-
