@@ -28,11 +28,14 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def shape_differences(expected: Any, actual: Any, where: str = "$") -> list[str]:
+def shape_differences(
+    expected: Any, actual: Any, where: str = "$", opaque: tuple[str, ...] = ("properties",)
+) -> list[str]:
     """Where ``actual`` lacks a key of ``expected`` or holds another JSON type there.
 
     ``None`` in either matches anything (a null field is still the same field); lists are
-    compared by their first elements.
+    compared by their first elements; under a key in ``opaque`` (HubSpot's ``properties``,
+    whose names in the samples are not ours) only the type is compared.
     """
     if expected is None or actual is None:
         return []
@@ -43,11 +46,14 @@ def shape_differences(expected: Any, actual: Any, where: str = "$") -> list[str]
         for key, value in expected.items():
             if key not in actual:
                 problems.append(f"{where}.{key}: missing")
+            elif key in opaque:
+                if _kind(value) != _kind(actual[key]) and actual[key] is not None:
+                    problems.append(f"{where}.{key}: expected {_kind(value)}")
             else:
-                problems.extend(shape_differences(value, actual[key], f"{where}.{key}"))
+                problems.extend(shape_differences(value, actual[key], f"{where}.{key}", opaque))
         return problems
     if isinstance(expected, list) and expected and actual:
-        return shape_differences(expected[0], actual[0], f"{where}[0]")
+        return shape_differences(expected[0], actual[0], f"{where}[0]", opaque)
     return []
 
 
