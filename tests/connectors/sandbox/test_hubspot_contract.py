@@ -141,7 +141,7 @@ def test_search_operators_and_groups(sandbox: Sandbox, hs: hubspot.Client):
             {"propertyName": "deal_currency_code", "operator": "NEQ", "value": "JPY"},
         ]},
         {"filters": [
-            {"propertyName": "amount", "operator": "BETWEEN", "value": "1000", "highValue": "20000"},
+            {"propertyName": "amount", "operator": "BETWEEN", "value": "1000", "highValue": "2e4"},
         ]},
         {"filters": [{"propertyName": "amount", "operator": "NOT_HAS_PROPERTY"}]},
     ]  # fmt: skip
