@@ -69,9 +69,13 @@ def progress_key(plan_key: str, target_key: str) -> str:
 
 
 def plain(value: Any) -> Any:
-    """A value as JSON-ready data: Decimals as exact strings, timestamps ISO UTC."""
+    """A value as JSON-ready data: Decimals as exact canonical strings, timestamps ISO UTC.
+
+    ``625.50`` and ``625.5000`` (the same amount before and after a database round trip) give
+    the same text, so a fingerprint never changes with the scale a Decimal happens to carry.
+    """
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        return format(value.normalize(), "f")
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):

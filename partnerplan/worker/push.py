@@ -94,8 +94,11 @@ class DestinationPlan:
     def write_calls(self) -> int:
         """Write calls the connector will make for :attr:`send` (its batching, no failures)."""
         size = WRITE_BATCH.get(self.kind, 100)
-        calls = sum(math.ceil(len(self.part(p)) / size) for p in ("progress", "rollup"))
-        return calls + math.ceil(len(self.associations) / ASSOCIATION_BATCH)
+        return sum(math.ceil(len(self.part(p)) / size) for p in ("progress", "rollup"))
+
+    def association_calls(self) -> int:
+        """Association calls (HubSpot), if the connector can associate."""
+        return math.ceil(len(self.associations) / ASSOCIATION_BATCH)
 
     def check_calls(self) -> int:
         """Describe / properties calls made before the first write (one per object written)."""

@@ -265,3 +265,14 @@ def test_thousand_changed_targets_cost_the_minimum_calls(sqlite_engine, connecto
         5 + 1,
         10 + 1,
     )
+
+
+def test_a_decimal_scale_change_does_not_change_what_is_sent():
+    """625.50 and 625.5000 (before/after a database round trip) render the same, exactly."""
+    from partnerplan.worker.payloads import plain
+
+    assert (plain(Decimal("625.50")), plain(Decimal("625.5000")), plain(Decimal("700.00"))) == (
+        "625.5",
+        "625.5",
+        "700",
+    )

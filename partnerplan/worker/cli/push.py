@@ -55,7 +55,8 @@ def dry_run_report(plans: list[Any]) -> dict[str, Any]:
             "records": len(dest.send),
             "write_calls": dest.write_calls(),
             "check_calls": dest.check_calls(),
-            "api_calls": dest.write_calls() + dest.check_calls(),
+            "association_calls": dest.association_calls(),
+            "api_calls": dest.write_calls() + dest.check_calls() + dest.association_calls(),
             "waiting_for_retry": dest.waiting,
             "unlinked_targets": dest.unlinked,
             "partners": partners,
@@ -67,7 +68,8 @@ def _print_dry_run(report: dict[str, Any]) -> None:
     for name, dest in report.items():
         typer.echo(
             f"{name}: {dest['records']} record(s) would be written in {dest['api_calls']} API "
-            f"call(s) ({dest['write_calls']} write, {dest['check_calls']} field check); "
+            f"call(s) ({dest['write_calls']} write, {dest['check_calls']} field check, "
+            f"{dest['association_calls']} association); "
             f"{dest['waiting_for_retry']} waiting for retry, "
             f"{dest['unlinked_targets']} target(s) of partners not in this CRM"
         )
