@@ -31,9 +31,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 def _register() -> None:
     from importlib import import_module
 
-    # import_module, not `from partnerplan.worker.cli import run`: that name is the entry point
-    # function below, and importing the `run` submodule rebinds it (restored after the call).
-    for name in ("core", "run", "mappings", "plans", "sandbox", "push"):
+    for name in ("core", "flow", "mappings", "plans", "sandbox", "push"):
         import_module(f"{__name__}.{name}").register(app)
 
 
@@ -71,6 +69,4 @@ def main() -> None:
     sys.exit(run())
 
 
-_entry_point = run
 _register()
-run = _entry_point  # the `run` commands submodule must not shadow the entry point function
