@@ -1,6 +1,7 @@
 """Time to compute 2,000 plans x 10 targets over 1,000,000 activities, on SQLite and PostgreSQL.
 
-    .venv/bin/python -m bench.compute [--partners 2000] [--activities 1000000] [--db sqlite|postgres|both]
+    .venv/bin/python -m bench.compute [--partners 2000] [--activities 1000000]
+                                      [--db sqlite|postgres|both]
 
 Activities are generated (seeded) straight into a fresh store with bulk inserts, in the shape the
 mappings produce: six kinds, four currencies, dates over 2025-2026, ISO dates in attributes. Each
@@ -64,12 +65,17 @@ START = date(2025, 1, 1)
 DAYS = 730
 
 
-def _activity(rng: random.Random, i: int, partner: int) -> dict[str, Any]:
-    roll, acc = rng.random(), 0.0
+def _pick_kind(roll: float) -> tuple[str, list[str]]:
+    acc = 0.0
     for kind, share, statuses in KINDS:
         acc += share
         if roll < acc:
-            break
+            return kind, statuses
+    return KINDS[-1][0], KINDS[-1][2]
+
+
+def _activity(rng: random.Random, i: int, partner: int) -> dict[str, Any]:
+    kind, statuses = _pick_kind(rng.random())
     status = rng.choice(statuses)
     day = START + timedelta(days=rng.randrange(DAYS))
     created = datetime(day.year, day.month, day.day, rng.randrange(24), tzinfo=UTC) - timedelta(
