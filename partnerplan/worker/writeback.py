@@ -23,9 +23,9 @@ import difflib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from partnerplan.config import Document, StrictModel, parse, validate
+from partnerplan.config import Document, Loc, StrictModel, parse, validate
 from partnerplan.errors import Problem
 
 Kind = Literal["text", "number", "percent", "datetime"]
@@ -94,14 +94,28 @@ class _Part(StrictModel):
         return [t.field for t in self.targets().values()]
 
 
-def _check_names(names: list[str], allowed: dict[str, Kind], what: str) -> None:
-    for name in names:
-        if name not in allowed:
-            hint = difflib.get_close_matches(name, list(allowed), n=1)
-            suggestion = f"did you mean {hint[0]!r}? " if hint else ""
-            raise ValueError(
-                f"{name!r} is not a {what} field; {suggestion}known: {', '.join(allowed)}"
-            )
+def _unknown(name: str, allowed: dict[str, Kind], what: str) -> str | None:
+    if name in allowed:
+        return None
+    hint = difflib.get_close_matches(name, list(allowed), n=1)
+    suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+    return f"{name!r} is not a {what} field; {suggestion}known: {', '.join(allowed)}"
+
+
+def _check_names(
+    doc: Document, loc: Loc, part: _Part, allowed: dict[str, Kind], what: str
+) -> list[Problem]:
+    """Each unknown field name, located at its own key (or list item)."""
+    problems: list[Problem] = []
+    for name in part.fields:
+        message = _unknown(name, allowed, what)
+        if message:
+            problems.append(doc.problem((*loc, "fields", name), message))
+    for index, name in enumerate(part.write_nulls):
+        message = _unknown(name, allowed, what)
+        if message:
+            problems.append(doc.problem((*loc, "write_nulls", index), message))
+    return problems
 
 
 class ProgressPart(_Part):
@@ -118,33 +132,9 @@ class ProgressPart(_Part):
     partner_field: str | None = None
     associate: str | None = None
 
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
-        _check_names(list(value), PROGRESS_FIELDS, "progress")
-        return value
-
-    @field_validator("write_nulls")
-    @classmethod
-    def _known_nulls(cls, value: list[str]) -> list[str]:
-        _check_names(value, PROGRESS_FIELDS, "progress")
-        return value
-
 
 class RollupPart(_Part):
     """Fields on the partner's own account/company record, updated by its record id."""
-
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
-        _check_names(list(value), ROLLUP_FIELDS, "roll-up")
-        return value
-
-    @field_validator("write_nulls")
-    @classmethod
-    def _known_nulls(cls, value: list[str]) -> list[str]:
-        _check_names(value, ROLLUP_FIELDS, "roll-up")
-        return value
 
 
 class Destination(StrictModel):
@@ -187,9 +177,12 @@ def _cross_check(
             )
             continue
         kind = getattr(sources.get(name), "type", None) if sources is not None else None
+        if dest.rollup is not None:
+            problems += _check_names(doc, (*loc, "rollup"), dest.rollup, ROLLUP_FIELDS, "roll-up")
         progress = dest.progress
         if progress is None:
             continue
+        problems += _check_names(doc, (*loc, "progress"), progress, PROGRESS_FIELDS, "progress")
         if kind == "salesforce" and not progress.partner_field:
             problems.append(
                 doc.problem(
