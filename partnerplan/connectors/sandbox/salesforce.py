@@ -153,10 +153,12 @@ class SalesforceApp:
         spec = self.faults.spec
         if spec.expire_session_after is not None and call > spec.expire_session_after:
             with self.lock:
-                if not self.expired_for_spec:
+                expire_now = not self.expired_for_spec
+                if expire_now:  # once per spec: tokens issued from here on stay valid
                     self.expired_for_spec = True
                     self.tokens = dict.fromkeys(self.tokens, False)
-            return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+            if expire_now:
+                return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
         status = self.faults.server_error(call)
         if status is not None:
             return error(status, "SERVER_UNAVAILABLE", "Service temporarily unavailable")
