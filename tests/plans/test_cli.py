@@ -181,3 +181,17 @@ def test_validate_reports_a_bad_plan(project, capsys):
     (project / "plans" / "p1.yaml").write_text(PLAN.replace("win_rate", "win_rat"))
     assert run(["validate", "--config", str(project)]) == 2
     assert f"{project / 'plans' / 'p1.yaml'}:11:" in capsys.readouterr().err
+
+
+def test_status_works_from_the_store_alone(project, tmp_path, monkeypatch, capsys):
+    """With only --database-url (no config directory), status still lists the progress."""
+    _compute(project, capsys)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert run(["status", "--database-url", url, "--format", "json"]) == 0
+    assert {x["label"] for x in json.loads(capsys.readouterr().out)} == {
+        "Closed-won revenue",
+        "Win rate",
+    }
