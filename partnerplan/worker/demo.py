@@ -8,6 +8,7 @@ plans), the real connectors talking HTTP to the sandbox servers, the SQLite stor
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     config = Path(os.environ.get("PARTNERPLAN_CONFIG", "config"))
     DEMO_DIR.mkdir(exist_ok=True)
     for stale in DEMO_DIR.glob("partnerplan.db*"):
-        stale.unlink()
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
     started = time.perf_counter()
     print(f"Starting the sandbox CRMs with {scale} partners ...", flush=True)
     with Sandbox(seed=1, scale=scale) as sandbox:

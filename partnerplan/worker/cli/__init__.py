@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Annotated
 
 import typer
 from typer.exceptions import TyperException
 
 from partnerplan.errors import ConfigProblems, ConfigurationError, PartnerplanError
-from partnerplan.logs import redact
+from partnerplan.logs import configure, redact
 
 app = typer.Typer(
     name="partnerplan",
@@ -26,6 +27,23 @@ app = typer.Typer(
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+@app.callback()
+def _root(
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level",
+            envvar="PARTNERPLAN_LOG_LEVEL",
+            help="debug, info, warning or error (logs go to stderr; JSON when not a TTY).",
+        ),
+    ] = "warning",
+) -> None:
+    """Keep joint business plans with channel partners current from the CRM."""
+    if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
+    configure(log_level)
 
 
 def _register() -> None:

@@ -88,47 +88,31 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _summary_table(summary: RunSummary) -> Table:
-    table = Table(title="Run summary")
-    for column in (
-        "run",
-        "stage",
-        "stream",
-        "outcome",
-        "pulled",
-        "mapped",
-        "quarantined",
-        "deleted",
-        "API calls",
-        "seconds",
-        "note",
-    ):
-        table.add_column(
-            column,
-            justify="right"
-            if column
-            in ("run", "pulled", "mapped", "quarantined", "deleted", "API calls", "seconds")
-            else "left",
-        )
+def _summary_table(summary: RunSummary, title: str = "Run summary") -> Table:
+    table = Table(title=title)
+    table.add_column("run", justify="right")
+    table.add_column("stage / stream")
+    table.add_column("outcome")
+    for column in ("pulled", "quarantined", "deleted", "API calls", "seconds"):
+        table.add_column(column, justify="right")
+    table.add_column("note")
     for run in summary.runs:
         seconds = (
             f"{(run.finished_at - run.started_at).total_seconds():.1f}"
             if run.finished_at and run.started_at
             else ""
         )
-        note = run.error or _note(run.details)
+        what = run.stream or run.stage.replace("_progress", "").replace("_", " ")
         table.add_row(
             str(run.id),
-            run.stage,
-            run.stream or "",
+            what,
             run.outcome,
             f"{run.records_pulled:,}",
-            f"{run.records_mapped:,}",
             f"{run.records_quarantined:,}",
             f"{run.records_deleted:,}",
             f"{run.api_calls:,}",
             seconds,
-            note,
+            run.error or _note(run.details),
         )
     return table
 
@@ -138,7 +122,14 @@ def _note(details: dict[str, Any]) -> str:
         return f"{details['targets']} targets, {details.get('changed_targets', 0)} changed"
     if "touched_partners" in details:
         return f"{len(details['touched_partners'])} partners touched"
+    if "pushed" in details:
+        return f"{details['pushed']} records pushed"
     return ""
+
+
+def _console() -> Console:
+    # piped output (CI logs, `| less`) gets a readable width instead of rich's 80 columns
+    return Console(width=None if sys.stdout.isatty() else 140)
 
 
 def run(
@@ -163,7 +154,7 @@ def run(
         )
         _ensure_schema(ctx.engine)
         summary = run_once(ctx, dispatcher, streams=stream, full=full)
-    Console().print(_summary_table(summary))
+    _console().print(_summary_table(summary))
     for error in summary.errors:
         console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
     if not summary.ok:
@@ -313,7 +304,7 @@ def _print_runs(rows: list[RunRow], fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return
-    Console().print(_summary_table(RunSummary(runs=rows)))
+    _console().print(_summary_table(RunSummary(runs=rows), title="Runs"))
 
 
 def register(app: typer.Typer) -> None:
