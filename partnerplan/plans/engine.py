@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -59,8 +59,17 @@ class _Target:
     fingerprint: str | None
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """Which plans to compute (None: no restriction)."""
+
+    partner_ids: set[int] | None = None
+    plan_keys: set[str] | None = None
+    period_end_after: date | None = None
+
+
 def _load_targets(
-    session: Session, partner_ids: set[int] | None, plan_keys: set[str] | None
+    session: Session, selection: _Selection
 ) -> tuple[list[_Target], dict[int, Decimal | None]]:
     query = (
         select(
@@ -84,10 +93,12 @@ def _load_targets(
         .where(col(PlanRow.status) == ACTIVE)
         .order_by(col(TargetRow.id))
     )
-    if partner_ids is not None:
-        query = query.where(col(PlanRow.partner_id).in_(sorted(partner_ids)))
-    if plan_keys is not None:
-        query = query.where(col(PlanRow.key).in_(sorted(plan_keys)))
+    if selection.partner_ids is not None:
+        query = query.where(col(PlanRow.partner_id).in_(sorted(selection.partner_ids)))
+    if selection.plan_keys is not None:
+        query = query.where(col(PlanRow.key).in_(sorted(selection.plan_keys)))
+    if selection.period_end_after is not None:
+        query = query.where(col(PlanRow.period_end) > selection.period_end_after)
     targets: list[_Target] = []
     scores: dict[int, Decimal | None] = {}
     for row in session.execute(query):
@@ -164,6 +175,7 @@ def compute_progress(
     thresholds: tuple[float, float] = (0.9, 0.7),
     partner_ids: set[int] | None = None,
     plan_keys: set[str] | None = None,
+    period_end_after: date | None = None,
     rates_source: str = CONFIG_SOURCE,
 ) -> ComputeResult:
     """Compute and store the progress of every target of every active plan.
@@ -177,6 +189,9 @@ def compute_progress(
         thresholds: (on track, at risk) pace ratios.
         partner_ids: only plans of these partners (a sync touched them).
         plan_keys: only these plans.
+        period_end_after: only plans whose period ends after this date. Pass the earliest
+            date of any date basis a sync touched: an activity dated d can only change the
+            plans whose period ends after d (cumulative metrics included).
         rates_source: which stored rates convert currencies (``config`` or a CRM stream).
     """
     from sqlalchemy import event
@@ -191,8 +206,7 @@ def compute_progress(
             as_of,
             reporting_currency,
             thresholds,
-            partner_ids,
-            plan_keys,
+            _Selection(partner_ids, plan_keys, period_end_after),
             rates_source,
         )
     finally:
@@ -215,11 +229,10 @@ def _compute(
     as_of: datetime,
     reporting: str,
     thresholds: tuple[float, float],
-    partner_ids: set[int] | None,
-    plan_keys: set[str] | None,
+    selection: _Selection,
     rates_source: str,
 ) -> tuple[int, set[int]]:
-    targets, old_scores = _load_targets(session, partner_ids, plan_keys)
+    targets, old_scores = _load_targets(session, selection)
     known = [t for t in targets if t.metric in catalogue]
     for target in targets:
         if target.metric not in catalogue:

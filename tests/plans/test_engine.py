@@ -260,3 +260,18 @@ def test_a_plan_gets_a_weighted_score(engine):
     with Session(engine) as session:
         _one(session, "2026-Q2", targets, rows, as_of=utc(2026, 8, 1))
         assert Decimal("0.875") == session.scalar(select(PlanRow.score))
+
+
+def test_compute_can_be_limited_to_periods_a_sync_touched(engine):
+    """Activities dated from 2026-07-01 on cannot change a plan that ended on 2026-07-01."""
+    with Session(engine) as session:
+        add_partners(session, "P-1")
+        store_plans(
+            session,
+            [
+                plan("q2", "P-1", "2026-Q2", [{"metric": "won_deals", "value": 2}]),
+                plan("q3", "P-1", "2026-Q3", [{"metric": "won_deals", "value": 2}]),
+            ],
+        )
+        result = compute(session, utc(2026, 8, 1), period_end_after=date(2026, 7, 1))
+    assert result.targets == 1
