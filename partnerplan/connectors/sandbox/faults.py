@@ -10,7 +10,8 @@ key                         effect
 ``rate_limit_after``        after N calls, answer 429 with rate-limit headers ...
 ``rate_limit_count``        ... this many times (default: until cleared)
 ``rate_limit_policy``       HubSpot ``policyName``: TEN_SECONDLY_ROLLING, DAILY or SECONDLY
-``retry_after``             seconds in the 429's ``Retry-After`` header (default 1; 0 = none)
+``retry_after``             seconds in the 429's ``Retry-After`` header (default 0 = no header:
+                            whether HubSpot sends one is unverified; note urllib3 sleeps it)
 ``server_error_after``      after N calls, answer ``server_error_status`` (default 503) ...
 ``server_error_count``      ... this many times (default 1)
 ``latency_ms``              sleep this long before answering every call
@@ -50,7 +51,7 @@ class FaultSpec:
     rate_limit_after: int | None = None
     rate_limit_count: int | None = None
     rate_limit_policy: str = "TEN_SECONDLY_ROLLING"
-    retry_after: int = 1
+    retry_after: int = 0
     server_error_after: int | None = None
     server_error_count: int = 1
     server_error_status: int = 503

@@ -19,6 +19,7 @@ from typing import Any
 from partnerplan.connectors.sandbox import hs_batch, hs_meta
 from partnerplan.connectors.sandbox.faults import FaultSpecError, Injector
 from partnerplan.connectors.sandbox.formats import hs_datetime, now_ms
+from partnerplan.connectors.sandbox.hs_schema import PORTAL
 from partnerplan.connectors.sandbox.hs_search import MAX_RESULTS, Searcher
 from partnerplan.connectors.sandbox.hs_store import HsError, HubSpotStore
 from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response
@@ -144,10 +145,11 @@ class HubSpotApp:
         daily = self.faults.api_used > self.faults.budget
         if daily or self.faults.rate_limit(call):
             policy = "DAILY" if daily else spec.rate_limit_policy
-            response = error(
-                429, "", _MESSAGES.get(policy, _MESSAGES["TEN_SECONDLY_ROLLING"]),
-                errorType="RATE_LIMIT", policyName=policy,
-            )  # fmt: skip
+            extra = {"errorType": "RATE_LIMIT", "policyName": policy}
+            if policy == "TEN_SECONDLY_ROLLING":  # groupName wording for private apps: assumed
+                extra["groupName"] = f"publicapi:private-app-api-calls-ten-secondly:{PORTAL}"
+            message = _MESSAGES.get(policy, _MESSAGES["TEN_SECONDLY_ROLLING"])
+            response = error(429, "", message, **extra)
             response.headers.update(headers)
             response.headers["X-HubSpot-RateLimit-Remaining"] = "0"
             if daily:
