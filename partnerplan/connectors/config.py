@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from partnerplan.config import Secret, StrictModel
+
+
+def _blank_is_none(value: object) -> object:
+    """Read a blank ``ca_bundle`` as "not set".
+
+    settings.yaml writes ``ca_bundle: ${SF_CA_BUNDLE:-}`` so that an unset variable means the
+    system trust store. The substitution leaves ``""``, which ``requests`` would take as a path
+    (and fail on) and hubspot-api-client as a file name; None is what both read as "default
+    trust".
+    """
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+CaBundle = Annotated[str | None, BeforeValidator(_blank_is_none)]
+"""A PEM file of CAs to trust instead of the system store; blank or absent: the system store."""
 
 
 class Timeouts(StrictModel):
@@ -38,7 +55,7 @@ class SalesforceSource(StrictModel):
     instance_url: str
     api_version: str = "62.0"
     auth: SalesforceAuth
-    ca_bundle: str | None = None
+    ca_bundle: CaBundle = None
     budget_share: float = Field(default=0.5, gt=0, le=1)
     timeouts: Timeouts = Timeouts()
     bulk_threshold: int = Field(default=200_000, ge=0)
@@ -51,7 +68,7 @@ class HubSpotSource(StrictModel):
     type: Literal["hubspot"]
     base_url: str = "https://api.hubapi.com"
     token: Secret
-    ca_bundle: str | None = None
+    ca_bundle: CaBundle = None
     budget_share: float = Field(default=0.5, gt=0, le=1)
     timeouts: Timeouts = Timeouts()
     search_lag_seconds: int = Field(default=120, ge=0)
