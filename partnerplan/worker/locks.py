@@ -28,26 +28,32 @@ def _key(name: str) -> int:
 
 
 @contextmanager
-def exclusive(engine: Engine, name: str) -> Iterator[bool]:
-    """Try to take the lock ``name`` without waiting; yield whether it was taken."""
+def exclusive(engine: Engine, name: str, *, wait: bool = False) -> Iterator[bool]:
+    """Take the lock ``name``; yield whether it was taken (always True with ``wait``).
+
+    Without ``wait`` a held lock yields False at once (a second sync of a stream skips);
+    with ``wait`` the caller queues behind the holder (computes run one after another).
+    """
     if engine.dialect.name == "postgresql":
-        with _advisory(engine, name) as taken:
+        with _advisory(engine, name, wait) as taken:
             yield taken
         return
     database = engine.url.database
     if not database or database == ":memory:":
-        with _memory(name) as taken:
+        with _memory(name, wait) as taken:
             yield taken
         return
-    with _flock(Path(database), name) as taken:
+    with _flock(Path(database), name, wait) as taken:
         yield taken
 
 
 @contextmanager
-def _advisory(engine: Engine, name: str) -> Iterator[bool]:
+def _advisory(engine: Engine, name: str, wait: bool) -> Iterator[bool]:
     key = _key(name)
+    sql = "SELECT pg_advisory_lock(:k), true" if wait else "SELECT pg_try_advisory_lock(:k)"
     with engine.connect() as conn:
-        taken = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+        row = conn.execute(text(sql), {"k": key}).one()
+        taken = bool(row[-1])
         conn.commit()
         try:
             yield taken
@@ -58,13 +64,13 @@ def _advisory(engine: Engine, name: str) -> Iterator[bool]:
 
 
 @contextmanager
-def _flock(database: Path, name: str) -> Iterator[bool]:
+def _flock(database: Path, name: str, wait: bool) -> Iterator[bool]:
     folder = database.with_name(database.name + ".locks")
     folder.mkdir(parents=True, exist_ok=True)
     safe = hashlib.sha256(name.encode()).hexdigest()[:24]
     with (folder / f"{safe}.lock").open("a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             yield False
             return
@@ -75,10 +81,10 @@ def _flock(database: Path, name: str) -> Iterator[bool]:
 
 
 @contextmanager
-def _memory(name: str) -> Iterator[bool]:
+def _memory(name: str, wait: bool) -> Iterator[bool]:
     with _guard:
         lock = _memory_locks.setdefault(name, threading.Lock())
-    taken = lock.acquire(blocking=False)
+    taken = lock.acquire(blocking=wait)
     try:
         yield taken
     finally:

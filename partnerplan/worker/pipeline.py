@@ -12,15 +12,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from partnerplan.connectors.base import Connector, connect
 from partnerplan.errors import BudgetExhausted, ConfigurationError
 from partnerplan.logs import get_logger, redact
 from partnerplan.plans.db import session_scope
 from partnerplan.plans.ingest import resolve_partners, store_batch
-from partnerplan.plans.store import RunRow
+from partnerplan.plans.store import PlanRow, RunRow
 from partnerplan.worker import jobs, locks, state
 from partnerplan.worker.project import Project
 
@@ -215,6 +216,10 @@ def _store_page(
     assert run.id is not None and run.source is not None and run.stream is not None
     with session_scope(ctx.engine) as session:
         result = store_batch(session, run.source, run.stream, items, jobs.now())
+        linked: set[int] = set()
+        if ctx.project.mappings.streams[run.stream].kind == "partner":
+            # activities stored before their partner arrived are linked now, in this unit
+            linked = resolve_partners(session)
         if page.watermark is not None and not deleted:
             state.advance(session, run.source, run.stream, page.watermark)
         jobs.heartbeat(
@@ -226,7 +231,7 @@ def _store_page(
             records_deleted=result.deleted,
         )
     ctx.observer.page(run.stream, len(page.records))
-    return {partner for partner, _ in result.touched if partner is not None}
+    return linked | {partner for partner, _ in result.touched if partner is not None}
 
 
 def compute_progress(ctx: Context, run: RunRow) -> str:
@@ -239,10 +244,17 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
     settings = ctx.project.settings
     partner_ids = args.get("partner_ids")
     next_runs: list[RunRow] = []
-    with session_scope(ctx.engine) as session:
+    # Computes run one at a time: two overlapping computes could otherwise commit an older
+    # snapshot of the activities last. Waiting is cheap; the next one reads fresh data.
+    with (
+        locks.exclusive(ctx.engine, "compute", wait=True),
+        session_scope(ctx.engine) as session,
+    ):
         linked = resolve_partners(session)
         changed_plans = sync_plans(session, ctx.project.plans)
-        scope = None if partner_ids is None else set(partner_ids) | linked
+        scope = None
+        if partner_ids is not None:
+            scope = set(partner_ids) | linked | _partners_of(session, changed_plans)
         result = compute(
             session,
             ctx.project.metrics,
@@ -268,6 +280,14 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
             )
     _send_all(ctx, next_runs)
     return jobs.SUCCEEDED
+
+
+def _partners_of(session: Session, plan_ids: set[int]) -> set[int]:
+    """The partners of plans whose definition changed (they need computing too)."""
+    if not plan_ids:
+        return set()
+    query = select(col(PlanRow.partner_id)).where(col(PlanRow.id).in_(plan_ids))
+    return {p for p in session.scalars(query) if p is not None}
 
 
 def push_progress(ctx: Context, run: RunRow) -> str:

@@ -107,3 +107,28 @@ def test_stream_lock_excludes_a_second_holder(engine):
                 assert (first, second, other) == (True, False, True)
     with locks.exclusive(engine, "stream:sf:opps") as after:
         assert after is True
+
+
+def test_waiting_lock_queues_behind_the_holder(engine):
+    """A compute waits for the one before it instead of overlapping it."""
+    import threading
+
+    order: list[str] = []
+    second_trying = threading.Event()
+
+    def second() -> None:
+        second_trying.set()
+        with locks.exclusive(engine, "compute", wait=True) as taken:
+            order.append(f"second in ({taken})")
+
+    with locks.exclusive(engine, "compute", wait=True):
+        order.append("first in")
+        thread = threading.Thread(target=second)
+        thread.start()
+        second_trying.wait(10)
+        thread.join(timeout=0.5)  # observe it blocked, not a readiness wait
+        blocked = thread.is_alive()
+        order.append("first out")
+    thread.join(10)
+    assert blocked is True
+    assert order == ["first in", "first out", "second in (True)"]
