@@ -178,6 +178,7 @@ class Catalogue:
     def __init__(self, metrics: dict[str, Metric], standard: set[str]) -> None:
         self.metrics = metrics
         self.standard = standard
+        self._versions: dict[str, str] = {}
 
     def __contains__(self, key: object) -> bool:
         return key in self.metrics
@@ -205,6 +206,8 @@ class Catalogue:
 
     def version(self, key: str) -> str:
         """A short hash of the definition; changes when the metric (or a component) changes."""
+        if key in self._versions:
+            return self._versions[key]
         metric = self.metrics[key]
         payload: dict[str, Any] = {"self": metric.model_dump(mode="json", by_alias=True)}
         if metric.aggregate is Aggregate.ratio:
@@ -212,7 +215,8 @@ class Catalogue:
                 m.model_dump(mode="json", by_alias=True) for m in self.components(key)
             ]
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        self._versions[key] = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return self._versions[key]
 
 
 def _load_file(path: Path) -> tuple[Document, MetricsFile | None]:

@@ -101,7 +101,8 @@ def _load_targets(
         query = query.where(col(PlanRow.period_end) > selection.period_end_after)
     targets: list[_Target] = []
     scores: dict[int, Decimal | None] = {}
-    for row in session.execute(query):
+    # Core rows, not ORM entities: 20,000 targets load in a fraction of the time.
+    for row in session.connection().execute(query):
         (
             tid,
             pid,
@@ -237,41 +238,25 @@ def _compute(
     for target in targets:
         if target.metric not in catalogue:
             log.warning("target skipped: unknown metric", target_id=target.id, metric=target.metric)
-    scopes: dict[Scope, set[int]] = defaultdict(set)
-    parts: dict[Scope, set[int]] = defaultdict(set)
-    for target in known:
-        metric = catalogue[target.metric]
-        scope = _scope(catalogue, metric, target, reporting)
-        partners = scopes[scope]
-        if target.partner_id is not None:
-            partners.add(target.partner_id)
-        for part in catalogue.components(metric.key):
-            parts[_component_scope(part, scope, reporting)] |= partners
-    base = session.scalar(
-        select(col(FxRateRow.base)).where(col(FxRateRow.source) == rates_source).limit(1)
+    planned = [_plan(catalogue, t, reporting) for t in known]
+    rates = Rates(
+        base=session.scalar(
+            select(col(FxRateRow.base)).where(col(FxRateRow.source) == rates_source).limit(1)
+        ),
+        source=rates_source,
+        default_currency=reporting,
     )
-    rates = Rates(base=base, source=rates_source, default_currency=reporting)
-    values: dict[Scope, dict[int, Value]] = {}
-    for scope, partners in parts.items():
-        if not partners:
-            values[scope] = {}
-            continue
-        filters = json.loads(scope.filters)
-        values[scope] = evaluate(session, catalogue[scope.metric], scope, filters, partners, rates)
+    values = _evaluate_all(session, catalogue, planned, rates)
     rows, by_plan = [], defaultdict(list)
     now = datetime.now(UTC)
-    for target in known:
-        metric = catalogue[target.metric]
-        scope = _scope(catalogue, metric, target, reporting)
-        got = []
-        for part in catalogue.components(metric.key):
-            found = values[_component_scope(part, scope, reporting)]
-            got.append(
-                found.get(target.partner_id, empty_value(part))
-                if target.partner_id
-                else empty_value(part)
-            )
-        value = _combine(metric, got)
+    for target, metric, parts in planned:
+        found = [
+            values[scope].get(target.partner_id, empty_value(catalogue[scope.metric]))
+            if target.partner_id is not None
+            else empty_value(catalogue[scope.metric])
+            for scope in parts
+        ]
+        value = _combine(metric, found)
         result = progress(
             metric,
             actual=value.value,
@@ -290,6 +275,42 @@ def _compute(
     _write(session, rows)
     _write_scores(session, by_plan, old_scores)
     return len(known), {r["target_id"] for r in rows}
+
+
+def _plan(
+    catalogue: Catalogue, target: _Target, reporting: str
+) -> tuple[_Target, Metric, list[Scope]]:
+    """A target with its metric and the scopes (one, or two for a ratio) it reads."""
+    metric = catalogue[target.metric]
+    scope = _scope(catalogue, metric, target, reporting)
+    return (
+        target,
+        metric,
+        [_component_scope(p, scope, reporting) for p in catalogue.components(metric.key)],
+    )
+
+
+def _evaluate_all(
+    session: Session,
+    catalogue: Catalogue,
+    planned: list[tuple[_Target, Metric, list[Scope]]],
+    rates: Rates,
+) -> dict[Scope, dict[int, Value]]:
+    """One aggregate per distinct scope, over the partners whose targets need it."""
+    partners: dict[Scope, set[int]] = defaultdict(set)
+    for target, _, parts in planned:
+        for scope in parts:
+            bucket = partners[scope]
+            if target.partner_id is not None:
+                bucket.add(target.partner_id)
+    values: dict[Scope, dict[int, Value]] = {}
+    for scope, ids in partners.items():
+        if not ids:
+            values[scope] = {}
+            continue
+        metric = catalogue[scope.metric]
+        values[scope] = evaluate(session, metric, scope, json.loads(scope.filters), ids, rates)
+    return values
 
 
 def _row(

@@ -15,8 +15,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -66,11 +65,19 @@ class Progress:
 
     def fingerprint(self, metric_version: str, partner_id: int | None) -> str:
         """Hash of every value a CRM user sees (never the computation time)."""
-        data: dict[str, object] = {
-            k: (str(v) if v is not None else None) for k, v in asdict(self).items()
-        }
-        data.update(metric_version=metric_version, partner_id=partner_id)
-        text = json.dumps(data, sort_keys=True)
+        values = (
+            self.actual,
+            self.target,
+            self.attainment,
+            self.expected_to_date,
+            self.forecast,
+            self.gap,
+            self.status,
+            self.activity_count,
+            metric_version,
+            partner_id,
+        )
+        text = "|".join("" if v is None else str(v) for v in values)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
