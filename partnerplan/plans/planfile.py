@@ -22,8 +22,9 @@ from sqlmodel import Session
 
 from partnerplan.config import Document, parse, validate, yaml_files
 from partnerplan.errors import Problem
-from partnerplan.plans.catalogue import Catalogue, Unit
+from partnerplan.plans.catalogue import Catalogue, plain_filter
 from partnerplan.plans.periods import Period, parse_period
+from partnerplan.plans.planchecks import check_targets, target_key
 from partnerplan.plans.planspec import PlansFile, SectionSpec, TargetSpec, TemplateSpec
 from partnerplan.plans.rates import RateSet, load_rates
 
@@ -118,23 +119,6 @@ class PlanSet:
         return out
 
 
-def _target_key(spec: TargetSpec) -> str:
-    if spec.key:
-        return spec.key
-    if not spec.filters:
-        return spec.metric
-    parts = ",".join(f"{k}={_flat(v)}" for k, v in sorted(spec.filters.items()))
-    return f"{spec.metric}[{parts}]"
-
-
-def _flat(value: Any) -> str:
-    if isinstance(value, list):
-        return "|".join(value)
-    if hasattr(value, "model_dump"):
-        return json.dumps(value.model_dump(by_alias=True), sort_keys=True)
-    return str(value)
-
-
 def _phasing(spec: TargetSpec) -> dict[str, Any]:
     if isinstance(spec.phasing, str):
         return {"mode": spec.phasing}
@@ -143,101 +127,21 @@ def _phasing(spec: TargetSpec) -> dict[str, Any]:
 
 def _resolve_target(section: str, spec: TargetSpec) -> Target:
     return Target(
-        key=_target_key(spec),
+        key=target_key(spec),
         section=section,
         metric=spec.metric,
         value=spec.value,
         currency=spec.currency,
         weight=spec.weight,
-        filters={k: _dump(v) for k, v in spec.filters.items()},
+        filters={k: plain_filter(v) for k, v in spec.filters.items()},
         phasing=_phasing(spec),
     )
 
 
-def _dump(value: Any) -> Any:
-    return value.model_dump(by_alias=True) if hasattr(value, "model_dump") else value
-
-
 def _section_data(section: SectionSpec) -> dict[str, Any]:
     data = section.model_dump(mode="json", exclude={"targets"})
-    data["targets"] = [_target_key(t) for t in section.targets]
+    data["targets"] = [target_key(t) for t in section.targets]
     return data
-
-
-def _check_targets(
-    doc: Document, loc: Loc, sections: list[SectionSpec], period: Period | None, cat: Catalogue
-) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: dict[str, int] = {}
-    for s_index, section in enumerate(sections):
-        for t_index, spec in enumerate(section.targets):
-            here = (*loc, "sections", s_index, "targets", t_index)
-            problems.extend(_check_target(doc, here, spec, period, cat))
-            key = _target_key(spec)
-            if key in seen:
-                problems.append(
-                    doc.problem(
-                        here,
-                        f"target {key!r} appears twice in this plan (first on line {seen[key]}); "
-                        "give one of them a distinct key:",
-                    )
-                )
-            seen.setdefault(key, doc.line_of(here))
-    return problems
-
-
-def _check_target(
-    doc: Document, loc: Loc, spec: TargetSpec, period: Period | None, cat: Catalogue
-) -> list[Problem]:
-    if spec.metric not in cat:
-        import difflib
-
-        hint = difflib.get_close_matches(spec.metric, cat.keys(), n=1)
-        tip = f"did you mean {hint[0]!r}?" if hint else "see `partnerplan metrics list`"
-        return [doc.problem((*loc, "metric"), f"unknown metric {spec.metric!r}; {tip}")]
-    metric = cat[spec.metric]
-    problems: list[Problem] = []
-    if metric.is_money and spec.currency is None:
-        problems.append(
-            doc.problem(
-                (*loc, "currency"),
-                f"{spec.metric} is a money metric: add currency: (e.g. currency: USD)",
-            )
-        )
-    if not metric.is_money and spec.currency is not None:
-        problems.append(
-            doc.problem((*loc, "currency"), f"{spec.metric} is not money; remove currency:")
-        )
-    if metric.unit is Unit.percent and not (0 <= spec.value <= 100):
-        problems.append(
-            doc.problem(
-                (*loc, "value"),
-                f"{spec.metric} is a percentage; the target must be between 0 and 100, "
-                f"not {spec.value}",
-            )
-        )
-    if spec.value < 0:
-        problems.append(doc.problem((*loc, "value"), "a target value cannot be negative"))
-    if isinstance(spec.phasing, dict) and period is not None:
-        months = {m.name for m in period.months()}
-        for name in spec.phasing:
-            if name not in months:
-                problems.append(
-                    doc.problem(
-                        (*loc, "phasing", name),
-                        f"phasing month {name!r} is not a month of {period.name} "
-                        f"({', '.join(sorted(months))})",
-                    )
-                )
-    if spec.phasing != "linear" and not metric.is_additive:
-        problems.append(
-            doc.problem(
-                (*loc, "phasing"),
-                f"{spec.metric} is a level ({metric.aggregate}), not a running total; "
-                "remove phasing:",
-            )
-        )
-    return problems
 
 
 def _expand(tpl: TemplateSpec, partner: str, period: Period, file: str, line: int) -> Plan | None:
@@ -297,7 +201,7 @@ def _load_file(
     for index, spec in enumerate(loaded.plans):
         loc: Loc = ("plans", index)
         period, bad = _period(doc, (*loc, "period"), spec.period, fy_start)
-        problems += bad + _check_targets(doc, loc, spec.sections, period, cat)
+        problems += bad + check_targets(doc, loc, spec.sections, period, cat)
         if period is None:
             continue
         plans.append(
@@ -318,8 +222,8 @@ def _load_file(
     for index, tpl in enumerate(loaded.templates):
         loc = ("templates", index)
         period, bad = _period(doc, (*loc, "period"), tpl.period, fy_start)
-        problems += bad + _check_targets(doc, loc, tpl.sections, period, cat)
-        keys = {_target_key(t) for s in tpl.sections for t in s.targets}
+        problems += bad + check_targets(doc, loc, tpl.sections, period, cat)
+        keys = {target_key(t) for s in tpl.sections for t in s.targets}
         for partner, override in tpl.overrides.items():
             for key in override.targets:
                 if key not in keys:
