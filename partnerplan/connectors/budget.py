@@ -1,8 +1,10 @@
 """The daily API budget: how much of the CRM's daily allowance a sync may spend.
 
 Salesforce reports usage on every REST response (``Sforce-Limit-Info: api-usage=N/M``), HubSpot
-on most (``X-HubSpot-RateLimit-Daily`` and ``-Daily-Remaining``). The connector feeds each
-reading to :meth:`Budget.observe`, and checks :meth:`Budget.check` between pages: once
+on most (``X-HubSpot-RateLimit-Daily`` and ``-Daily-Remaining``), but not on search answers,
+the very calls a pull is made of. The connector feeds each reading to :meth:`Budget.observe`,
+counts each call that carried none with :meth:`Budget.spent` (so a pull of searches still
+moves the estimate), and checks :meth:`Budget.check` between pages: once
 ``budget_share`` of the allowance is used, the pull stops at that page boundary with
 :class:`~partnerplan.errors.BudgetExhausted`, so other integrations sharing the org keep the rest.
 """
@@ -39,11 +41,18 @@ class Budget:
             self.observe(int(match.group(1)), int(match.group(2)))
 
     def observe_hubspot(self, headers: Mapping[str, str]) -> None:
-        """Read ``X-HubSpot-RateLimit-Daily`` / ``-Daily-Remaining`` if present."""
+        """Read ``X-HubSpot-RateLimit-Daily`` / ``-Daily-Remaining``; else count one call spent."""
         daily = headers.get("X-HubSpot-RateLimit-Daily")
         remaining = headers.get("X-HubSpot-RateLimit-Daily-Remaining")
         if daily and remaining and daily.isdigit() and remaining.isdigit():
             self.observe(int(daily) - int(remaining), int(daily))
+        else:
+            self.spent()
+
+    def spent(self, calls: int = 1) -> None:
+        """Add calls made since the last reading to the estimate (once a reading exists)."""
+        if self.used is not None:
+            self.used += calls
 
     @property
     def exhausted(self) -> bool:
