@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -23,10 +24,18 @@ def to_datetime(ms: int) -> datetime:
     return EPOCH + timedelta(milliseconds=ms)
 
 
+@lru_cache(maxsize=4096)
+def _day_text(day: int) -> str:
+    return (EPOCH + timedelta(days=day)).strftime("%Y-%m-%d")
+
+
 def sf_datetime(ms: int) -> str:
-    """Epoch ms → Salesforce JSON dateTime."""
-    moment = to_datetime(ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    """Epoch ms → Salesforce JSON dateTime (hot: every served record has several)."""
+    day, rest = divmod(ms, 86_400_000)
+    seconds, millis = divmod(rest, 1000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{_day_text(day)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}+0000"
 
 
 def sf_csv_datetime(ms: int) -> str:

@@ -41,6 +41,7 @@ def sf_id(prefix: str, index: int) -> str:
     return id15 + checksum(id15)
 
 
+@lru_cache(maxsize=1 << 16)
 def sf_index(prefix: str, record_id: str) -> int | None:
     """The index encoded in ``record_id``, or None when it is not one of ``prefix``'s ids."""
     if len(record_id) == 15:

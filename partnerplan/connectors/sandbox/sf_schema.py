@@ -7,6 +7,7 @@ of literals in WHERE, write coercion and the JSON/CSV rendering of values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 CURRENCIES = ("USD", "EUR", "GBP", "JPY")
@@ -27,7 +28,7 @@ class Field:
     system: bool = False
     calculated: bool = False
 
-    @property
+    @cached_property
     def relationship_name(self) -> str | None:
         """``AccountId`` → ``Account``; ``Partner_Account__c`` → ``Partner_Account__r``."""
         if self.type != "reference" or self.name == "Id":
@@ -51,9 +52,13 @@ class SObject:
     label: str
     fields: list[Field]
     by_lower: dict[str, Field] = field(init=False)
+    by_relationship: dict[str, Field] = field(init=False)
 
     def __post_init__(self) -> None:
         self.by_lower = {f.name.lower(): f for f in self.fields}
+        self.by_relationship = {
+            f.relationship_name.lower(): f for f in self.fields if f.relationship_name
+        }
 
     @property
     def custom(self) -> bool:
@@ -66,12 +71,7 @@ class SObject:
 
     def relationship(self, name: str) -> Field | None:
         """The lookup field whose relationship name is ``name`` (any case), or None."""
-        lowered = name.lower()
-        for candidate in self.fields:
-            relationship = candidate.relationship_name
-            if relationship and relationship.lower() == lowered:
-                return candidate
-        return None
+        return self.by_relationship.get(name.lower())
 
 
 def _f(name: str, kind: str, *values: str, to: str | None = None, ext: bool = False) -> Field:

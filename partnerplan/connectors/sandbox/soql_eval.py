@@ -81,6 +81,7 @@ class Plan:
     low: int | None
     high: int | None
     natural: bool
+    columns: list[tuple[str, bool, tuple[str, ...] | None]]
 
 
 def _field_error(query: Query, path: Path, message: str) -> SoqlError:
@@ -250,8 +251,11 @@ def compile_query(query: Query, catalog: Catalog) -> Plan:
             " your WSDL or the describe call for the appropriate names.",
             "INVALID_TYPE",
         )
+    columns: list[tuple[str, bool, tuple[str, ...] | None]] = []
     for path in query.fields:
-        resolve(query, root, path, catalog)
+        f, _ = resolve(query, root, path, catalog)
+        nested = path.parts if len(path.parts) > 1 else None
+        columns.append((f.name, f.type == "datetime", nested))
     if isinstance(query.count, Path):
         resolve(query, root, query.count, catalog)
     predicate = _condition(query.where, query, root, catalog) if query.where else None
@@ -271,7 +275,7 @@ def compile_query(query: Query, catalog: Catalog) -> Plan:
     )
     natural = natural and catalog.table(root.name).natural_ids
     low, high = _bounds(query.where) if query.where else (None, None)
-    return Plan(query, root, predicate, sort_keys, low, high, natural)
+    return Plan(query, root, predicate, sort_keys, low, high, natural, columns)
 
 
 def select(plan: Plan, catalog: Catalog, include_deleted: bool) -> Iterator[int]:
@@ -316,8 +320,12 @@ def _value(f: Field, value: Any) -> Any:
 def render(plan: Plan, catalog: Catalog, record: Record, version: str) -> dict[str, Any]:
     """One record as the REST API returns it: attributes, then SELECT fields in order."""
     out = _shell(plan.sobject.name, record, version)
-    for path in plan.query.fields:
-        _put(out, plan.sobject, path.parts, record, catalog, version)
+    for name, is_datetime, nested in plan.columns:
+        if nested is None:
+            value = record.get(name)
+            out[name] = sf_datetime(value) if is_datetime and value is not None else value
+        else:
+            _put(out, plan.sobject, nested, record, catalog, version)
     return out
 
 

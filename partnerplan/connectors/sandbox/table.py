@@ -13,9 +13,11 @@ import heapq
 import threading
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 Record = dict[str, Any]
+CACHED = 8192  # generated records kept built per table (callers never mutate them)
 
 
 class _Stamps:
@@ -45,7 +47,9 @@ class Table:
         index_of: Callable[[str], int | None],
     ) -> None:
         self.name, self.count = name, count
-        self._make, self._stamp, self._deleted = make, stamp, deleted
+        # Lookups (an Opportunity's partner Account) hit the same few records again and again.
+        self._make = lru_cache(maxsize=CACHED)(make)
+        self._stamp, self._deleted = stamp, deleted
         self.id_of, self._index_of = id_of, index_of
         self.overrides: dict[int, Record] = {}
         self.moved: list[tuple[int, int]] = []
