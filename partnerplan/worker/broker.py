@@ -33,8 +33,13 @@ TIME_LIMITS_MS = {
 }
 
 
-def redis_broker(url: str, *, namespace: str = NAMESPACE) -> RedisBroker:
-    """A RedisBroker whose dead-worker redelivery timeout can be tuned by env (tests shorten it)."""
+def redis_broker(url: str, *, namespace: str | None = None) -> RedisBroker:
+    """A RedisBroker; namespace and dead-worker redelivery timeout can be set by env.
+
+    ``PARTNERPLAN_BROKER_NAMESPACE`` lets several deployments (or test runs) share one Redis;
+    ``PARTNERPLAN_BROKER_HEARTBEAT_MS`` is how long a silent worker's messages stay claimed.
+    """
+    namespace = namespace or os.environ.get("PARTNERPLAN_BROKER_NAMESPACE", NAMESPACE)
     heartbeat_ms = int(os.environ.get("PARTNERPLAN_BROKER_HEARTBEAT_MS", "60000"))
     return RedisBroker(  # type: ignore[no-untyped-call]
         url=url, namespace=namespace, heartbeat_timeout=heartbeat_ms

@@ -12,16 +12,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from partnerplan.connectors.base import Connector, connect
 from partnerplan.errors import BudgetExhausted, ConfigurationError
 from partnerplan.logs import get_logger, redact
 from partnerplan.plans.db import session_scope
 from partnerplan.plans.ingest import resolve_partners, store_batch
-from partnerplan.plans.store import PlanRow, RunRow
+from partnerplan.plans.store import RunRow
 from partnerplan.worker import jobs, locks, state
 from partnerplan.worker.project import Project
 
@@ -252,9 +251,9 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
     ):
         linked = resolve_partners(session)
         changed_plans = sync_plans(session, ctx.project.plans)
-        scope = None
-        if partner_ids is not None:
-            scope = set(partner_ids) | linked | _partners_of(session, changed_plans)
+        # a changed plan definition (new plan, new target, a partner changing tier) needs a
+        # full compute: its plans may belong to partners no stream touched, or to none yet
+        scope = None if partner_ids is None or changed_plans else set(partner_ids) | linked
         result = compute(
             session,
             ctx.project.metrics,
@@ -280,14 +279,6 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
             )
     _send_all(ctx, next_runs)
     return jobs.SUCCEEDED
-
-
-def _partners_of(session: Session, plan_ids: set[int]) -> set[int]:
-    """The partners of plans whose definition changed (they need computing too)."""
-    if not plan_ids:
-        return set()
-    query = select(col(PlanRow.partner_id)).where(col(PlanRow.id).in_(plan_ids))
-    return {p for p in session.scalars(query) if p is not None}
 
 
 def push_progress(ctx: Context, run: RunRow) -> str:

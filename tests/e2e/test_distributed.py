@@ -1,0 +1,87 @@
+"""Distributed mode: Dramatiq workers on the real Redis, the store on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import dramatiq
+import pytest
+import redis
+
+from partnerplan.plans import migrate
+from partnerplan.plans.db import make_engine, session_scope
+from partnerplan.worker import jobs
+from partnerplan.worker.broker import QUEUE, ActorSet, redis_broker
+from partnerplan.worker.runtime import build_context
+from tests.e2e.conftest import Flow, check_golden, pg_url
+
+
+class Workers:
+    """Dramatiq workers (threads of this process) bound to one Redis namespace."""
+
+    def __init__(self, flow: Flow, redis_url: str, threads: int = 3) -> None:
+        self.namespace = f"pp-test-{uuid.uuid4().hex[:8]}"
+        self.redis_url = redis_url
+        self.broker = redis_broker(redis_url, namespace=self.namespace)
+        self.actors = ActorSet(
+            self.broker,
+            lambda d: build_context(d, config=flow.config, database_url=flow.database_url),
+        )
+        self.worker = dramatiq.Worker(self.broker, queues={QUEUE}, worker_threads=threads)
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def enqueue_sources(self) -> list[int]:
+        ctx = self.actors.context()
+        with session_scope(ctx.engine) as session:
+            runs = [
+                jobs.create(session, "sync_source", trigger="test", source=source)
+                for source in ("salesforce", "hubspot")
+            ]
+        for run in runs:
+            ctx.dispatcher.send(run.stage, run.id)
+        return [r.id for r in runs]
+
+    def join(self) -> None:
+        self.broker.join(QUEUE, timeout=120_000)
+        self.worker.join()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self.broker.close()
+        client = redis.Redis.from_url(self.redis_url)
+        keys = client.keys(f"{self.namespace}*")
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture
+def workers(request) -> Iterator[list[Workers]]:
+    started: list[Workers] = []
+    yield started
+    for w in started:
+        w.stop()
+
+
+def test_redis_workers_on_postgres_compute_the_golden_progress(
+    make_flow, frozen_as_of, pg_schema, redis_url, workers
+):
+    """The same sandbox through Dramatiq workers on PostgreSQL gives the in-process result."""
+    flow = make_flow(database_url=pg_url(pg_schema))
+    migrate.upgrade(make_engine(flow.database_url))
+    pool = Workers(flow, redis_url)
+    workers.append(pool)
+    pool.start()
+    pool.enqueue_sources()
+    pool.join()
+    runs = flow.runs()
+    assert {r.outcome for r in runs} == {"succeeded"}
+    assert {r.stage for r in runs} == {
+        "sync_source",
+        "sync_stream",
+        "compute_progress",
+        "push_progress",
+    }
+    check_golden("progress-seed3-scale4", flow.progress())
