@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from partnerplan.connectors.sandbox import ids, sf_bulk, sf_writes
+from partnerplan.connectors.sandbox import ids, sf_bulk, sf_replication, sf_writes
 from partnerplan.connectors.sandbox.faults import FaultSpecError, Injector
 from partnerplan.connectors.sandbox.formats import now_ms
 from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response
@@ -75,6 +75,7 @@ class SalesforceApp:
             ("GET", re.compile(r"^sobjects/(\w+)/describe$"), self.describe),
             ("GET", re.compile(r"^(query|queryAll)$"), self.query),
             ("GET", re.compile(r"^(query|queryAll)/([\w-]+)$"), self.query_more),
+            *sf_replication.routes(self),
             *sf_writes.routes(self),
             *sf_bulk.routes(self),
         ]

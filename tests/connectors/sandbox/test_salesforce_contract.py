@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -262,3 +263,20 @@ def test_ca_bundle_env_variables_override_a_plain_session(sandbox: Sandbox, ca_e
         200
         == trusting(sandbox.ca_bundle).get(f"{sandbox.salesforce_url}/services/data/").status_code
     )
+
+
+def test_get_updated_and_deleted(sandbox: Sandbox, sf: Salesforce):
+    """SFType.updated/deleted list the ids changed or deleted in a recent window."""
+    opportunities = sandbox.records("salesforce", "Opportunity")
+    changed, removed = opportunities[0]["Id"], opportunities[1]["Id"]
+    sandbox.touch("salesforce", "Opportunity", [changed])
+    sandbox.delete("salesforce", "Opportunity", [removed])
+    start = datetime.now(UTC) - timedelta(hours=1)
+    end = datetime.now(UTC) + timedelta(minutes=2)
+    updated = sf.Opportunity.updated(start, end)
+    deleted = sf.Opportunity.deleted(start, end)
+    assert [changed] == updated["ids"]
+    assert [removed] == [r["id"] for r in deleted["deletedRecords"]]
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.Opportunity.updated(start - timedelta(days=40), end)
+    assert "INVALID_REPLICATION_DATE" == caught.value.content[0]["errorCode"]
