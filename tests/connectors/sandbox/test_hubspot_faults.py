@@ -5,6 +5,7 @@ from __future__ import annotations
 import hubspot
 import orjson
 import pytest
+import urllib3
 from hubspot.crm.deals import PublicObjectSearchRequest
 from hubspot.crm.deals.exceptions import ApiException, ServiceException, UnauthorizedException
 from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInputUpsert
@@ -128,3 +129,22 @@ def test_records_change_while_a_search_pages(sandbox: Sandbox, hs: hubspot.Clien
     )
     assert moved == [d.id for d in last.results]
     assert [d.id for d in first.results[3:]] == [d.id for d in following.results[:17]]
+
+
+def test_introspection_over_http(sandbox: Sandbox, hs: hubspot.Client):
+    """/__sandbox/faults, /__sandbox/stats and /__sandbox/records/{type} answer over HTTP."""
+    pool = urllib3.PoolManager()
+    base = sandbox.hubspot_url + "/__sandbox"
+    set_answer = pool.request("POST", base + "/faults", body=orjson.dumps({"page_size": 3}))
+    page = hs.crm.deals.basic_api.get_page(limit=100)
+    stats = orjson.loads(pool.request("GET", base + "/stats").data)
+    records = orjson.loads(pool.request("GET", base + "/records/deals").data)
+    unknown = pool.request("GET", base + "/records/butterflies")
+    assert (200, 3) == (set_answer.status, len(page.results))
+    assert ({"deals": 3}, 1, 0) == (
+        stats["records_served"],
+        stats["total_calls"],
+        stats["write_calls"],
+    )
+    assert sandbox.records("hubspot", "deals") == records
+    assert 404 == unknown.status
