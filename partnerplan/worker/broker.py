@@ -84,23 +84,22 @@ class ActorSet:
         return body
 
 
-def start_recovery(actors: ActorSet, *, every: float) -> threading.Thread:
-    """Re-send lost runs every ``every`` seconds from a daemon thread of this process.
+def start_recovery(actors: ActorSet, *, every: float) -> threading.Event:
+    """Re-send lost runs every ``every`` seconds from a daemon thread; set the event to stop.
 
     Every worker process runs one; duplicates are harmless because a run is claimed once.
     """
     from partnerplan.worker.runner import recover
 
     pending_for = timedelta(seconds=max(every, 1) * 2)
+    stop = threading.Event()
 
     def loop() -> None:
-        stop = threading.Event()
         while not stop.wait(every):
             try:
                 recover(actors.context(), pending_for=pending_for)
             except Exception:  # the store or Redis is down: try again next round
                 log.warning("recovery sweep failed; retrying", exc_info=True)
 
-    thread = threading.Thread(target=loop, name="partnerplan-recovery", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=loop, name="partnerplan-recovery", daemon=True).start()
+    return stop
