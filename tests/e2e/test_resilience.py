@@ -125,7 +125,7 @@ def _start_worker(flow: Flow, redis_url: str, namespace: str, log: Path) -> subp
         "PARTNERPLAN_BROKER_NAMESPACE": namespace,
     }
     dramatiq_cli = Path(sys.executable).with_name("dramatiq")
-    return subprocess.Popen(  # noqa: S603 - our own worker entry point
+    return subprocess.Popen(
         [
             str(dramatiq_cli),
             "partnerplan.worker.entry",
@@ -196,7 +196,7 @@ class OwnRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [
                 "redis-server",
                 "--port",
