@@ -195,3 +195,18 @@ def test_status_works_from_the_store_alone(project, tmp_path, monkeypatch, capsy
         "Closed-won revenue",
         "Win rate",
     }
+
+
+def test_explain_a_ratio_lists_numerator_and_denominator(project, capsys):
+    """The win rate's lineage: won deals (numerator) and all closed deals (denominator)."""
+    _compute(project, capsys)
+    assert run(["explain", "P-1-2026-Q2", "win_rate", "--config", str(project), "-f", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    parts = [(line.split(",")[0], line.split(",")[2]) for line in lines[1:]]
+    assert parts == [
+        ("won_deals", "OPP-1"),
+        ("won_deals", "OPP-2"),
+        ("closed_deals", "OPP-1"),
+        ("closed_deals", "OPP-2"),
+        ("closed_deals", "OPP-3"),
+    ]
