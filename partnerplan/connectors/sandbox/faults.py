@@ -25,6 +25,7 @@ key                         effect
 ``fail_ids``                ids / external-id values whose writes fail inside batch calls
 ``fail_every``              every N-th record of a batch write fails
 ``page_size``               force smaller query pages (Salesforce) / search and list pages
+``search_lag_ms``           HubSpot search does not see changes younger than this (indexing)
 ``change_after_page``       after serving page K of a paged read of ``change_object`` ...
 ``change_object``           ... touch ``change_count`` records already served (default 10),
 ``change_count``            bumping their modified stamps, as a concurrent user would
@@ -63,6 +64,7 @@ class FaultSpec:
     fail_ids: list[str] = field(default_factory=list)
     fail_every: int | None = None
     page_size: int | None = None
+    search_lag_ms: int = 0
     change_after_page: int | None = None
     change_object: str | None = None
     change_count: int = 10

@@ -148,3 +148,18 @@ def test_introspection_over_http(sandbox: Sandbox, hs: hubspot.Client):
     )
     assert sandbox.records("hubspot", "deals") == records
     assert 404 == unknown.status
+
+
+def test_search_lag_hides_fresh_changes(sandbox: Sandbox, hs: hubspot.Client):
+    """With an indexing lag, a just-changed deal is missing from search but present in get."""
+    deal = next(d for d in sandbox.records("hubspot", "deals") if not d["archived"])
+    sandbox.touch("hubspot", "deals", [deal["id"]], {"dealname": "Renamed"})
+    sandbox.set_faults("hubspot", search_lag_ms=60_000)
+    name_filter = {"propertyName": "dealname", "operator": "EQ", "value": "Renamed"}
+    request = PublicObjectSearchRequest(filter_groups=[{"filters": [name_filter]}])
+    lagging = hs.crm.deals.search_api.do_search(public_object_search_request=request)
+    sandbox.clear_faults("hubspot")
+    indexed = hs.crm.deals.search_api.do_search(public_object_search_request=request)
+    fetched = hs.crm.deals.basic_api.get_by_id(deal["id"], properties=["dealname"])
+    assert (0, [deal["id"]]) == (lagging.total, [d.id for d in indexed.results])
+    assert "Renamed" == fetched.properties["dealname"]
