@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Self
 
 from pydantic import Field, field_validator, model_validator
-from sqlalchemy import delete
-from sqlmodel import Session
+from sqlalchemy import delete, select
+from sqlmodel import Session, col
 
 from partnerplan.config import StrictModel, parse, validate
 from partnerplan.errors import Problem
@@ -107,9 +107,20 @@ def load_rates(config_dir: Path) -> tuple[RateSet | None, list[Problem]]:
     return RateSet.from_file(loaded), doc.problems
 
 
-def sync_rates(session: Session, rates: RateSet) -> int:
-    """Replace the stored rates of ``rates.source`` with ``rates``; returns the rows written."""
-    session.execute(delete(FxRateRow).where(FxRateRow.source == rates.source))  # type: ignore[arg-type]
+def sync_rates(session: Session, rates: RateSet) -> bool:
+    """Replace the stored rates of ``rates.source`` with ``rates``; True if they changed.
+
+    Unchanged rates are not rewritten, so a sync that touches no rate writes nothing here.
+    """
+    fields = ("base", "currency", "start_on", "end_on", "rate")
+    query = select(*(getattr(FxRateRow, f) for f in fields)).where(
+        col(FxRateRow.source) == rates.source
+    )
+    stored = {tuple(row) for row in session.execute(query)}
+    wanted = {tuple(row[f] for f in fields) for row in rates.rows}
+    if stored == wanted:
+        return False
+    session.execute(delete(FxRateRow).where(col(FxRateRow.source) == rates.source))
     if rates.rows:
         session.execute(FxRateRow.__table__.insert(), rates.rows)  # type: ignore[attr-defined]
-    return len(rates.rows)
+    return True

@@ -93,6 +93,8 @@ def _id(row: PlanRow) -> int:
 def sync_plans(session: Session, plans: PlanSet) -> set[int]:
     """Upsert plans, sections, targets (and rates) from config; return ids of changed plans.
 
+    A change of the configured rates counts as a change of every plan (conversions move).
+
     Partners are looked up by key; a plan whose partner is not in the store yet is stored with
     ``partner_id`` NULL and picks its partner up on a later sync. Does not commit.
     """
@@ -129,7 +131,8 @@ def sync_plans(session: Session, plans: PlanSet) -> set[int]:
             row.status = REMOVED
             session.add(row)
             changed.add(_id(row))
-    if plans.rates is not None:
-        sync_rates(session, plans.rates)
+    if plans.rates is not None and sync_rates(session, plans.rates):
+        # converted amounts may change anywhere: every computed plan must be recomputed
+        changed |= {_id(row) for row in session.scalars(select(PlanRow)) if row.status != REMOVED}
     session.flush()
     return changed

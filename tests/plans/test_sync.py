@@ -86,3 +86,16 @@ def test_the_example_config_syncs_with_gold_partners_from_the_store(sqlite_engin
     } == keys
     # sections: P-00001 Q4 5 + Q3 1, P-00002 2 + 1, P-00003 1, P-00005 1, P-00004 2
     assert (len(changed), sections, rates) == (7, 13, 15)
+
+
+def test_changed_rates_mark_every_plan_changed_and_unchanged_rates_nothing(sqlite_engine):
+    """Editing rates.yaml recomputes all plans; re-syncing the same rates reports nothing."""
+    plans, _ = load_plans(CONFIG, catalogue(), fiscal_year_start_month=1)
+    assert plans is not None and plans.rates is not None
+    with Session(sqlite_engine) as session:
+        sync_plans(session, plans)
+        unchanged = sync_plans(session, plans)
+        plans.rates.rows[0]["rate"] = "0.9999"
+        after_edit = sync_plans(session, plans)
+        total = session.scalar(select(func.count()).select_from(PlanRow))
+    assert (unchanged, len(after_edit)) == (set(), total)
