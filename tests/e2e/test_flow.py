@@ -132,3 +132,42 @@ def test_ten_changed_records_repull_about_ten_and_recompute_only_their_partners(
     assert sum(r.records_pulled for r in other_syncs) <= 5 * len(other_syncs)
     assert len(compute) == 1
     assert set(compute[0].details["args"]["partner_ids"]) == expected_partners
+
+
+def test_full_run_marks_records_gone_from_the_crm_as_deleted(make_flow, frozen_as_of):
+    """`run --full` notices a record purged from the CRM (no deletion event) and flags it."""
+    from partnerplan.plans.db import session_scope
+    from partnerplan.plans.store import RunRow
+
+    flow = make_flow()
+    assert flow.run() == 0
+    with session_scope(flow.engine()) as session:
+        template = session.scalars(
+            select(ActivityRow).where(ActivityRow.stream == "sf_opportunities")
+        ).first()
+        purged = ActivityRow(
+            **{
+                **template.model_dump(exclude={"id"}),
+                "record_id": "0068d00000PURGEDAAA",
+                "deleted": False,
+            }
+        )
+        session.add(purged)
+    assert flow.run("--full", "--stream", "sf_opportunities") == 0
+    with Session(flow.engine()) as session:
+        flags = dict(
+            session.execute(
+                select(ActivityRow.record_id, ActivityRow.deleted).where(
+                    ActivityRow.stream == "sf_opportunities"
+                )
+            ).all()
+        )
+        last_sync = session.scalars(
+            select(RunRow).where(RunRow.stream == "sf_opportunities").order_by(RunRow.id.desc())
+        ).first()
+    live = {
+        o["Id"] for o in flow.sandbox.records("salesforce", "Opportunity") if not o["IsDeleted"]
+    }
+    assert flags["0068d00000PURGEDAAA"] is True
+    assert {rid for rid, deleted in flags.items() if not deleted} == live
+    assert last_sync.records_deleted >= 1
