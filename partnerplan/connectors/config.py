@@ -49,7 +49,11 @@ class SalesforceAuth(StrictModel):
 
 
 class SalesforceSource(StrictModel):
-    """A Salesforce org to pull from and push to."""
+    """A Salesforce org to pull from and push to.
+
+    ``bulk_threshold``: a first pull (no watermark) of more records than this runs as a Bulk
+    API 2.0 query job; 0 never uses Bulk 2.0 (and skips the ``SELECT COUNT()`` call).
+    """
 
     type: Literal["salesforce"]
     instance_url: str

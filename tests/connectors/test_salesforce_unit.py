@@ -79,7 +79,8 @@ def sf(no_sleep):
         mock.post(TOKEN_URL, json={"access_token": "tok", "instance_url": INSTANCE})
         mock.get(f"{BASE}/sobjects/Opportunity/describe/", json=OPPORTUNITY)
         mock.get(f"{BASE}/sobjects/Account/describe/", json=ACCOUNT)
-        yield mock, SalesforceConnector("sf", sf_source(budget_share=0.5), retry=no_sleep)
+        source = sf_source(budget_share=0.5, bulk_threshold=0)  # REST paging; Bulk 2.0 is tested
+        yield mock, SalesforceConnector("sf", source, retry=no_sleep)  # against the sandbox
 
 
 def _queries(mock: responses.RequestsMock) -> list[str]:
