@@ -8,7 +8,9 @@ order among equal timestamps would fail here.
 
 from __future__ import annotations
 
+import operator
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,12 @@ from partnerplan.connectors.wire import epoch_ms
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 MOD = "hs_lastmodifieddate"
+_OPS: dict[str, Callable[[int, int], bool]] = {
+    "EQ": operator.eq,
+    "GT": operator.gt,
+    "GTE": operator.ge,
+    "LT": operator.lt,
+}
 
 
 def _iso(stamp: datetime) -> str:
@@ -32,22 +40,24 @@ class InMemorySearch:
         self.modified = modified
         self.random = random.Random(seed)
         self.requests = 0
+        self._ms: dict[datetime, int] = {}
 
-    def _match(self, record_id: int, flt: dict[str, Any]) -> bool:
-        if flt["propertyName"] == "hs_object_id":
-            actual, wanted = record_id, int(flt["value"])
-        else:
-            actual, wanted = epoch_ms(self.modified[record_id]), int(flt["value"])
-        return {
-            "EQ": actual == wanted,
-            "GT": actual > wanted,
-            "GTE": actual >= wanted,
-            "LT": actual < wanted,
-        }[flt["operator"]]
+    def _value(self, record_id: int, prop: str) -> int:
+        if prop == "hs_object_id":
+            return record_id
+        stamp = self.modified[record_id]
+        if stamp not in self._ms:
+            self._ms[stamp] = epoch_ms(stamp)
+        return self._ms[stamp]
 
     def __call__(self, filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
         self.requests += 1
-        hits = [i for i in self.modified if all(self._match(i, f) for f in filters)]
+        tests = [(f["propertyName"], _OPS[f["operator"]], int(f["value"])) for f in filters]
+        hits = [
+            i
+            for i in self.modified
+            if all(test(self._value(i, prop), wanted) for prop, test, wanted in tests)
+        ]
         tiebreak = {i: self.random.random() for i in hits}
         if sort == "hs_object_id":
             hits.sort()
