@@ -7,7 +7,6 @@ are JSON arrays of ``{"message", "errorCode"}`` as simple-salesforce requires.
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 import threading
@@ -15,12 +14,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from partnerplan.connectors.sandbox import ids, sf_bulk, sf_replication, sf_writes
 from partnerplan.connectors.sandbox.faults import FaultSpecError, Injector
-from partnerplan.connectors.sandbox.formats import now_ms
 from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response
+from partnerplan.connectors.sandbox.sf_oauth import OAuth, soap_login
 from partnerplan.connectors.sandbox.sf_schema import describe_global, describe_object, sobject
 from partnerplan.connectors.sandbox.sf_store import DmlError, SalesforceStore
 from partnerplan.connectors.sandbox.soql import SoqlError, parse
@@ -56,11 +54,10 @@ class Cursor:
 class SalesforceApp:
     """Handles every request of the Salesforce server (call :meth:`__call__`)."""
 
-    def __init__(self, store: SalesforceStore, client_id: str, client_secret: str) -> None:
+    def __init__(self, store: SalesforceStore, oauth: OAuth) -> None:
         self.store = store
         self.url = ""
-        self.client_id, self.client_secret = client_id, client_secret
-        self.refresh_token = "5Aep" + secrets.token_urlsafe(24)
+        self.oauth = oauth
         self.faults = Injector(DEFAULT_BUDGET)
         self.lock = threading.Lock()
         self.tokens: dict[str, bool] = {}
@@ -103,7 +100,9 @@ class SalesforceApp:
         if path.startswith("/__sandbox/"):
             return self.sandbox_route(request)
         if path.endswith("/services/oauth2/token") and request.method == "POST":
-            return self.token(request)
+            return self.oauth.handle(request, self.url, self.issue_token)
+        if re.search(r"/services/Soap/u/[\d.]+/?$", path) and request.method == "POST":
+            return soap_login(self.oauth, request, self.url, self.issue_token)
         if path.rstrip("/") == "/services/data":
             return json_response(
                 200,
@@ -203,46 +202,6 @@ class SalesforceApp:
                 return json_response(404, {"message": f"no sObject {path.rsplit('/', 1)[1]}"})
             return json_response(200, self.store.records(o.name))
         return json_response(404, {"message": "unknown sandbox path"})
-
-    def token(self, request: Request) -> Response:
-        """``POST /services/oauth2/token``: client-credentials and refresh-token grants."""
-        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
-        client_id, client_secret = form.get("client_id"), form.get("client_secret")
-        basic = request.header("authorization")
-        if basic.lower().startswith("basic "):
-            decoded = base64.b64decode(basic[6:]).decode()
-            client_id, _, client_secret = decoded.partition(":")
-        grant = form.get("grant_type")
-        if grant not in {"client_credentials", "refresh_token"}:
-            return json_response(
-                400,
-                {
-                    "error": "unsupported_grant_type",
-                    "error_description": "grant type not supported",
-                },
-            )
-        if client_id != self.client_id or (
-            grant == "client_credentials" and client_secret != self.client_secret
-        ):
-            return json_response(
-                400, {"error": "invalid_client", "error_description": "invalid client credentials"}
-            )
-        if grant == "refresh_token" and form.get("refresh_token") != self.refresh_token:
-            return json_response(
-                400, {"error": "invalid_grant", "error_description": "expired access/refresh token"}
-            )
-        return json_response(
-            200,
-            {
-                "access_token": self.issue_token(),
-                "signature": base64.b64encode(secrets.token_bytes(32)).decode(),
-                "scope": "api",
-                "instance_url": self.url,
-                "id": f"{self.url}/id/00D8d0000000001EAA/0058d0000000001AAA",
-                "token_type": "Bearer",
-                "issued_at": str(now_ms()),
-            },
-        )
 
     def limits(self, request: Request, version: str) -> Response:
         """``GET /limits``."""

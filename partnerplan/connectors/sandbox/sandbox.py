@@ -29,6 +29,7 @@ from partnerplan.connectors.sandbox.hs_store import HubSpotStore
 from partnerplan.connectors.sandbox.httpbase import HttpServer
 from partnerplan.connectors.sandbox.hubspot import HubSpotApp
 from partnerplan.connectors.sandbox.salesforce import SalesforceApp
+from partnerplan.connectors.sandbox.sf_oauth import OAuth
 from partnerplan.connectors.sandbox.sf_schema import sobject
 from partnerplan.connectors.sandbox.sf_store import SalesforceStore
 from partnerplan.connectors.sandbox.world import World
@@ -78,7 +79,8 @@ class Sandbox:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         self.salesforce_client_id, self.salesforce_client_secret = client_id, client_secret
-        self.sf_app = SalesforceApp(self.sf_store, client_id, client_secret)
+        self.oauth = OAuth(client_id, client_secret, self._dir)
+        self.sf_app = SalesforceApp(self.sf_store, self.oauth)
         self.hs_app = HubSpotApp(self.hs_store)
         self._servers: list[HttpServer] = []
         try:
@@ -115,7 +117,27 @@ class Sandbox:
     @property
     def salesforce_refresh_token(self) -> str:
         """A refresh token the token endpoint accepts (refresh_token grant)."""
-        return self.sf_app.refresh_token
+        return self.oauth.refresh_token
+
+    @property
+    def salesforce_username(self) -> str:
+        """The integration user (password and JWT bearer grants)."""
+        return self.oauth.username
+
+    @property
+    def salesforce_password(self) -> str:
+        """Its password (the password grant also accepts password + security token)."""
+        return self.oauth.password
+
+    @property
+    def salesforce_security_token(self) -> str:
+        """Its security token."""
+        return self.oauth.security_token
+
+    @property
+    def salesforce_private_key_file(self) -> str:
+        """A PEM private key the JWT bearer grant trusts (generated on first access)."""
+        return self.oauth.private_key_file
 
     @property
     def hubspot_token(self) -> str:

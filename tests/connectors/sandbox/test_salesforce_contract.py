@@ -5,12 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import jwt
 import pytest
 import requests
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceMalformedRequest
+from simple_salesforce.exceptions import (
+    SalesforceAuthenticationFailed,
+    SalesforceMalformedRequest,
+)
 
 from partnerplan.connectors.sandbox import Sandbox
 from tests.connectors.sandbox.conftest import API_VERSION
@@ -280,3 +286,51 @@ def test_get_updated_and_deleted(sandbox: Sandbox, sf: Salesforce):
     with pytest.raises(SalesforceMalformedRequest) as caught:
         sf.Opportunity.updated(start - timedelta(days=40), end)
     assert "INVALID_REPLICATION_DATE" == caught.value.content[0]["errorCode"]
+
+
+def test_password_logins_through_the_library(sandbox: Sandbox, ca_env: str):
+    """The library's OAuth password flow and its SOAP login() both get a working session."""
+    port = sandbox.salesforce_url.rsplit(":", 1)[1]
+    common = {
+        "username": sandbox.salesforce_username,
+        "domain": f"127.0.0.1:{port}/login",  # simple-salesforce appends ".salesforce.com"
+        "session": trusting(sandbox.ca_bundle),
+        "version": API_VERSION,
+    }
+    oauth = Salesforce(
+        password=sandbox.salesforce_password + sandbox.salesforce_security_token,
+        consumer_key=sandbox.salesforce_client_id,
+        consumer_secret=sandbox.salesforce_client_secret,
+        **common,
+    )
+    soap = Salesforce(
+        password=sandbox.salesforce_password,
+        security_token=sandbox.salesforce_security_token,
+        **common,
+    )
+    for sf in (oauth, soap):
+        assert 1 == sf.query("SELECT Id FROM Account LIMIT 1")["totalSize"]
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        Salesforce(password="wrong", security_token="x", **common)
+    assert "INVALID_LOGIN" == caught.value.code
+
+
+def test_jwt_bearer_grant(sandbox: Sandbox, ca_env: str):
+    """An RS256 assertion signed with the sandbox's key gets a token; a wrong subject does not."""
+    key = Path(sandbox.salesforce_private_key_file).read_bytes()
+    url = f"{sandbox.salesforce_url}/services/oauth2/token"
+
+    def grant(subject: str) -> requests.Response:
+        claims = {
+            "iss": sandbox.salesforce_client_id,
+            "sub": subject,
+            "aud": sandbox.salesforce_url,
+            "exp": int(time.time()) + 180,
+        }
+        assertion = jwt.encode(claims, key, algorithm="RS256")
+        form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+        return trusting(sandbox.ca_bundle).post(url, data=form)
+
+    accepted, refused = grant(sandbox.salesforce_username), grant("someone@else")
+    assert (200, sandbox.salesforce_url) == (accepted.status_code, accepted.json()["instance_url"])
+    assert (400, "invalid_grant") == (refused.status_code, refused.json()["error"])
