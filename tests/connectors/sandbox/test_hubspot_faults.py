@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import hubspot
 import orjson
 import pytest
@@ -163,3 +165,11 @@ def test_search_lag_hides_fresh_changes(sandbox: Sandbox, hs: hubspot.Client):
     fetched = hs.crm.deals.basic_api.get_by_id(deal["id"], properties=["dealname"])
     assert (0, [deal["id"]]) == (lagging.total, [d.id for d in indexed.results])
     assert "Renamed" == fetched.properties["dealname"]
+
+
+def test_latency(sandbox: Sandbox, hs: hubspot.Client):
+    """Injected latency delays every answer by at least the configured time."""
+    sandbox.set_faults("hubspot", latency_ms=150)
+    started = time.monotonic()
+    hs.crm.deals.basic_api.get_page(limit=1)
+    assert time.monotonic() - started >= 0.15
