@@ -70,3 +70,30 @@ def test_console_script_runs_and_prints_help():
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "validate" in result.stdout
+
+
+def test_validate_rejects_a_mapped_kind_no_metric_counts(tmp_path, monkeypatch, capsys):
+    """A stream producing a kind that no metric uses is reported at its line, exit 2."""
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "config", config)
+    path = config / "mappings" / "salesforce.yaml"
+    text = (
+        path.read_text()
+        .replace(
+            "streams:\n",
+            "kinds:\n  webinar_attendance: {statuses: [planned, completed, cancelled]}\nstreams:\n",
+            1,
+        )
+        .replace("    kind: marketing\n", "    kind: webinar_attendance\n", 1)
+    )
+    path.write_text(text)
+    line = text.splitlines().index("    kind: webinar_attendance") + 1
+    for name in ("SF_CLIENT_ID", "SF_CLIENT_SECRET", "HUBSPOT_TOKEN"):
+        monkeypatch.setenv(name, "x")
+    assert run(["validate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"{path}:{line}: sf_marketing.kind: kind 'webinar_attendance' is used by no metric" in err
+    )

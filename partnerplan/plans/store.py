@@ -71,6 +71,8 @@ class ActivityRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "stream", "record_id", name="uq_activity"),
         Index("ix_activity_metric", "kind", "partner_id", "occurred_on"),
+        # metrics bucketed by created date (pipeline created, leads submitted) scan by kind
+        Index("ix_activity_created", "kind", "created_at"),
         Index("ix_activity_partner_ref", "source", "partner_ref"),
     )
 

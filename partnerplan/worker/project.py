@@ -72,6 +72,8 @@ def load_project(root: Path) -> Project:
         fiscal_start = settings.fiscal_year_start_month if settings is not None else 1
         plans, plan_problems = load_plans(root, metrics, fiscal_year_start_month=fiscal_start)
         problems.extend(plan_problems)
+    if mappings is not None and metrics is not None and plans is not None:
+        problems.extend(_unusable_kinds(mappings, metrics, plans))
     errors = [p for p in problems if p.severity == "error"]
     if errors or settings is None or mappings is None or writeback is None:
         raise ConfigProblems(problems)
@@ -86,3 +88,17 @@ def load_project(root: Path) -> Project:
         metrics=metrics,
         plans=plans,
     )
+
+
+def _unusable_kinds(mappings: MappingSet, metrics: Catalogue, plans: PlanSet) -> list[Problem]:
+    """A mapped kind that no metric counts is an error (its records could never show up).
+
+    Attributes are not checked here: any attribute may be used by a plan target's filter, so
+    an attribute no metric reads today is not a mistake.
+    """
+    from partnerplan.mappings.usage import unusable_references
+    from partnerplan.plans.references import usable_references
+
+    usable = usable_references(metrics, plans)
+    every_attribute = usable | {(kind, "*") for kind, _ in usable}
+    return unusable_references(mappings, every_attribute, severity="error")

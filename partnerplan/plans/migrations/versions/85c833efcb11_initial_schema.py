@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ac682c50b319
+Revision ID: 85c833efcb11
 Revises: 
-Create Date: 2026-11-27 08:37:55.284255
+Create Date: 2026-11-27 08:49:25.240301
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 import partnerplan.plans.types
 
 
-revision = 'ac682c50b319'
+revision = '85c833efcb11'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -130,6 +130,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('source', 'stream', 'record_id', name='uq_activity')
     )
     with op.batch_alter_table('activity', schema=None) as batch_op:
+        batch_op.create_index('ix_activity_created', ['kind', 'created_at'], unique=False)
         batch_op.create_index('ix_activity_metric', ['kind', 'partner_id', 'occurred_on'], unique=False)
         batch_op.create_index('ix_activity_partner_ref', ['source', 'partner_ref'], unique=False)
 
@@ -281,6 +282,7 @@ def downgrade() -> None:
     with op.batch_alter_table('activity', schema=None) as batch_op:
         batch_op.drop_index('ix_activity_partner_ref')
         batch_op.drop_index('ix_activity_metric')
+        batch_op.drop_index('ix_activity_created')
 
     op.drop_table('activity')
     op.drop_table('watermark')
