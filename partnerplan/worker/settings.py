@@ -42,3 +42,5 @@ class Settings(StrictModel):
     sources: dict[str, Annotated[Source, Field(discriminator="type")]] = Field(default_factory=dict)
     schedules: list[Schedule] = Field(default_factory=list)
     status_thresholds: StatusThresholds = StatusThresholds()
+    stale_after_minutes: int = Field(default=120, gt=0)
+    """A stream whose last successful sync is older than this is shown as stale."""

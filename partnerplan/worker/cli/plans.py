@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlmodel import col
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
 
 from partnerplan.config import config_dir
 from partnerplan.errors import ConfigProblems
@@ -164,7 +165,40 @@ def status(
             _bar(line.attainment),
             f"[{style}]{line.status.replace('_', ' ')}[/]" if style else line.status,
         )
-    Console(width=160).print(table)
+    console = Console(width=160)
+    console.print(table)
+    freshness = _freshness_table(config, engine)
+    if freshness is not None:
+        console.print(freshness)
+
+
+def _freshness_table(config: Path | None, engine: Engine) -> Table | None:
+    """Each stream's last successful sync, flagged stale when older than settings allow."""
+    from datetime import timedelta
+
+    from partnerplan.worker.freshness import stream_freshness
+
+    root = config_dir(config)
+    if not (root / "settings.yaml").exists():
+        return None
+    project = load_project(root)
+    streams = [(s.source, s.name) for s in project.mappings.streams.values()]
+    stale_after = timedelta(minutes=project.settings.stale_after_minutes)
+    with Session(engine) as session:
+        rows = stream_freshness(session, streams, stale_after=stale_after)
+    table = Table(title="data freshness")
+    for column in ("source", "stream", "last successful sync", "watermark", "last run", "fresh"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.source,
+            row.stream,
+            row.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if row.last_success_at else "never",
+            row.watermark.strftime("%Y-%m-%d %H:%M UTC") if row.watermark else "",
+            row.last_outcome or "",
+            "[red]stale[/]" if row.stale else "[green]fresh[/]",
+        )
+    return table
 
 
 def explain_command(
