@@ -8,6 +8,7 @@ searches is cached per table version, so paging through one search does not re-r
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -149,10 +150,10 @@ class Searcher:
     """Runs searches for one HubSpot app and caches the last few result lists."""
 
     def __init__(self) -> None:
-        self.cache: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
+        self.cache: OrderedDict[tuple[Any, ...], array[int]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def run(self, kind: ObjectType, table: Table, body: dict[str, Any]) -> list[int]:
+    def run(self, kind: ObjectType, table: Table, body: dict[str, Any]) -> array[int]:
         """The indexes matching the search body, in its order (archived never included)."""
         groups = body.get("filterGroups") or []
         sorts = body.get("sorts") or []
@@ -173,7 +174,7 @@ class Searcher:
             found = self.cache.get(key)
         if found is not None:
             return found
-        found = list(self._select(kind, table, groups, sorts, body.get("query")))
+        found = array("q", self._select(kind, table, groups, sorts, body.get("query")))
         with self.lock:
             self.cache[key] = found
             while len(self.cache) > 8:

@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 import uuid
+from array import array
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -269,7 +270,7 @@ class HubSpotApp:
         lag = self.faults.spec.search_lag_ms
         if lag:  # not yet indexed: changed too recently for search to see
             horizon = now_ms() - lag
-            found = [i for i in found if table.stamp(i)[0] <= horizon]
+            found = array("q", (i for i in found if table.stamp(i)[0] <= horizon))
         properties = [p for p in body.get("properties") or [] if isinstance(p, str)]
         results = []
         for index in found[offset : offset + limit]:

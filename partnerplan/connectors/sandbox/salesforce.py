@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ class Cursor:
     """An open query: the matching rows fixed when it ran, served page by page."""
 
     plan: Plan
-    rows: list[int]
+    rows: array[int]
     endpoint: str
     pages: int = 0
     locator: str = ""
@@ -243,7 +244,7 @@ class SalesforceApp:
             return error(400, exc.code, str(exc))
         if self.faults.times_out(plan.sobject.name):
             return error(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
-        rows = list(select(plan, self.store, include_deleted=endpoint == "queryAll"))
+        rows = array("q", select(plan, self.store, include_deleted=endpoint == "queryAll"))
         if plan.query.count is not False:
             if plan.query.count is None:
                 return json_response(200, {"totalSize": len(rows), "done": True, "records": []})

@@ -11,6 +11,7 @@ import base64
 import csv
 import io
 import re
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ class Job:
     id: str
     operation: str
     plan: Plan
-    rows: list[int]
+    rows: array[int]
     created: int
     polls: int = 0
     state: str = "UploadComplete"
@@ -98,7 +99,7 @@ class Bulk:
             return _error(400, "INVALIDJOB", str(exc))
         if plan.query.count is not False:
             return _error(400, "INVALIDJOB", "Aggregate queries are not supported by Bulk API 2.0")
-        rows = list(select(plan, self.app.store, include_deleted=operation == "queryAll"))
+        rows = array("q", select(plan, self.app.store, include_deleted=operation == "queryAll"))
         job = Job(ids.sf_id("750", self.app.next_serial()), operation, plan, rows, now_ms())
         self.app.jobs[job.id] = job
         return json_response(200, self._info(job, version))
@@ -154,7 +155,7 @@ class Bulk:
             headers={"Sforce-Locator": next_locator, "Sforce-NumberOfRecords": str(len(chunk))},
         )
 
-    def _csv(self, job: Job, chunk: list[int]) -> str:
+    def _csv(self, job: Job, chunk: array[int]) -> str:
         plan, store = job.plan, self.app.store
         table = store.table(plan.sobject.name)
         getters = [resolve(plan.query, plan.sobject, path, store) for path in plan.query.fields]

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 Record = dict[str, Any]
-CACHED = 8192  # generated records kept built per table (callers never mutate them)
+CACHED = 4096  # generated records kept built per table (callers never mutate them)
 
 
 class _Stamps:
