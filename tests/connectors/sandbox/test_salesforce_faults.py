@@ -204,3 +204,17 @@ def test_stats_count_calls_records_and_writes(sandbox: Sandbox, sf: Salesforce, 
     assert [] == shape_differences(
         {"calls_by_endpoint": {}, "records_served": {}}, sandbox.stats("salesforce")
     )
+
+
+def test_faults_can_be_on_from_the_start(make_sandbox, ca_env: str):
+    """Faults given at start are active on the very first call."""
+    sb = make_sandbox(seed=1, scale=1, faults={"salesforce": {"server_error_after": 0}})
+    sf = Salesforce(
+        instance_url=sb.salesforce_url,
+        session_id=sb.salesforce_session_id,
+        session=trusting(sb.ca_bundle),
+        version=API_VERSION,
+    )
+    with pytest.raises(SalesforceGeneralError) as caught:
+        sf.query("SELECT Id FROM Account LIMIT 1")
+    assert 503 == caught.value.status
