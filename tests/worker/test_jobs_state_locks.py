@@ -101,10 +101,12 @@ def test_watermark_rolls_back_with_its_page(engine):
 
 def test_stream_lock_excludes_a_second_holder(engine):
     """Two syncs of one stream never overlap; other streams are not blocked."""
-    with locks.exclusive(engine, "stream:sf:opps") as first:
-        with locks.exclusive(engine, "stream:sf:opps") as second:
-            with locks.exclusive(engine, "stream:sf:leads") as other:
-                assert (first, second, other) == (True, False, True)
+    with (
+        locks.exclusive(engine, "stream:sf:opps") as first,
+        locks.exclusive(engine, "stream:sf:opps") as second,
+        locks.exclusive(engine, "stream:sf:leads") as other,
+    ):
+        assert (first, second, other) == (True, False, True)
     with locks.exclusive(engine, "stream:sf:opps") as after:
         assert after is True
 

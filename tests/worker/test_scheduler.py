@@ -22,7 +22,7 @@ T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
 def _ctx(engine, schedules: list[Schedule]) -> Context:
-    project = Project(root=Path("."), settings=Settings(schedules=schedules))
+    project = Project(root=Path(), settings=Settings(schedules=schedules))
     return Context(project=project, engine=engine, dispatcher=InlineDispatcher())
 
 
