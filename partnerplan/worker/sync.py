@@ -1,0 +1,129 @@
+"""Syncing one stream: pull since the watermark, map, store each page with its watermark.
+
+This is the body of the ``sync_stream`` stage (see :mod:`partnerplan.worker.pipeline`), kept
+apart because it is where the flow's consistency rules live: one transaction per page for
+data + watermark + run counts, deletions listed after the changes, and (``--full`` only)
+reconciliation of records the CRM no longer has at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from partnerplan.errors import BudgetExhausted
+from partnerplan.logs import get_logger
+from partnerplan.plans.db import session_scope
+from partnerplan.plans.ingest import resolve_partners, store_batch
+from partnerplan.plans.store import ActivityRow, RunRow
+from partnerplan.worker import jobs, state
+
+if TYPE_CHECKING:
+    from partnerplan.worker.pipeline import Context
+
+log = get_logger(__name__)
+
+
+def pull_and_store(ctx: Context, run: RunRow, *, full: bool) -> tuple[set[int], str, str | None]:
+    """Pull the run's stream page by page and store it; returns (touched partners, outcome, error).
+
+    A spent API budget ends the pull cleanly at a page boundary: the outcome is ``incomplete``
+    and the watermark stands after the last stored page, where the next run resumes.
+    """
+    assert run.id is not None and run.source is not None and run.stream is not None
+    stream = ctx.project.mappings.streams[run.stream]
+    spec = stream.spec()
+    connector = ctx.connector(run.source)
+    connector.check_fields(spec)
+    calls_before = connector.usage().calls
+    with Session(ctx.engine) as session:
+        since = None if full else state.watermark(session, run.source, run.stream)
+        row = state.get(session, run.source, run.stream)
+        deletions_since = None if full or row is None else row.deletions_checked_at
+    touched: set[int] = set()
+    seen: set[str] | None = set() if full else None
+    try:
+        for page in connector.pull(spec, since):
+            items = _noting_ids(stream.map_many(page.records), seen)
+            touched |= _store_page(ctx, run, items, page)
+        listed_at = jobs.now()
+        for page in connector.deletions(spec, deletions_since):
+            items = _noting_ids((stream.map(raw, deleted=True) for raw in page.records), seen)
+            touched |= _store_page(ctx, run, items, page, deleted=True)
+        with session_scope(ctx.engine) as session:
+            state.deletions_checked(session, run.source, run.stream, listed_at)
+            if seen is not None:
+                touched |= _reconcile(session, run, seen)
+        outcome, error = jobs.SUCCEEDED, None
+    except BudgetExhausted as exc:
+        outcome, error = jobs.INCOMPLETE, str(exc)
+        log.warning("api budget spent; stopping at a page boundary", stream=run.stream)
+    with session_scope(ctx.engine) as session:
+        jobs.heartbeat(session, run.id, api_calls=connector.usage().calls - calls_before)
+    return touched, outcome, error
+
+
+def _noting_ids(items: Iterable[Any], seen: set[str] | None) -> Iterator[Any]:
+    """Pass mapped items through, remembering their record ids during a full pull."""
+    for item in items:
+        if seen is not None:
+            seen.add(item.record_id)
+        yield item
+
+
+def _reconcile(session: Session, run: RunRow, seen: set[str]) -> set[int]:
+    """After a complete full pull, mark deleted what the CRM no longer has at all.
+
+    Records purged from the CRM's recycle bin never appear in a deletions listing; only a full
+    pull can notice them. Their activities are kept (nothing is lost) but flagged deleted, so
+    metrics stop counting them. Holds one id per record of the stream in memory: that is the
+    price of ``--full``, which incremental runs do not pay.
+    """
+    assert run.id is not None and run.source is not None and run.stream is not None
+    rows = session.execute(
+        select(col(ActivityRow.id), col(ActivityRow.record_id), col(ActivityRow.partner_id)).where(
+            col(ActivityRow.source) == run.source,
+            col(ActivityRow.stream) == run.stream,
+            col(ActivityRow.deleted).is_(False),
+        )
+    ).all()
+    gone = [(row_id, partner) for row_id, record_id, partner in rows if record_id not in seen]
+    for start in range(0, len(gone), 1000):
+        ids = [row_id for row_id, _ in gone[start : start + 1000]]
+        session.execute(
+            update(ActivityRow)
+            .where(col(ActivityRow.id).in_(ids))
+            .values(deleted=True, stored_at=jobs.now())
+        )
+    if gone:
+        jobs.heartbeat(session, run.id, records_deleted=len(gone))
+        log.info("marked records missing from a full pull as deleted", count=len(gone))
+    return {partner for _, partner in gone if partner is not None}
+
+
+def _store_page(
+    ctx: Context, run: RunRow, items: Iterable[Any], page: Any, *, deleted: bool = False
+) -> set[int]:
+    """Store one page and advance the watermark in ONE transaction."""
+    assert run.id is not None and run.source is not None and run.stream is not None
+    with session_scope(ctx.engine) as session:
+        result = store_batch(session, run.source, run.stream, items, jobs.now())
+        linked: set[int] = set()
+        if ctx.project.mappings.streams[run.stream].kind == "partner":
+            # activities stored before their partner arrived are linked now, in this unit
+            linked = resolve_partners(session)
+        if page.watermark is not None and not deleted:
+            state.advance(session, run.source, run.stream, page.watermark)
+        jobs.heartbeat(
+            session,
+            run.id,
+            records_pulled=len(page.records),
+            records_mapped=result.stored + result.unchanged,
+            records_quarantined=result.quarantined,
+            records_deleted=result.deleted,
+        )
+    ctx.observer.page(run.stream, len(page.records))
+    return linked | {partner for partner, _ in result.touched if partner is not None}
