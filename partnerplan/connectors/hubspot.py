@@ -38,6 +38,8 @@ SEARCH_LIMIT = 200
 """Records per search request: HubSpot's maximum."""
 ASSOCIATION_BATCH = 1000
 """Ids per v4 association batch read: HubSpot's maximum."""
+ASSOCIATE_BATCH = 100
+"""Pairs per v4 association create call (kept at the write batch size)."""
 MAX_FILTERS = 6
 """Filters per search filter group; the pager itself needs two."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -269,6 +271,38 @@ class HubSpotConnector:
             call = self._batch.update if key_field is None else self._batch.upsert
             answer = self._request(call, object, {"inputs": inputs}, write=True) or {}
         return write_results(batch, answer, key_field)
+
+    def associate(
+        self, object: str, to_object: str, pairs: list[tuple[str, str]]
+    ) -> list[WriteResult]:
+        """Associate each ``(record id, other record id)`` with the default association type.
+
+        v4 ``batch/associate/default``, ``ASSOCIATE_BATCH`` pairs a call; one result per pair,
+        keyed ``"record id:other id"``. HubSpot rejects a whole batch for one unknown id, so a
+        rejected batch is split until the bad pair stands alone and the others land.
+        """
+        keyed: list[tuple[str, dict[str, Any] | None]] = [
+            (f"{a}:{b}", {"from": {"id": a}, "to": {"id": b}}) for a, b in pairs
+        ]
+        results: list[WriteResult] = []
+        for batch in chunks(keyed, ASSOCIATE_BATCH):
+            results.extend(
+                isolate(
+                    batch,
+                    lambda part: self._send_associations(object, to_object, part),
+                    lambda item, exc: WriteResult(item[0], False, error=str(exc)),
+                    RecordError,
+                )
+            )
+        return results
+
+    def _send_associations(
+        self, object: str, to_object: str, batch: Sequence[tuple[str, dict[str, Any] | None]]
+    ) -> list[WriteResult]:
+        inputs = [body for _, body in batch if body is not None]
+        call = self._associations.create_default
+        self._request(call, object, to_object, {"inputs": inputs}, write=True)
+        return [WriteResult(key, True) for key, _ in batch]
 
     def usage(self) -> ApiUsage:
         """Calls made (retries included) and the portal's daily usage."""

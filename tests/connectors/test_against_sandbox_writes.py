@@ -125,3 +125,28 @@ def test_a_hubspot_batch_rejected_whole_is_split_until_the_bad_row_is_alone(sand
     assert total == upserts
     # 9 good batches, the bad one once, then two calls per halving: 100, 50, 25, 12, 6, 3 -> 1
     assert 9 + 1 + 2 * 6 == upserts
+
+
+def test_progress_records_are_associated_with_their_company_and_a_bad_pair_is_isolated(sandbox):
+    """One unknown company fails alone and the other 149 pairs land (bisection, exact calls)."""
+    connector = hubspot(sandbox)
+    landed = connector.upsert(HS_OBJECT, HS_KEY, _hs_rows(150))
+    company = next(
+        c["id"]
+        for c in sandbox.records("hubspot", "companies")
+        if c["properties"].get("is_partner") == "true"
+    )
+    pairs = [(str(r.record_id), company) for r in landed]
+    pairs[7] = (pairs[7][0], "99999999999")
+    sandbox.reset_stats()
+    results = connector.associate(HS_OBJECT, "companies", pairs)
+    failed = [r.key for r in results if not r.ok]
+    associated = {
+        r["id"]
+        for r in sandbox.records("hubspot", HS_OBJECT)
+        if company in (r.get("associations") or {}).get("companies", [])
+    }
+    assert failed == [f"{pairs[7][0]}:99999999999"]
+    assert associated == {a for a, _ in pairs} - {pairs[7][0]}
+    # batch of 100 rejected, then both halves at each of 7 levels (100→50→…→1); batch of 50 ok
+    assert sandbox.stats("hubspot")["total_calls"] == 1 + 2 * 7 + 1

@@ -109,6 +109,13 @@ def test_every_target_has_exactly_one_record_in_each_crm_with_its_values(sandbox
         assert _number(props["actual"]) == row.actual
         assert _number(props["expected_to_date"]) == row.expected_to_date
         assert parse_timestamp(props["data_as_of"]) == row.data_as_of
+    companies = {
+        r["properties"]["progress_key"]: (r.get("associations") or {}).get("companies")
+        for r in hs_records
+    }
+    assert companies == {
+        f"P-0000{p}-2026:t000{t}": [hs_ids[p - 1]] for p in (1, 2) for t in range(3)
+    }
     accounts = {a["Id"]: a for a in sandbox.records("salesforce", "Account")}
     assert _number(accounts[sf_ids[0]]["Plan_Score__c"]) == Decimal("62.50")
     assert accounts[sf_ids[0]]["Plan_Status__c"] == "on_track"
