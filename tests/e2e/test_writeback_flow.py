@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from partnerplan.worker.cli import run as cli
+from tests.e2e.conftest import Flow
 
 FIELDS = {  # status JSON field → (Salesforce field, HubSpot property), as config/writeback.yaml
     "target_value": ("Target__c", "target"),
@@ -61,3 +62,48 @@ def test_every_active_target_has_one_record_per_crm_equal_to_status(make_flow, c
     assert len(keys) >= 10
     assert (set(sf), set(hs)) == (keys, keys)
     assert mismatches == []
+
+
+def test_one_changed_opportunity_pushes_only_the_targets_it_affects(make_flow, frozen_as_of):
+    """A won Q4 deal's amount changes: only its partner's affected targets are re-sent."""
+    flow = make_flow()
+    assert flow.run() == 0
+    p1 = next(
+        a["Id"]
+        for a in flow.sandbox.records("salesforce", "Account")
+        if a.get("Partner_Key__c") == "P-00001"
+    )
+    deal = next(
+        o
+        for o in flow.sandbox.records("salesforce", "Opportunity")
+        if o["PartnerAccountId"] == p1
+        and o["IsWon"]
+        and not o["IsDeleted"]
+        and "2026-10-01" <= o["CloseDate"] < "2027-01-01"
+    )
+    before = {
+        r["External_Id__c"]: r["Actual__c"]
+        for r in flow.sandbox.records("salesforce", "Partner_Plan_Progress__c")
+    }
+    rollup_before = _rollup(flow, p1)
+    flow.sandbox.reset_stats()
+    flow.sandbox.touch("salesforce", "Opportunity", [deal["Id"]], {"Amount": deal["Amount"] + 1000})
+    assert flow.run() == 0
+    after = {
+        r["External_Id__c"]: r["Actual__c"]
+        for r in flow.sandbox.records("salesforce", "Partner_Plan_Progress__c")
+    }
+    changed = {key for key in after if after[key] != before.get(key)}
+    rollup_changed = _rollup(flow, p1) != rollup_before
+    push = [r for r in flow.runs() if r.stage == "push_progress"][-1]
+    sent = push.details["salesforce"]["sent"]
+    assert changed and all(key.startswith("P-00001-") for key in changed)
+    assert sent == len(changed) + rollup_changed
+    assert flow.sandbox.stats("salesforce")["write_calls"] == 1 + rollup_changed
+
+
+def _rollup(flow: Flow, account_id: str) -> tuple[Any, Any]:
+    account = next(
+        a for a in flow.sandbox.records("salesforce", "Account") if a["Id"] == account_id
+    )
+    return account["Plan_Score__c"], account["Plan_Status__c"]
