@@ -37,7 +37,9 @@ class RunSummary:
         return not self.errors and all(r.outcome != jobs.FAILED for r in self.runs)
 
 
-def _execute_all(ctx: Context, dispatcher: InlineDispatcher, errors: list[str]) -> None:
+def execute_all(ctx: Context, dispatcher: InlineDispatcher, errors: list[str]) -> None:
+    """Drain ``dispatcher``, executing each run; failures are collected, not raised."""
+
     def run_one(stage: str, run_id: int) -> None:
         try:
             execute(ctx, stage, run_id)
@@ -83,7 +85,7 @@ def run_once(
         ]
     for run in sync_runs:
         dispatcher.send(run.stage, run.id)  # type: ignore[arg-type]
-    _execute_all(ctx, dispatcher, summary.errors)
+    execute_all(ctx, dispatcher, summary.errors)
 
     ids = [r.id for r in sync_runs]
     with Session(ctx.engine) as session:
@@ -103,7 +105,7 @@ def run_once(
             )
     if compute is not None:
         dispatcher.send(compute.stage, compute.id)  # type: ignore[arg-type]
-        _execute_all(ctx, dispatcher, summary.errors)
+        execute_all(ctx, dispatcher, summary.errors)
 
     all_ids = ids + [run_id for _, run_id in dispatcher.sent if run_id not in ids]
     with Session(ctx.engine) as session:

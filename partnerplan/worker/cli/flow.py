@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,7 +34,7 @@ from partnerplan.plans.store import RunRow
 from partnerplan.worker import jobs
 from partnerplan.worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
 from partnerplan.worker.dispatch import InlineDispatcher
-from partnerplan.worker.runner import RunSummary, recover, run_once
+from partnerplan.worker.runner import RunSummary, execute_all, recover, run_once
 from partnerplan.worker.runtime import build_context, redis_url
 
 runs_app = typer.Typer(help="List runs and failures.", invoke_without_command=True)
@@ -241,24 +242,55 @@ def enqueue_run(
 def scheduler(
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
-    once: Annotated[bool, typer.Option(help="Enqueue what is due now and exit.")] = False,
+    once: Annotated[bool, typer.Option(help="Run what is due this minute, then exit.")] = False,
 ) -> None:
-    """Enqueue scheduled runs from settings.yaml's cron expressions (safe to start twice)."""
-    import redis as redis_lib
+    """Start scheduled runs from settings.yaml's cron expressions (safe to start twice).
 
+    With Redis, due slots are enqueued for the workers (one enqueue per slot, whichever
+    scheduler wins it). Without Redis, this process runs them itself; a second scheduler
+    waits on a lock until the first stops.
+    """
+    from partnerplan.worker import locks
+    from partnerplan.worker.project import load_project
     from partnerplan.worker.scheduler import redis_claim, tick
 
-    ctx, url = _broker_context(config, database_url)
-    claim = redis_claim(redis_lib.Redis.from_url(url))
-    last = jobs.now()
-    while True:
-        current = jobs.now()
-        tick(ctx, claim, after=last - timedelta(seconds=1) if once else last, until=current)
-        recover(ctx)
-        last = current
-        if once:
-            return
-        time.sleep(max(1.0, 60 - current.second))
+    project = load_project(config_dir(config))
+    url = redis_url(settings_url=project.settings.redis_url)
+    inline: InlineDispatcher | None = None
+    with ExitStack() as stack:
+        if url:
+            import redis as redis_lib
+
+            ctx, _ = _broker_context(config, database_url)
+            claim = redis_claim(redis_lib.Redis.from_url(url))
+        else:
+            inline = InlineDispatcher()
+            ctx = build_context(inline, config=config, database_url=database_url)
+            _ensure_schema(ctx.engine)
+            stack.enter_context(locks.exclusive(ctx.engine, "scheduler", wait=True))
+            claim = _always
+        last = jobs.now() - timedelta(minutes=1 if once else 0)
+        while True:
+            current = jobs.now()
+            won = tick(ctx, claim, after=last, until=current)
+            if inline is not None:
+                errors: list[str] = []
+                execute_all(ctx, inline, errors)
+                for error in errors:
+                    typer.echo(f"error: {error}", err=True)
+            else:
+                recover(ctx)
+            if won:
+                typer.echo(f"{current:%Y-%m-%d %H:%M} started {len(won)} scheduled run(s)")
+            last = current
+            if once:
+                return
+            time.sleep(max(1.0, 60 - jobs.now().second))
+
+
+def _always(_key: str, _ttl: timedelta) -> bool:
+    """The in-process scheduler holds the leader lock, so every slot is its own."""
+    return True
 
 
 @runs_app.callback()
