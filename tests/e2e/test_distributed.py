@@ -85,3 +85,23 @@ def test_redis_workers_on_postgres_compute_the_golden_progress(
         "push_progress",
     }
     check_golden("progress-seed3-scale4", flow.progress())
+
+
+def test_enqueue_run_puts_work_on_the_queue_for_the_workers(
+    make_flow, pg_schema, redis_url, workers, monkeypatch, capsys
+):
+    """`partnerplan enqueue run` queues one run per source; workers started later finish them."""
+    from partnerplan.worker.cli import run as cli
+
+    flow = make_flow(database_url=pg_url(pg_schema))
+    pool = Workers(flow, redis_url)
+    workers.append(pool)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("PARTNERPLAN_BROKER_NAMESPACE", pool.namespace)
+    args = ["enqueue", "run", "--config", str(flow.config), "--database-url", flow.database_url]
+    assert cli(args) == 0
+    assert "enqueued 2 source run(s)" in capsys.readouterr().out
+    assert [r.outcome for r in flow.runs()] == ["pending", "pending"]
+    pool.start()
+    pool.join()
+    assert {r.outcome for r in flow.runs()} == {"succeeded"}
