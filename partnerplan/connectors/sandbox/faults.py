@@ -37,8 +37,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response
 
 
 class FaultSpecError(ValueError):
@@ -200,3 +203,25 @@ class Injector:
             self.by_endpoint.clear()
             self.records_served.clear()
             self.total_calls = self.write_calls = self.api_used = 0
+
+
+def control_route(
+    request: Request, path: str, injector: Injector, set_faults: Callable[[dict[str, Any]], None]
+) -> Response | None:
+    """``/__sandbox/faults`` (GET, POST, DELETE) and ``/__sandbox/stats`` (GET, DELETE).
+
+    Both servers answer these the same way; ``None`` means the path is not one of them.
+    """
+    if path == "/__sandbox/faults":
+        if request.method == "GET":
+            return json_response(200, injector.spec.as_dict())
+        try:
+            set_faults(request.json() or {} if request.method == "POST" else {})
+        except (FaultSpecError, TypeError) as exc:
+            return json_response(400, {"message": str(exc)})
+        return json_response(200, injector.spec.as_dict())
+    if path == "/__sandbox/stats":
+        if request.method == "DELETE":
+            injector.reset_stats()
+        return json_response(200, injector.stats())
+    return None

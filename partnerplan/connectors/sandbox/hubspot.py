@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from partnerplan.connectors.sandbox import hs_batch, hs_meta
-from partnerplan.connectors.sandbox.faults import FaultSpecError, Injector
+from partnerplan.connectors.sandbox.faults import Injector, control_route
 from partnerplan.connectors.sandbox.formats import hs_datetime, now_ms
 from partnerplan.connectors.sandbox.hs_schema import PORTAL
 from partnerplan.connectors.sandbox.hs_search import MAX_RESULTS, Searcher
@@ -162,18 +162,9 @@ class HubSpotApp:
 
     def sandbox_route(self, request: Request, path: str) -> Response:
         """``/__sandbox/faults``, ``/__sandbox/stats``, ``/__sandbox/records/{type}``."""
-        if path == "/__sandbox/faults":
-            if request.method == "GET":
-                return json_response(200, self.faults.spec.as_dict())
-            try:
-                self.set_faults(request.json() or {} if request.method == "POST" else {})
-            except (FaultSpecError, TypeError) as exc:
-                return json_response(400, {"message": str(exc)})
-            return json_response(200, self.faults.spec.as_dict())
-        if path == "/__sandbox/stats":
-            if request.method == "DELETE":
-                self.faults.reset_stats()
-            return json_response(200, self.faults.stats())
+        answer = control_route(request, path, self.faults, self.set_faults)
+        if answer is not None:
+            return answer
         if path.startswith("/__sandbox/records/"):
             try:
                 return json_response(200, self.store.records(path.rsplit("/", 1)[1]))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from partnerplan.connectors.sandbox import ids, sf_bulk, sf_replication, sf_writes
-from partnerplan.connectors.sandbox.faults import FaultSpecError, Injector
+from partnerplan.connectors.sandbox.faults import Injector, control_route
 from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response
 from partnerplan.connectors.sandbox.sf_oauth import OAuth, soap_login
 from partnerplan.connectors.sandbox.sf_schema import describe_global, describe_object, sobject
@@ -185,18 +185,9 @@ class SalesforceApp:
     def sandbox_route(self, request: Request) -> Response:
         """``/__sandbox/faults``, ``/__sandbox/stats``, ``/__sandbox/records/{object}``."""
         path = request.path.rstrip("/")
-        if path == "/__sandbox/faults":
-            if request.method == "GET":
-                return json_response(200, self.faults.spec.as_dict())
-            try:
-                self.set_faults(request.json() or {} if request.method == "POST" else {})
-            except (FaultSpecError, TypeError) as exc:
-                return json_response(400, {"message": str(exc)})
-            return json_response(200, self.faults.spec.as_dict())
-        if path == "/__sandbox/stats":
-            if request.method == "DELETE":
-                self.faults.reset_stats()
-            return json_response(200, self.faults.stats())
+        answer = control_route(request, path, self.faults, self.set_faults)
+        if answer is not None:
+            return answer
         if path.startswith("/__sandbox/records/"):
             o = sobject(path.rsplit("/", 1)[1])
             if o is None:
