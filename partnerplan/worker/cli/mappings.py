@@ -171,25 +171,50 @@ def quarantine_retry(
     database_url: DatabaseOption = None,
     stream: StreamOption = None,
 ) -> None:
-    """Re-map quarantined records with the current mappings; those that map are stored."""
+    """Re-map quarantined records with the current mappings; store them and recompute plans.
+
+    The recompute matters: the CRM did not change, so the next `partnerplan run` would see
+    nothing new and leave the affected plans as they were until the daily recompute.
+    """
+    from partnerplan.worker import jobs
+    from partnerplan.worker.dispatch import InlineDispatcher
     from partnerplan.worker.project import load_project
+    from partnerplan.worker.runner import execute_all
+    from partnerplan.worker.runtime import build_context
+
+    from partnerplan.worker.cli.core import resolve_database_url
 
     project = load_project(config_dir(config))
-    engine = _engine(config, database_url)
+    url = resolve_database_url(config, database_url)
+    engine = make_engine(url)
     with session_scope(engine) as session:
         result, missing = retry_quarantine(session, project.mappings, datetime.now(UTC), stream)
-        linked = resolve_partners(session)
+        partners = {p for p, _ in result.touched if p is not None} | resolve_partners(session)
+        compute = None
+        if partners:  # created with the stored records, so a crash cannot lose the recompute
+            compute = jobs.create(
+                session,
+                "compute_progress",
+                trigger="quarantine-retry",
+                args={"partner_ids": sorted(partners), "chain": True},
+            )
     console = Console()
     console.print(
         f"{result.resolved} records mapped and stored, {result.quarantined} still quarantined"
     )
-    partners = {p for p, _ in result.touched if p is not None} | linked
-    if partners:
-        console.print(
-            f"{len(partners)} partners have new activity: `partnerplan run` recomputes their plans"
-        )
     for name in missing:
         console.print(f"stream {name!r} is no longer mapped; its records stay in quarantine")
+    if compute is not None and compute.id is not None:
+        dispatcher = InlineDispatcher()
+        ctx = build_context(dispatcher, config=config, database_url=url)
+        dispatcher.send(compute.stage, compute.id)
+        errors: list[str] = []
+        execute_all(ctx, dispatcher, errors)
+        for error in errors:
+            console.print(f"error: {error}", markup=False)
+        if errors:
+            raise typer.Exit(1)
+        console.print(f"recomputed the plans of {len(partners)} partners")
     if result.quarantined:
         raise typer.Exit(1)
 
