@@ -177,12 +177,11 @@ def quarantine_retry(
     nothing new and leave the affected plans as they were until the daily recompute.
     """
     from partnerplan.worker import jobs
+    from partnerplan.worker.cli.core import resolve_database_url
     from partnerplan.worker.dispatch import InlineDispatcher
     from partnerplan.worker.project import load_project
     from partnerplan.worker.runner import execute_all
     from partnerplan.worker.runtime import build_context
-
-    from partnerplan.worker.cli.core import resolve_database_url
 
     project = load_project(config_dir(config))
     url = resolve_database_url(config, database_url)
