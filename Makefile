@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench install lock migration clean golden
+.PHONY: demo test lint unit bench install lock migration clean starter
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,8 @@ migration: $(STAMP)  ## autogenerate a migration: make migration MSG="add foo"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache partnerplan.db*
+
+starter:  ## refresh the config `partnerplan init` writes from the shipped example config/
+	cp config/mappings/*.yaml config/mappings/README.md partnerplan/worker/starter/mappings/
+	cp config/metrics.yaml config/rates.yaml config/writeback.yaml partnerplan/worker/starter/
+	cp config/plans/p-00001.yaml partnerplan/worker/starter/plans/example-plan.yaml

@@ -97,3 +97,23 @@ def test_validate_rejects_a_mapped_kind_no_metric_counts(tmp_path, monkeypatch, 
     assert (
         f"{path}:{line}: sf_marketing.kind: kind 'webinar_attendance' is used by no metric" in err
     )
+
+
+def test_starter_config_is_the_shipped_example(tmp_path):
+    """`init` writes mappings, metrics, rates, write-back and a plan: the shipped example's files."""
+    repo = Path(__file__).resolve().parents[1]
+    assert run(["init", str(tmp_path / "cfg")]) == 0
+    pairs = [
+        ("mappings/salesforce.yaml", "mappings/salesforce.yaml"),
+        ("mappings/hubspot.yaml", "mappings/hubspot.yaml"),
+        ("metrics.yaml", "metrics.yaml"),
+        ("rates.yaml", "rates.yaml"),
+        ("writeback.yaml", "writeback.yaml"),
+        ("plans/example-plan.yaml", "plans/p-00001.yaml"),
+    ]
+    stale = [
+        written
+        for written, shipped in pairs
+        if (tmp_path / "cfg" / written).read_text() != (repo / "config" / shipped).read_text()
+    ]
+    assert stale == [], "run `make starter` to refresh partnerplan/worker/starter/"
