@@ -7,9 +7,10 @@ socket before the constructor returns, so callers never wait or sleep for readin
 
 from __future__ import annotations
 
+import re
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -137,3 +138,18 @@ class HttpServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def match_route(
+    routes: Iterable[tuple[str, re.Pattern[str], Callable[..., Response]]], method: str, path: str
+) -> tuple[re.Match[str] | None, Callable[..., Response] | None, str]:
+    """The first route matching ``method`` and ``path``: (match, handler, endpoint name).
+
+    The endpoint name (``"GET /crm/v3/objects/…"``) is what ``/__sandbox/stats`` counts by;
+    an unknown path is counted as ``"METHOD ?"`` with no handler.
+    """
+    for route_method, pattern, handler in routes:
+        found = pattern.match(path)
+        if found and route_method == method:
+            return found, handler, f"{route_method} {pattern.pattern.strip('^$')}"
+    return None, None, f"{method} ?"

@@ -23,7 +23,7 @@ from partnerplan.connectors.sandbox.formats import hs_datetime, now_ms
 from partnerplan.connectors.sandbox.hs_schema import PORTAL
 from partnerplan.connectors.sandbox.hs_search import MAX_RESULTS, Searcher
 from partnerplan.connectors.sandbox.hs_store import HsError, HubSpotStore
-from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response
+from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response, match_route
 
 DEFAULT_DAILY = 1_000_000
 BURST = (
@@ -109,14 +109,7 @@ class HubSpotApp:
                 "Authentication credentials not found. This API supports OAuth 2.0 authentication"
                 " and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
             )
-        for method, pattern, candidate in self.routes:
-            found = pattern.match(path)
-            if found and method == request.method:
-                handler: Callable[..., Response] | None = candidate
-                endpoint = f"{method} {pattern.pattern.strip('^$')}"
-                break
-        else:
-            found, handler, endpoint = None, None, f"{request.method} ?"
+        found, handler, endpoint = match_route(self.routes, request.method, path)
         call = self.faults.count_call(endpoint)
         self.faults.pause()
         headers = self.headers()

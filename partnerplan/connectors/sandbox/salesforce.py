@@ -18,7 +18,7 @@ from typing import Any
 
 from partnerplan.connectors.sandbox import ids, sf_bulk, sf_replication, sf_writes
 from partnerplan.connectors.sandbox.faults import Injector, control_route
-from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response
+from partnerplan.connectors.sandbox.httpbase import Request, Response, json_response, match_route
 from partnerplan.connectors.sandbox.sf_oauth import OAuth, soap_login
 from partnerplan.connectors.sandbox.sf_schema import describe_global, describe_object, sobject
 from partnerplan.connectors.sandbox.sf_store import DmlError, SalesforceStore
@@ -129,14 +129,7 @@ class SalesforceApp:
         token = request.header("authorization").removeprefix("Bearer ").strip()
         if not self.tokens.get(token):
             return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
-        for method, pattern, candidate in self.routes:
-            found = pattern.match(rest)
-            if found and method == request.method:
-                handler: Callable[..., Response] | None = candidate
-                endpoint = f"{method} {pattern.pattern.strip('^$')}"
-                break
-        else:
-            found, handler, endpoint = None, None, f"{request.method} ?"
+        found, handler, endpoint = match_route(self.routes, request.method, rest)
         call = self.faults.count_call(endpoint)
         self.faults.pause()
         refused = self.inject(call)
