@@ -87,6 +87,28 @@ class Flow:
         return sorted(out, key=lambda r: (r["plan"], r["target_key"]))
 
 
+def partner_account(flow: Flow, partner_key: str) -> str:
+    """The Salesforce Account Id of a sandbox partner."""
+    return next(
+        a["Id"]
+        for a in flow.sandbox.records("salesforce", "Account")
+        if a.get("Partner_Key__c") == partner_key
+    )
+
+
+def won_q4_deal(flow: Flow, partner_key: str) -> dict[str, Any]:
+    """A live opportunity of the partner won in 2026-Q4 (it counts towards Q4 revenue)."""
+    account = partner_account(flow, partner_key)
+    return next(
+        o
+        for o in flow.sandbox.records("salesforce", "Opportunity")
+        if o["PartnerAccountId"] == account
+        and o["IsWon"]
+        and not o["IsDeleted"]
+        and "2026-10-01" <= o["CloseDate"] < "2027-01-01"
+    )
+
+
 def write_config(target: Path, **hubspot: Any) -> Path:
     """Copy the shipped config, with HubSpot's search lag off so fresh changes are visible."""
     shutil.copytree(REPO / "config", target)

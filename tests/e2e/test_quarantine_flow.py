@@ -5,26 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from partnerplan.worker.cli import run as cli
-from tests.e2e.conftest import Flow
+from tests.e2e.conftest import Flow, won_q4_deal
 
 
 def test_quarantine_retry_after_a_mapping_fix_stores_the_record_and_recomputes(make_flow, capsys):
     """An opportunity without CloseDate waits in quarantine, then lands and its plans move."""
     flow = make_flow()
     assert flow.run() == 0
-    p1 = next(
-        a["Id"]
-        for a in flow.sandbox.records("salesforce", "Account")
-        if a.get("Partner_Key__c") == "P-00001"
-    )
-    deal = next(
-        o
-        for o in flow.sandbox.records("salesforce", "Opportunity")
-        if o["PartnerAccountId"] == p1
-        and o["IsWon"]
-        and not o["IsDeleted"]
-        and "2026-10-01" <= o["CloseDate"] < "2027-01-01"
-    )
+    deal = won_q4_deal(flow, "P-00001")
     flow.sandbox.touch("salesforce", "Opportunity", [deal["Id"]], {"CloseDate": None})
     assert flow.run("--stream", "sf_opportunities") == 0
     sync = [r for r in flow.runs() if r.stream == "sf_opportunities"][-1]

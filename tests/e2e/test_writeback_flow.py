@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from partnerplan.worker.cli import run as cli
-from tests.e2e.conftest import Flow
+from tests.e2e.conftest import Flow, partner_account, won_q4_deal
 
 FIELDS = {  # status JSON field → (Salesforce field, HubSpot property), as config/writeback.yaml
     "target_value": ("Target__c", "target"),
@@ -68,19 +68,8 @@ def test_one_changed_opportunity_pushes_only_the_targets_it_affects(make_flow, f
     """A won Q4 deal's amount changes: only its partner's affected targets are re-sent."""
     flow = make_flow()
     assert flow.run() == 0
-    p1 = next(
-        a["Id"]
-        for a in flow.sandbox.records("salesforce", "Account")
-        if a.get("Partner_Key__c") == "P-00001"
-    )
-    deal = next(
-        o
-        for o in flow.sandbox.records("salesforce", "Opportunity")
-        if o["PartnerAccountId"] == p1
-        and o["IsWon"]
-        and not o["IsDeleted"]
-        and "2026-10-01" <= o["CloseDate"] < "2027-01-01"
-    )
+    p1 = partner_account(flow, "P-00001")
+    deal = won_q4_deal(flow, "P-00001")
     before = {
         r["External_Id__c"]: r["Actual__c"]
         for r in flow.sandbox.records("salesforce", "Partner_Plan_Progress__c")
