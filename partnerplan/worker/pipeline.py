@@ -67,6 +67,8 @@ class Context:
     dispatcher: Dispatcher
     connector_factory: Callable[[str, Any], Connector] = connect
     observer: Observer = field(default_factory=NullObserver)
+    max_attempts: int = MAX_ATTEMPTS
+    """Tries before a failing run is marked failed; 1 in-process, where no broker retries."""
     _connectors: dict[str, Connector] = field(default_factory=dict)
 
     def connector(self, source: str) -> Connector:
@@ -108,7 +110,7 @@ def execute(ctx: Context, stage: str, run_id: int) -> str | None:
         _fail(ctx, run, exc, final=True)
         raise
     except Exception as exc:
-        _fail(ctx, run, exc, final=run.attempts >= MAX_ATTEMPTS)
+        _fail(ctx, run, exc, final=run.attempts >= ctx.max_attempts)
         raise
 
 

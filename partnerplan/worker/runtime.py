@@ -22,7 +22,13 @@ def build_context(
     database_url: str | None = None,
     observer: Observer | None = None,
 ) -> Context:
-    """Load and validate the config, open the store, and wire the dispatcher."""
+    """Load and validate the config, open the store, and wire the dispatcher.
+
+    An inline dispatcher means no broker will retry a failed run, so it fails on its first try.
+    """
+    from partnerplan.worker.dispatch import InlineDispatcher
+    from partnerplan.worker.pipeline import MAX_ATTEMPTS
+
     project = load_project(config_dir(config))
     url = database_url or os.environ.get("DATABASE_URL") or project.settings.database_url
     return Context(
@@ -30,6 +36,7 @@ def build_context(
         engine=make_engine(url),
         dispatcher=dispatcher,
         observer=observer or NullObserver(),
+        max_attempts=1 if isinstance(dispatcher, InlineDispatcher) else MAX_ATTEMPTS,
     )
 
 

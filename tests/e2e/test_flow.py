@@ -171,3 +171,18 @@ def test_full_run_marks_records_gone_from_the_crm_as_deleted(make_flow, frozen_a
     assert flags["0068d00000PURGEDAAA"] is True
     assert {rid for rid, deleted in flags.items() if not deleted} == live
     assert last_sync.records_deleted >= 1
+
+
+def test_a_failing_source_does_not_stop_the_others_and_leaves_no_run_pending(
+    make_flow, monkeypatch, capsys
+):
+    """Revoked HubSpot token: exit 1, Salesforce synced, HubSpot runs failed with a clean error."""
+    flow = make_flow()
+    monkeypatch.setenv("HUBSPOT_TOKEN", "pat-revoked-token-0000")
+    assert flow.run() == 1
+    err = capsys.readouterr().err
+    syncs = [r for r in flow.runs() if r.stage == "sync_stream"]
+    outcomes = {(r.source, r.outcome) for r in syncs}
+    assert outcomes == {("salesforce", "succeeded"), ("hubspot", "failed")}
+    assert all(r.outcome != "pending" for r in flow.runs())
+    assert "pat-revoked-token-0000" not in err + "".join(r.error or "" for r in syncs)
