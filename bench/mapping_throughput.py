@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from partnerplan.mappings.loader import load_mappings
 
@@ -54,14 +56,31 @@ def opportunities(count: int, seed: int = 7) -> list[dict]:
     return records
 
 
+def opportunity_stream() -> Any:
+    """The shipped ``sf_opportunities`` stream, loaded from config/mappings."""
+    mappings, problems = load_mappings(ROOT / "config" / "mappings")
+    assert mappings is not None, problems
+    return mappings.stream("sf_opportunities")
+
+
+def measure(records: int, repeat: int = 3) -> dict[str, Any]:
+    """Median records/s of the shipped Opportunity mapping over ``repeat`` passes."""
+    stream = opportunity_stream()
+    raws = opportunities(records)
+    rates = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        mapped = sum(1 for _ in stream.map_many(raws))
+        rates.append(mapped / (time.perf_counter() - started))
+    return {"records": records, "records_per_s": round(statistics.median(rates)), "runs": rates}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--store", action="store_true", help="also time store_batch (SQLite)")
     args = parser.parse_args()
-    mappings, problems = load_mappings(ROOT / "config" / "mappings")
-    assert mappings is not None, problems
-    stream = mappings.stream("sf_opportunities")
+    stream = opportunity_stream()
     raws = opportunities(args.records)
     started = time.perf_counter()
     results = list(stream.map_many(raws))
