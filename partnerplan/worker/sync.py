@@ -9,6 +9,7 @@ reconciliation of records the CRM no longer has at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -20,6 +21,7 @@ from partnerplan.plans.db import session_scope
 from partnerplan.plans.ingest import resolve_partners, store_batch
 from partnerplan.plans.store import ActivityRow, RunRow
 from partnerplan.worker import jobs, state
+from partnerplan.worker.prefetch import prefetched
 
 if TYPE_CHECKING:
     from partnerplan.worker.pipeline import Context
@@ -46,9 +48,11 @@ def pull_and_store(ctx: Context, run: RunRow, *, full: bool) -> tuple[set[int], 
     touched: set[int] = set()
     seen: set[str] | None = set() if full else None
     try:
-        for page in connector.pull(spec, since):
-            items = _noting_ids(stream.map_many(page.records), seen)
-            touched |= _store_page(ctx, run, items, page)
+        # closing(): a failed store stops the prefetch thread before anything else runs
+        with closing(prefetched(connector.pull(spec, since))) as pages:
+            for page in pages:
+                items = _noting_ids(stream.map_many(page.records), seen)
+                touched |= _store_page(ctx, run, items, page)
         listed_at = jobs.now()
         for page in connector.deletions(spec, deletions_since):
             items = _noting_ids((stream.map(raw, deleted=True) for raw in page.records), seen)
