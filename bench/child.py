@@ -5,7 +5,7 @@
 Runs the real CLI entry point (``partnerplan.worker.cli.run``: the schema upgrade, the progress
 bars, every stage) and prints one JSON line on stdout: the exit code, the wall time measured
 around the command with ``time.perf_counter``, and this process's peak RSS
-(``ru_maxrss``, KiB on Linux). ``--profile`` runs the same command under cProfile.
+(``VmHWM``, KiB). ``--profile`` runs the same command under cProfile.
 """
 
 from __future__ import annotations
@@ -16,6 +16,23 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set size in KiB.
+
+    ``VmHWM`` rather than ``ru_maxrss``: Linux carries ``ru_maxrss`` over from the parent
+    through fork and exec, so a child of a big parent (the bench process holds the sandbox's
+    records) would report the parent's peak. ``VmHWM`` belongs to this process's own memory.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main() -> None:
@@ -44,7 +61,7 @@ def main() -> None:
         "exit_code": code,
         "seconds": seconds,
         "import_seconds": started - imported,
-        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "maxrss_kib": peak_rss_kib(),
     }
     sys.stdout.write(json.dumps(report) + "\n")
 

@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import tempfile
 import time
 import uuid
@@ -198,6 +199,7 @@ def _plans(partners: int) -> list[Plan]:
 
 def run(db: str, partners: int, activities: int) -> dict[str, Any]:
     schema = None
+    folder = None
     if db == "sqlite":
         folder = tempfile.mkdtemp(prefix="pp-bench-")
         engine = make_engine(f"sqlite:///{folder}/bench.db")
@@ -253,6 +255,8 @@ def run(db: str, partners: int, activities: int) -> dict[str, Any]:
         }
     finally:
         engine.dispose()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
         if schema is not None:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

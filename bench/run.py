@@ -159,11 +159,10 @@ def _rss_small(scale: int, db: str, config: Path, tmp: Path) -> dict[str, Any]:
     return {"scale": small, "maxrss_mib": round(report["maxrss_kib"] / 1024, 1)}
 
 
-def _profile(scale: int, config: Path, tmp: Path, stamp: str) -> dict[str, Any]:
+def _profile(scale: int, config: Path, tmp: Path, text_file: Path) -> dict[str, Any]:
     out = tmp / "sync.prof"
     with Sandbox(seed=SEED, scale=scale) as sb, store("sqlite", tmp) as url:
         report = measure.child(config, url, sandbox_env(sb), full=True, profile=out)
-    text_file = RESULTS / f"{stamp}-profile-scale{scale}.txt"
     with text_file.open("w", encoding="utf-8") as stream:
         stats = pstats.Stats(str(out), stream=stream)
         stats.sort_stats("cumulative").print_stats(40)
@@ -247,7 +246,10 @@ def main() -> None:
         profile = None
         if not args.no_profile:
             print("profile: one full sync under cProfile (SQLite) ...")
-            profile = _profile(args.scale, config, tmp, stamp)
+            folder = tmp if args.no_write else RESULTS
+            profile = _profile(
+                args.scale, config, tmp, folder / f"{stamp}-profile-{args.scale}.txt"
+            )
     for db, figures in results.items():
         if profile is not None:
             figures["profile"] = profile
