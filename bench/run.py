@@ -243,6 +243,9 @@ def main() -> None:
                 "mapping_alone": mapping,
                 **figures,
             }
+            results[db]["bench_seconds"] = round(time.perf_counter() - started, 1)
+            if not args.no_write:  # written now, so a long run keeps what it measured
+                _write(results[db], stamp)
         profile = None
         if not args.no_profile:
             print("profile: one full sync under cProfile (SQLite) ...")
@@ -250,15 +253,18 @@ def main() -> None:
             profile = _profile(
                 args.scale, config, tmp, folder / f"{stamp}-profile-{args.scale}.txt"
             )
-    for db, figures in results.items():
+    for figures in results.values():
         if profile is not None:
             figures["profile"] = profile
-        figures["bench_seconds"] = round(time.perf_counter() - started, 1)
         _print(figures)
         if not args.no_write:
-            out = RESULTS / f"{stamp}-{db}-scale{args.scale}.json"
-            out.write_text(json.dumps(figures, indent=1, default=str) + "\n", encoding="utf-8")
-            print(f"wrote {out.relative_to(ROOT)}")
+            _write(figures, stamp)
+
+
+def _write(figures: dict[str, Any], stamp: str) -> None:
+    out = RESULTS / f"{stamp}-{figures['db']}-scale{figures['scale']}.json"
+    out.write_text(json.dumps(figures, indent=1, default=str) + "\n", encoding="utf-8")
+    print(f"wrote {out.relative_to(ROOT)}")
 
 
 def _print(f: dict[str, Any]) -> None:
