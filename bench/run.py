@@ -152,8 +152,7 @@ def _summary(fulls: list[dict[str, Any]], incs: list[dict[str, Any]], floor_rate
     }
 
 
-def _rss_small(scale: int, db: str, config: Path, tmp: Path) -> dict[str, Any]:
-    small = max(1, scale // 10)
+def _rss_small(small: int, db: str, config: Path, tmp: Path) -> dict[str, Any]:
     with Sandbox(seed=SEED, scale=small) as sb, store(db, tmp) as url:
         report = measure.child(config, url, sandbox_env(sb), full=True)
     return {"scale": small, "maxrss_mib": round(report["maxrss_kib"] / 1024, 1)}
@@ -193,6 +192,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=100, help="partners (2000 = standard)")
     parser.add_argument("--db", default="sqlite,postgres", help="comma-separated databases")
     parser.add_argument("--repeat", type=int, help="runs per median (default 3; 1 above 500)")
+    parser.add_argument("--rss-scale", type=int, help="scale compared for RSS (default N/10)")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-compute", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
@@ -223,8 +223,9 @@ def main() -> None:
                     floor_figures = _floor(sb, recorder, max(repeat, 3))
                     print(f"  floor: {floor_figures['records_per_s']:,} records/s")
             figures = _summary(fulls, incs, floor_figures["records_per_s"])
-            print(f"[{db}] peak RSS at scale {max(1, args.scale // 10)} ...")
-            small = _rss_small(args.scale, db, config, tmp)
+            small_scale = args.rss_scale or max(1, args.scale // 10)
+            print(f"[{db}] peak RSS at scale {small_scale} ...")
+            small = _rss_small(small_scale, db, config, tmp)
             figures["rss"] = {
                 "small": small,
                 "large": {"scale": args.scale, "maxrss_mib": figures["full_sync"]["maxrss_mib"]},
