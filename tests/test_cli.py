@@ -100,7 +100,7 @@ def test_validate_rejects_a_mapped_kind_no_metric_counts(tmp_path, monkeypatch, 
 
 
 def test_starter_config_is_the_shipped_example(tmp_path):
-    """`init` writes mappings, metrics, rates, write-back and a plan: the shipped example's files."""
+    """`init` writes mappings, metrics, rates, write-back and a plan, as the shipped example."""
     repo = Path(__file__).resolve().parents[1]
     assert run(["init", str(tmp_path / "cfg")]) == 0
     pairs = [
