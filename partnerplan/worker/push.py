@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from partnerplan.connectors import hubspot, salesforce
 from partnerplan.connectors.base import Connector, WriteResult
 from partnerplan.connectors.spec import StreamSpec
 from partnerplan.errors import ConfigurationError, FatalError, PartnerplanError
@@ -43,10 +44,10 @@ if TYPE_CHECKING:
     from partnerplan.worker.pipeline import Context
 
 log = get_logger(__name__)
-WRITE_BATCH = {"salesforce": 200, "hubspot": 100}
-"""Records per write call, as the connectors batch them (a test keeps these in step)."""
-ASSOCIATION_BATCH = 100
-"""Associations per call assumed by the dry-run estimate."""
+WRITE_BATCH = {"salesforce": salesforce.BATCH_SIZE, "hubspot": hubspot.BATCH_SIZE}
+"""Records per write call: the connectors' own batch sizes."""
+ASSOCIATION_BATCH = hubspot.ASSOCIATE_BATCH
+"""Associations per call, as the HubSpot connector sends them."""
 MODIFIED_FIELD = {"salesforce": "SystemModstamp", "hubspot": "hs_lastmodifieddate"}
 BACKOFF = timedelta(minutes=1)
 """First wait after a record is rejected; doubled per further attempt ..."""

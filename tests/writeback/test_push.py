@@ -246,13 +246,6 @@ def test_a_partner_missing_from_a_crm_is_counted_not_sent(sqlite_engine, connect
     assert (summary.details["hubspot"]["unlinked"], summary.details["hubspot"]["sent"]) == (2, 3)
 
 
-def test_write_batch_sizes_match_the_connectors():
-    """The dry-run estimate uses the connectors' own batch sizes."""
-    from partnerplan.connectors import hubspot, salesforce
-
-    assert push.WRITE_BATCH == {"salesforce": salesforce.BATCH_SIZE, "hubspot": hubspot.BATCH_SIZE}
-
-
 def test_thousand_changed_targets_cost_the_minimum_calls(sqlite_engine, connectors):
     """1,000 targets: ceil(1000/200) progress calls to Salesforce and ceil(1000/100) to HubSpot."""
     with Session(sqlite_engine) as session:
