@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from itertools import chain, islice
 from typing import Any
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
@@ -157,9 +157,3 @@ def _upsert_batch(
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     connection.execute(stmt, list(chunk))
     return len(chunk)
-
-
-def ping(engine: Engine) -> None:
-    """Fail fast with a readable error if the database cannot be reached."""
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))

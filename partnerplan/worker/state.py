@@ -52,10 +52,3 @@ def _write(session: Session, source: str, stream: str, **values: object) -> None
     row = {"source": source, "stream": stream, "version": STATE_VERSION, "updated_at": now()}
     row.update(values)
     upsert(session, WatermarkRow, [row], keys=["source", "stream"])
-
-
-def reset(session: Session, source: str, stream: str) -> None:
-    """Forget a stream's watermark (``run --full`` re-pulls everything)."""
-    row = get(session, source, stream)
-    if row is not None:
-        session.delete(row)
