@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from partnerplan.errors import PartnerplanError
+from partnerplan.errors import ConfigurationError, PartnerplanError
 from partnerplan.logs import get_logger, redact
 from partnerplan.plans.db import session_scope
 from partnerplan.plans.store import RunRow
@@ -66,8 +66,6 @@ def run_once(
     chosen = streams or streams_of(ctx.project)
     unknown = sorted(set(chosen) - set(ctx.project.mappings.streams))
     if unknown:
-        from partnerplan.errors import ConfigurationError
-
         known = ", ".join(sorted(ctx.project.mappings.streams))
         raise ConfigurationError(f"unknown stream(s) {', '.join(unknown)}; known: {known}")
     summary = RunSummary()
