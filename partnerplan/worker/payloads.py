@@ -1,10 +1,11 @@
 """From stored progress to the exact CRM records a push would send, each with its fingerprint.
 
-Every record is built in full on every push (cheap: one query, no API call) and fingerprinted;
-the push then sends only records whose fingerprint differs from the one last pushed
-successfully. The fingerprint hashes the CRM object, field names and values that would be sent,
-except the freshness fields (``computed_at``, ``data_as_of``), which change on every compute:
-a value a CRM user would see changes the fingerprint; a recompute that changes nothing does not.
+Every record is built in full on every push (cheap: one query per chunk of partners, no API
+call) and fingerprinted; the push then sends only records whose fingerprint differs from the
+one last pushed successfully. The fingerprint hashes the CRM object, field names and values
+that would be sent, except the freshness fields (``computed_at``, ``data_as_of``), which change
+on every compute: a value a CRM user would see changes the fingerprint; a recompute that
+changes nothing does not.
 Because the hash covers what is sent rather than the progress row alone, editing
 ``writeback.yaml`` (a new field, a renamed one) re-sends what it affects.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -118,15 +119,54 @@ def links(session: Session, source: str) -> dict[int, str]:
     return {partner_id: record_id for partner_id, record_id in session.execute(query)}
 
 
-def _rows(session: Session) -> Sequence[Row[ProgressRow, TargetRow, PlanRow, PartnerRow]]:
+CHUNK_PARTNERS = 500
+"""Partners whose records are built at once: bounds a push's memory, whatever the program size."""
+
+
+def _rows(
+    session: Session, partner_ids: Sequence[int]
+) -> Sequence[Row[ProgressRow, TargetRow, PlanRow, PartnerRow]]:
     query = (
         select(ProgressRow, TargetRow, PlanRow, PartnerRow)
         .join(TargetRow, col(TargetRow.id) == ProgressRow.target_id)
         .join(PlanRow, col(PlanRow.id) == ProgressRow.plan_id)
         .join(PartnerRow, col(PartnerRow.id) == PlanRow.partner_id)
+        .where(col(PlanRow.partner_id).in_(partner_ids))
         .order_by(col(PlanRow.key), col(TargetRow.key))
     )
     return session.execute(query).all()
+
+
+def _partners_with_progress(session: Session) -> list[int]:
+    query = (
+        select(col(PlanRow.partner_id))
+        .join(ProgressRow, col(ProgressRow.plan_id) == PlanRow.id)
+        .distinct()
+        .order_by(col(PlanRow.partner_id))
+    )
+    return [partner_id for partner_id in session.scalars(query) if partner_id is not None]
+
+
+def chunks(
+    session: Session,
+    destination: str,
+    config: Destination,
+    labels: Mapping[str, str],
+    today: date,
+    size: int | None = None,
+) -> Iterator[tuple[list[Outgoing], int]]:
+    """The records ``destination`` should hold now, ``size`` partners at a time.
+
+    Each chunk is ``(records, targets left out for want of a link)`` and holds every plan of
+    its partners, so a roll-up is built from the same rows as its progress records. Memory
+    stays bounded by the chunk, not by the number of targets in the program.
+    """
+    size = size or CHUNK_PARTNERS
+    ids = links(session, destination)
+    partner_ids = _partners_with_progress(session)
+    for start in range(0, len(partner_ids), size):
+        rows = _rows(session, partner_ids[start : start + size])
+        yield _build(rows, config, ids, labels, today)
 
 
 def build(
@@ -139,14 +179,29 @@ def build(
     """Every record ``destination`` should hold now, and how many were left out (no link).
 
     A partner with no record in this CRM (no :class:`PartnerLinkRow` for the source) cannot be
-    written there; those targets are counted, not sent.
+    written there; those targets are counted, not sent. (A dry run shows everything at once;
+    the push itself goes through :func:`chunks`.)
     """
-    ids = links(session, destination)
+    out: list[Outgoing] = []
+    unlinked = 0
+    for records, left_out in chunks(session, destination, config, labels, today):
+        out.extend(records)
+        unlinked += left_out
+    return out, unlinked
+
+
+def _build(
+    rows: Sequence[Row[ProgressRow, TargetRow, PlanRow, PartnerRow]],
+    config: Destination,
+    ids: Mapping[int, str],
+    labels: Mapping[str, str],
+    today: date,
+) -> tuple[list[Outgoing], int]:
     out: list[Outgoing] = []
     unlinked = 0
     by_plan: dict[int, list[ProgressRow]] = {}
     plans: dict[int, tuple[PlanRow, PartnerRow]] = {}
-    for progress, target, plan, partner in _rows(session):
+    for progress, target, plan, partner in rows:
         assert plan.id is not None
         by_plan.setdefault(plan.id, []).append(progress)
         plans[plan.id] = (plan, partner)
@@ -228,7 +283,7 @@ def _rollups(
     part: RollupPart,
     by_plan: dict[int, list[ProgressRow]],
     plans: dict[int, tuple[PlanRow, PartnerRow]],
-    ids: dict[int, str],
+    ids: Mapping[int, str],
     today: date,
 ) -> list[Outgoing]:
     per_partner: dict[int, list[PlanRow]] = {}

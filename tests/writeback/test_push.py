@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
 from partnerplan.plans.store import PushStateRow
-from partnerplan.worker import jobs, push
+from partnerplan.worker import jobs, payloads, push
 from partnerplan.worker.writeback import WritebackFile, load_writeback
 from tests.writeback.helpers import T0, FakeConnector, seed, set_actual
 
@@ -269,3 +270,60 @@ def test_a_decimal_scale_change_does_not_change_what_is_sent():
         "625.5",
         "700",
     )
+
+
+def stream_push(session, writeback, connectors):
+    """The push stage as a run does it: records built, decided and sent chunk by chunk."""
+    sources = {name: SimpleNamespace(type=kind) for name, kind in KINDS.items()}
+    project = SimpleNamespace(writeback=writeback, settings=SimpleNamespace(sources=sources))
+    ctx = SimpleNamespace(project=project, connector=connectors.__getitem__)
+    summary = push.push_all(ctx, session)
+    session.flush()
+    return summary
+
+
+def test_pushing_in_partner_chunks_still_costs_the_minimum_calls(engine, connectors, monkeypatch):
+    """Chunks of 2 partners (7 x 30 targets): full batches across chunks, none sent twice."""
+    monkeypatch.setattr(payloads, "CHUNK_PARTNERS", 2)
+    with Session(engine) as session:
+        seeded = seed(session, partners=7, targets=30)
+        first = stream_push(session, shipped(), connectors)
+        sf, hs = connectors["salesforce"], connectors["hubspot"]
+        assert [len(records) for _, _, records in sf.upserts] == [200, 10]
+        assert [len(records) for _, records in sf.updates] == [7]
+        assert [len(records) for _, _, records in hs.upserts] == [100, 100, 10]
+        assert (sf.write_calls, hs.write_calls) == (2 + 1, 3 + 1)
+        assert first.details["salesforce"]["landed"] == 217
+        keys = [r["External_Id__c"] for _, _, records in sf.upserts for r in records]
+        assert len(keys) == len(set(keys)) == 210
+        assert len(states(session, "salesforce")) == 217
+
+        second = stream_push(session, shipped(), connectors)
+        assert second.details["salesforce"]["sent"] == 0
+        assert (sf.write_calls, hs.write_calls) == (3, 4)
+
+        set_actual(session, seeded.target_ids[0], Decimal(5))
+        set_actual(session, seeded.target_ids[-1], Decimal(6))
+        third = stream_push(session, shipped(), connectors)
+    assert third.details["salesforce"]["sent"] == 2  # the roll-ups' score and status held
+    assert [len(records) for _, _, records in sf.upserts[2:]] == [2]
+    assert (sf.write_calls, hs.write_calls) == (3 + 1, 4 + 1)
+
+
+def test_chunks_hold_whole_partners_and_add_up_to_every_record(sqlite_engine):
+    """Each chunk has at most N partners, each partner in one chunk, roll-up beside progress."""
+    with Session(sqlite_engine) as session:
+        seed(session, partners=5, targets=3)
+        config = shipped().destinations["salesforce"]
+        pieces = list(payloads.chunks(session, "salesforce", config, {}, T0.date(), size=2))
+        whole, unlinked = payloads.build(session, "salesforce", config, {}, T0.date())
+    partners = [{o.partner_key for o in records} for records, _ in pieces]
+    assert [len(p) for p in partners] == [2, 2, 1]
+    assert set.union(*partners) == {f"P-{i:05d}" for i in range(1, 6)}
+    for records, _ in pieces:
+        rollups = {o.partner_key for o in records if o.part == "rollup"}
+        assert rollups == {o.partner_key for o in records if o.part == "progress"}
+    assert sorted(o.record_key for records, _ in pieces for o in records) == sorted(
+        o.record_key for o in whole
+    )
+    assert (len(whole), unlinked) == (5 * 3 + 5, 0)
