@@ -119,7 +119,7 @@ def links(session: Session, source: str) -> dict[int, str]:
     return {partner_id: record_id for partner_id, record_id in session.execute(query)}
 
 
-CHUNK_PARTNERS = 500
+CHUNK_PARTNERS = 100
 """Partners whose records are built at once: bounds a push's memory, whatever the program size."""
 
 

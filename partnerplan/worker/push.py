@@ -1,6 +1,6 @@
 """The push stage: write changed progress back to each CRM, diff-only, never claiming a miss.
 
-For each destination of ``writeback.yaml``, a few hundred partners at a time
+For each destination of ``writeback.yaml``, a hundred partners at a time
 (:func:`~partnerplan.worker.payloads.chunks`, so memory does not grow with the program):
 
 1. :mod:`~partnerplan.worker.payloads` builds every record the CRM should hold, fingerprinted.
