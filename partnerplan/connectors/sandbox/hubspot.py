@@ -12,7 +12,6 @@ import secrets
 import threading
 import time
 import uuid
-from array import array
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -253,11 +252,10 @@ class HubSpotApp:
         found = self.searcher.run(kind, table, body)
         lag = self.faults.spec.search_lag_ms
         if lag:  # not yet indexed: changed too recently for search to see
-            horizon = now_ms() - lag
-            found = array("q", (i for i in found if table.stamp(i)[0] <= horizon))
+            found = found.visible(now_ms() - lag, table)
         properties = [p for p in body.get("properties") or [] if isinstance(p, str)]
         results = []
-        for index in found[offset : offset + limit]:
+        for index in found.page(offset, limit):
             record = table.record(index)
             if record is not None:
                 rendered = self.store.render(kind, record, properties)
