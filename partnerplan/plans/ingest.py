@@ -26,10 +26,10 @@ from sqlmodel import Session
 
 from partnerplan.mappings.activity import Activity, Rejection
 from partnerplan.mappings.loader import MappingSet
-from partnerplan.plans.db import upsert
+from partnerplan.plans.db import one_of, upsert
 from partnerplan.plans.store import ActivityRow, PartnerLinkRow, PartnerRow, QuarantineRow
 
-_IN_CHUNK = 5_000  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+_IN_CHUNK = 5_000  # ids per lookup (bound as one parameter: see db.one_of)
 _QUARANTINE_CHUNK = 2_000
 _PARTNER_FIELDS = ("key", "name", "tier", "region")
 T = TypeVar("T")
@@ -103,15 +103,24 @@ def _split(
     return activities, rejections
 
 
+def _dialect(session: Session) -> str:
+    return session.connection().dialect.name
+
+
 def _existing(
     session: Session, source: str, stream: str, ids: Sequence[str]
 ) -> dict[str, tuple[str, int | None, date | None]]:
     table = ActivityRow.__table__  # type: ignore[attr-defined]
+    dialect = _dialect(session)
     found: dict[str, tuple[str, int | None, date | None]] = {}
     for chunk in _chunks(ids, _IN_CHUNK):
         query = select(
             table.c.record_id, table.c.content_hash, table.c.partner_id, table.c.occurred_on
-        ).where(table.c.source == source, table.c.stream == stream, table.c.record_id.in_(chunk))
+        ).where(
+            table.c.source == source,
+            table.c.stream == stream,
+            one_of(table.c.record_id, chunk, dialect),
+        )
         for record_id, digest, partner_id, occurred_on in session.execute(query):
             found[record_id] = (digest, partner_id, occurred_on)
     return found
@@ -135,7 +144,7 @@ def _store_partners(session: Session, source: str, partners: list[Activity], now
     table = PartnerRow.__table__  # type: ignore[attr-defined]
     ids: dict[str, int] = {}
     for chunk in _chunks(list(rows), _IN_CHUNK):
-        query = select(table.c.key, table.c.id).where(table.c.key.in_(chunk))
+        query = select(table.c.key, table.c.id).where(one_of(table.c.key, chunk, _dialect(session)))
         ids.update({key: pid for key, pid in session.execute(query)})
     links = [
         {"partner_id": ids[item.attributes["key"]], "source": source, "record_id": item.record_id}
@@ -149,7 +158,7 @@ def _partner_ids(session: Session, source: str, refs: set[str]) -> dict[str, int
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(refs), _IN_CHUNK):
         query = select(table.c.record_id, table.c.partner_id).where(
-            table.c.source == source, table.c.record_id.in_(chunk)
+            table.c.source == source, one_of(table.c.record_id, chunk, _dialect(session))
         )
         found.update({ref: pid for ref, pid in session.execute(query)})
     return found
@@ -197,16 +206,18 @@ def _resolve_quarantine(
     session: Session, source: str, stream: str, ids: Sequence[str], now: datetime
 ) -> int:
     table = QuarantineRow.__table__  # type: ignore[attr-defined]
+    open_entries = (
+        table.c.source == source,
+        table.c.stream == stream,
+        table.c.resolved_at.is_(None),
+    )
+    if session.execute(select(table.c.id).where(*open_entries).limit(1)).first() is None:
+        return 0  # the usual case, a stream with nothing in quarantine: no lookup of every id
     resolved = 0
     for chunk in _chunks(ids, _IN_CHUNK):
         stmt = (
             update(table)
-            .where(
-                table.c.source == source,
-                table.c.stream == stream,
-                table.c.record_id.in_(chunk),
-                table.c.resolved_at.is_(None),
-            )
+            .where(*open_entries, one_of(table.c.record_id, chunk, _dialect(session)))
             .values(resolved_at=now)
         )
         resolved += session.connection().execute(stmt).rowcount

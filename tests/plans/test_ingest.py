@@ -198,3 +198,15 @@ def test_a_2000_record_page_costs_a_handful_of_statements(sqlite_engine, mapping
         session.commit()
     assert (result.stored, result.quarantined) == (1990, 10)
     assert len(statements) <= 10, statements
+
+
+def test_a_page_of_a_stream_with_nothing_in_quarantine_updates_no_quarantine_entry(
+    sqlite_engine, mappings
+):
+    """Resolving quarantine looks records up by id only when the stream has open entries."""
+    statements = []
+    event.listen(sqlite_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with Session(sqlite_engine) as session:
+        _store(session, mappings, "sf_opportunities", [_opportunity(i) for i in range(20)])
+        session.commit()
+    assert [] == [s for s in statements if s.startswith("UPDATE quarantine")]

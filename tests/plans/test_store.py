@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from partnerplan.plans.db import upsert
@@ -103,3 +103,48 @@ def test_naive_timestamps_are_refused(sqlite_engine):
     row["created_at"] = datetime(2026, 3, 1, 9, 30)
     with Session(sqlite_engine) as session, pytest.raises(Exception, match="naive datetime"):
         upsert(session, ActivityRow, [row], keys=["source", "stream", "record_id"])
+
+
+def _raw_rows(engine, stream: str) -> list[tuple[object, ...]]:
+    """The stored values as the driver returns them, without SQLAlchemy's result processing."""
+    columns = (
+        "record_id, partner_ref, amount, currency, occurred_on, created_at, closed_at,"
+        " attributes, source_modified_at, deleted, content_hash, stored_at"
+    )
+    with engine.connect() as conn:
+        return [
+            tuple(row)
+            for row in conn.exec_driver_sql(
+                f"SELECT {columns} FROM activity WHERE stream = '{stream}' ORDER BY record_id"  # noqa: S608 - test constant
+            )
+        ]
+
+
+def test_upsert_stores_exactly_what_sqlalchemy_itself_stores(engine):
+    """The bulk upsert binds values as SQLAlchemy's own insert does: same text, numbers, JSON."""
+    rows = _activities(20, amount="1234.56789")
+    offset = timezone(timedelta(hours=5, minutes=30))
+    for i, row in enumerate(rows):
+        row["created_at"] = datetime(2026, 4, 2, 23, 30, i, 123456, tzinfo=offset)
+        row["closed_at"] = None if i % 2 else datetime(2026, 4, 3, tzinfo=UTC)
+        row["attributes"] = {"city": "Zürich", "tags": ["a", i], "none": None}
+        row["partner_ref"] = None if i % 3 == 0 else row["partner_ref"]
+    with Session(engine) as session:
+        session.connection().execute(
+            insert(ActivityRow.__table__), [{**row, "stream": "core"} for row in rows]
+        )
+        upsert(session, ActivityRow, rows, keys=["source", "stream", "record_id"])
+        session.commit()
+    assert _raw_rows(engine, "core") == _raw_rows(engine, "opportunities")
+
+
+def test_a_column_the_rows_leave_out_takes_its_default(engine):
+    """Rows without ``deleted`` store the column's default (False), as an ORM insert would."""
+    rows = _activities(3)
+    for row in rows:
+        del row["deleted"]
+    with Session(engine) as session:
+        upsert(session, ActivityRow, rows, keys=["source", "stream", "record_id"])
+        session.commit()
+        flags = session.scalars(select(ActivityRow.deleted)).all()
+    assert [False, False, False] == flags
