@@ -7,7 +7,11 @@ Prints and records (bench/results/sandbox-<date>.json):
 * what ``partnerplan sandbox serve --scale 2000`` would serve, counted from the generator
   without building the records (about 1,000,000 activities);
 * Salesforce: 2,000-record SOQL pages (``query`` + ``nextRecordsUrl``) over TLS, pages/s and MB/s;
-* HubSpot: 200-record search pages and 100-record list pages, pages/s and MB/s.
+* HubSpot: 200-record search pages (one search paged by offset) and 100-record list pages,
+  pages/s and MB/s;
+* HubSpot keyset walk: every deal read as the connector reads it (``SearchPager``: a new lower
+  bound on the modified date every request), whole walk timed: the sandbox must keep this
+  linear in the record count, or it, not partnerplan, sets the pace at scale 2000.
 
 The client side is a bare keep-alive connection (requests / urllib3) that only decodes what it
 needs to follow the cursor, so the numbers are the servers' own. Figures depend on the machine;
@@ -23,11 +27,13 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 import urllib3
 
+from partnerplan.connectors.hs_search import SearchPager
 from partnerplan.connectors.sandbox import Sandbox
 from partnerplan.connectors.sandbox.hs_data import ACTIVITY_TYPES, HubSpotData
 from partnerplan.connectors.sandbox.sf_data import ACTIVITY_OBJECTS, SalesforceData
@@ -118,6 +124,41 @@ def hubspot(sb: Sandbox, budget: float, kind: str) -> dict[str, float]:
     return _rate(pages, records, size, time.perf_counter() - started)
 
 
+def hubspot_keyset(sb: Sandbox, budget: float) -> dict[str, float]:
+    """Walk every deal with the connector's keyset pager (200 a page) until done or out of time."""
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", int(sb.hubspot_url.rsplit(":", 1)[1]), maxsize=1)
+    headers = {"Authorization": f"Bearer {sb.hubspot_token}", "Content-Type": "application/json"}
+    pages = records = size = 0
+
+    def search(filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
+        nonlocal pages, size
+        request = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+            "properties": DEAL_PROPERTIES, "limit": 200,
+        }  # fmt: skip
+        body = pool.request(
+            "POST", "/crm/v3/objects/deals/search", body=orjson.dumps(request), headers=headers
+        ).data
+        pages, size = pages + 1, size + len(body)
+        page: dict[str, Any] = orjson.loads(body)
+        return page
+
+    pager = SearchPager(
+        search=search,
+        modified="hs_lastmodifieddate",
+        extra=[],
+        limit=200,
+        between_pages=lambda: None,
+    )
+    started = time.perf_counter()
+    for batch in pager.batches(datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC)):
+        records += len(batch)
+        if time.perf_counter() - started >= budget:
+            break
+    return _rate(pages, records, size, time.perf_counter() - started)
+
+
 def main() -> None:
     """Run the measurements, print them, and record them under bench/results/."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -133,6 +174,7 @@ def main() -> None:
             "salesforce_query_2000": salesforce(sb, args.seconds),
             "hubspot_search_200": hubspot(sb, args.seconds, "search"),
             "hubspot_list_100": hubspot(sb, args.seconds, "list"),
+            "hubspot_keyset_walk": hubspot_keyset(sb, args.seconds),
         }
         elapsed = time.perf_counter() - started
     for name, figures in results.items():
