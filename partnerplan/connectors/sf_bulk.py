@@ -29,6 +29,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 import requests
@@ -45,8 +46,12 @@ Call = Callable[[Callable[[Salesforce], Any]], Any]
 """Runs one call on the connector's client: re-login once, retries, error translation."""
 DescribeFields = Callable[[str], list[dict[str, Any]]]
 """An object's describe ``fields``."""
-PAGE_SIZE = 50_000
-"""CSV rows per results call unless the connector's page size says otherwise."""
+PAGE_SIZE = 10_000
+"""CSV rows per results call unless the connector's page size says otherwise: 24 calls for
+240,000 records (REST takes 120), with one results body (a few MB of CSV) held at a time."""
+RECORDS_PER_PAGE = 2_000
+"""Records per yielded page, as REST pages: a results body is parsed and stored in slices, so
+the sync's memory does not grow with ``maxRecords``."""
 POLL_WAITS = (0.5, 1.0, 2.0, 5.0, 10.0)
 """Pauses between job polls; the last one repeats."""
 MAX_WAIT_SECONDS = 4 * 3600.0
@@ -193,25 +198,34 @@ class BulkReader:
         locator: str | None = None
         best: Watermark | None = None
         first = True
+        held: list[dict[str, Any]] | None = None  # one slice behind: the last gets the mark
         while True:
             if not first:
                 self.between_pages()
             first = False
             body, locator = self._results(job_id, locator)
-            rows = csv.reader(io.StringIO(body))
-            header = next(rows, None)
-            records: list[dict[str, Any]] = []
-            if header:
-                builder = RecordBuilder(spec.object, self.version, cols, header)
-                records = [builder.build(row) for row in rows if row]
-            for record in records:
-                mark = Watermark(parse_timestamp(record[modified]), str(record["Id"]))
-                best = mark if best is None else max(best, mark)
+            for records in self._slices(spec, cols, body):
+                for record in records:
+                    mark = Watermark(parse_timestamp(record[modified]), str(record["Id"]))
+                    best = mark if best is None else max(best, mark)
+                if held:
+                    yield Page(held, None)
+                held = records
             if locator is None:
-                yield Page(records, best)
+                yield Page(held or [], best)
                 return
-            if records:
-                yield Page(records, None)
+
+    def _slices(
+        self, spec: StreamSpec, cols: list[Column], body: str
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The records of one CSV results body, ``RECORDS_PER_PAGE`` at a time, parsed lazily."""
+        rows = csv.reader(io.StringIO(body))
+        header = next(rows, None)
+        if not header:
+            return
+        builder = RecordBuilder(spec.object, self.version, cols, header)
+        while records := [builder.build(row) for row in islice(rows, RECORDS_PER_PAGE) if row]:
+            yield records
 
     def _create(self, text: str) -> str:
         payload = dumps(

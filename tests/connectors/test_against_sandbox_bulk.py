@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from partnerplan.connectors import sf_bulk
 from partnerplan.connectors.base import Watermark
 from partnerplan.connectors.sandbox import Sandbox
 from partnerplan.connectors.spec import Filter
@@ -34,6 +35,22 @@ def _endpoint(sb: Sandbox, endpoint: str) -> int:
 def _plain(record: dict[str, Any]) -> Any:
     """A record as plain JSON data (simple-salesforce answers OrderedDicts)."""
     return json.loads(json.dumps(record, default=str))
+
+
+def test_a_large_results_body_is_yielded_in_slices(sandbox, monkeypatch):
+    """maxRecords 100, slices of 30: pages of at most 30, every record once, one mark, last."""
+    monkeypatch.setattr(sf_bulk, "RECORDS_PER_PAGE", 30)
+    pages = list(salesforce(sandbox, page_size=100, bulk_threshold=1).pull(OPPORTUNITIES, None))
+    records = [r for page in pages for r in page.records]
+    live = live_sf_ids(sandbox, OPPS)
+    assert set(sf_ids(records)) == live and len(records) == len(live)
+    assert -(-len(live) // 100) == _endpoint(sandbox, RESULTS)
+    assert max(len(page.records) for page in pages) == 30
+    assert len(pages) >= -(-len(live) // 30)
+    assert [None] * (len(pages) - 1) == [page.watermark for page in pages[:-1]]
+    assert pages[-1].watermark == max(
+        Watermark(parse_timestamp(r["SystemModstamp"]), r["Id"]) for r in records
+    )
 
 
 def test_a_large_first_load_runs_as_one_bulk_job_with_the_watermark_on_the_last_page(sandbox):

@@ -99,7 +99,7 @@ def test_results_pages_follow_the_locator_and_send_max_records(bulk):
     calls = [c.request.url or "" for c in mock.calls if "/results" in (c.request.url or "")]
     assert 2 == len(calls)
     assert "locator" not in calls[0] and "locator=MTA" in calls[1]
-    assert all("maxRecords=50000" in url for url in calls)
+    assert all("maxRecords=10000" in url for url in calls)
     assert [None, pages[-1].watermark] == [p.watermark for p in pages]
     create = next(c for c in mock.calls if (c.request.url or "").endswith("/jobs/query"))
     assert "ORDER BY" not in json.loads(create.request.body or "{}")["query"]
