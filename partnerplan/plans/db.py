@@ -9,27 +9,23 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import lru_cache
 from itertools import chain, islice
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, ColumnDefault, String, Table, any_, bindparam, event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy import ARRAY, String, Table, any_, bindparam, event, func, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, create_engine
 
 from partnerplan.errors import ConfigurationError
+from partnerplan.plans import bulk
 
 DEFAULT_URL = "sqlite:///partnerplan.db"
-# SQLite allows 32,766 bound parameters (3.32+); PostgreSQL 65,535. Stay well below both.
-_MAX_PARAMS = 30_000
-_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_CHUNK_ROWS = 10_000  # rows taken from the iterable at a time (a page is 2,000 records)
 # What orjson would accept but the stdlib refuses goes to the stdlib, which refuses it as before.
 _ORJSON_STRICT = (
     orjson.OPT_PASSTHROUGH_DATETIME
@@ -145,17 +141,18 @@ def upsert(
     update: Sequence[str] | None = None,
     where_changed: str | None = None,
 ) -> int:
-    """Insert ``rows`` or update them on conflict with ``keys``; returns rows sent.
+    """Insert ``rows`` or update them on conflict with ``keys``; returns the rows given.
 
     ``update`` names the columns overwritten on conflict (default: every column but the keys
     and ``id``). ``where_changed`` names a column (e.g. ``content_hash``) compared before
     updating, so re-storing identical records writes nothing. Every row has the keys of the
-    first; a column left out takes its default.
+    first; a column left out takes its default. How the statements are built and bound:
+    :mod:`partnerplan.plans.bulk`.
     """
     tbl: Table = table if isinstance(table, Table) else table.__table__  # type: ignore[attr-defined]
     connection = conn.connection() if isinstance(conn, Session) else conn
     dialect = connection.dialect
-    if dialect.name not in _INSERTS:  # pragma: no cover - make_engine refuses other dialects
+    if dialect.name not in bulk.INSERTS:  # pragma: no cover - make_engine refuses other dialects
         raise ConfigurationError(f"no upsert for dialect {dialect.name}")
     iterator = iter(rows)
     first = next(iterator, None)
@@ -166,88 +163,11 @@ def upsert(
         if update is not None
         else tuple(c for c in first if c not in keys and c != "id")
     )
-    statement = _statement(dialect, tbl, tuple(first), tuple(keys), columns, where_changed)
-    encode = _encoder(statement, tbl, dialect)
-    size = max(1, _MAX_PARAMS // max(1, len(statement.names)))
+    shape = bulk.prepare(dialect, tbl, tuple(first), tuple(keys), columns, where_changed)
+    encode = bulk.encoder(shape, tbl, dialect)
     total = 0
-    for chunk in _batches(chain([first], iterator), size):
-        connection.exec_driver_sql(statement.sql, [encode(row) for row in chunk])
+    for chunk in _batches(chain([first], iterator), _CHUNK_ROWS):
+        for sql, params in bulk.statements(shape, encode, chunk):
+            connection.exec_driver_sql(sql, params)
         total += len(chunk)
     return total
-
-
-@dataclass(frozen=True)
-class _Statement:
-    """An upsert compiled to the driver's SQL, and the parameters it takes, in order."""
-
-    sql: str
-    names: tuple[str, ...]
-    """Column keys in the order the SQL binds them."""
-    param_keys: tuple[str, ...]
-    """The names the driver knows them by (named paramstyles escape some characters)."""
-    positional: bool
-    defaults: dict[str, Any]
-    """Columns the SQL binds that the rows leave out, with their (scalar) defaults."""
-
-
-@lru_cache(maxsize=128)
-def _statement(
-    dialect: Dialect,
-    tbl: Table,
-    row_keys: tuple[str, ...],
-    keys: tuple[str, ...],
-    columns: tuple[str, ...],
-    where_changed: str | None,
-) -> _Statement:
-    # Compiled once per shape, then executed with driver-level parameters: SQLAlchemy's
-    # per-row parameter processing (a dict per row, a call per value through the type
-    # decorators) cost more than the INSERT itself. Same SQL, same bind processors.
-    stmt = _INSERTS[dialect.name](tbl)
-    if columns:
-        excluded = stmt.excluded
-        where = None
-        if where_changed is not None:
-            where = tbl.c[where_changed].is_distinct_from(excluded[where_changed])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={c: excluded[c] for c in columns}, where=where
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    compiled = stmt.compile(dialect=dialect, column_keys=list(row_keys), for_executemany=True)
-    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
-    defaults: dict[str, Any] = {}
-    for name in names:
-        if name in row_keys:
-            continue
-        default = tbl.c[name].default
-        if not (isinstance(default, ColumnDefault) and default.is_scalar):  # pragma: no cover
-            raise ConfigurationError(f"upsert into {tbl.name} needs a value for {name}")
-        defaults[name] = default.arg
-    escaped = compiled.escaped_bind_names
-    param_keys = tuple(escaped.get(name, name) for name in names)
-    return _Statement(str(compiled), names, param_keys, compiled.positional, defaults)
-
-
-def _encoder(
-    statement: _Statement, tbl: Table, dialect: Dialect
-) -> Callable[[Mapping[str, Any]], Any]:
-    """A function turning one row into the driver's parameters (a tuple, or a dict by name)."""
-    names = statement.names
-    processors = [
-        (index, processor)
-        for index, name in enumerate(names)
-        if (processor := tbl.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-    ]
-    defaults = statement.defaults
-    positional = statement.positional
-    keys = statement.param_keys
-
-    def encode(row: Mapping[str, Any]) -> Any:
-        if defaults:
-            row = {**defaults, **row}
-        values = [row[name] for name in names]
-        for index, processor in processors:
-            values[index] = processor(values[index])
-        return tuple(values) if positional else dict(zip(keys, values, strict=True))
-
-    return encode

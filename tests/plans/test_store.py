@@ -148,3 +148,42 @@ def test_a_column_the_rows_leave_out_takes_its_default(engine):
         session.commit()
         flags = session.scalars(select(ActivityRow.deleted)).all()
     assert [False, False, False] == flags
+
+
+def test_rows_repeating_a_key_store_the_last_of_them(engine):
+    """A batch naming a record twice stores its last version, as storing them in turn would."""
+    rows = _activities(3)
+    again = {**rows[1], "status": "lost", "content_hash": "changed"}
+    with Session(engine) as session:
+        upsert(
+            session,
+            ActivityRow,
+            [*rows, again],
+            keys=["source", "stream", "record_id"],
+            where_changed="content_hash",
+        )
+        session.commit()
+        stored = session.execute(
+            select(ActivityRow.status, ActivityRow.content_hash).order_by(ActivityRow.record_id)
+        ).all()
+    assert [("open", "h0"), ("lost", "changed"), ("won", "h2")] == [tuple(r) for r in stored]
+
+
+def test_batches_of_any_size_store_every_row_once(engine):
+    """Sizes that are not powers of two (split into several statements) lose and repeat nothing."""
+    with Session(engine) as session:
+        for size in (1, 3, 1023, 1025, 2500):
+            rows = _activities(size)
+            for row in rows:
+                row["stream"] = f"s{size}"
+            upsert(session, ActivityRow, rows, keys=["source", "stream", "record_id"])
+        session.commit()
+        counts = dict(
+            session.execute(
+                select(
+                    ActivityRow.stream, func.count(func.distinct(ActivityRow.record_id))
+                ).group_by(ActivityRow.stream)
+            ).all()
+        )
+    assert {"s1": 1, "s3": 3, "s1023": 1023, "s1025": 1025, "s2500": 2500} == counts
+    assert sum(counts.values()) == _count(engine)
