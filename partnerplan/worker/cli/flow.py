@@ -35,7 +35,7 @@ from partnerplan.worker import jobs
 from partnerplan.worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
 from partnerplan.worker.dispatch import InlineDispatcher
 from partnerplan.worker.runner import RunSummary, execute_all, recover, run_once
-from partnerplan.worker.runtime import build_context, redis_url
+from partnerplan.worker.runtime import build_context, redis_url, settle_heap
 
 runs_app = typer.Typer(help="List runs and failures.", invoke_without_command=True)
 enqueue_app = typer.Typer(help="Put work on the Redis queue.", no_args_is_help=True)
@@ -154,6 +154,7 @@ def run(
             observer=BarObserver(progress),
         )
         _ensure_schema(ctx.engine)
+        settle_heap()
         summary = run_once(ctx, dispatcher, streams=stream, full=full)
     _console().print(_summary_table(summary))
     for error in summary.errors:
