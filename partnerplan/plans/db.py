@@ -167,7 +167,7 @@ def upsert(
     encode = bulk.encoder(shape, tbl, dialect)
     total = 0
     for chunk in _batches(chain([first], iterator), _CHUNK_ROWS):
-        for sql, params in bulk.statements(shape, encode, chunk):
+        for sql, params in bulk.statements(shape, encode, chunk, keys):
             connection.exec_driver_sql(sql, params)
         total += len(chunk)
     return total
