@@ -39,9 +39,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any]:
-        """One call per value where the decorator would chain two: the bulk upsert runs it for
-        every timestamp of every row. Stores exactly what ``process_bind_param`` followed by the
-        dialect's own processor stores (``tests/plans/test_types.py`` holds them equal)."""
+        """UTC text on SQLite, an aware UTC datetime elsewhere: one call per value.
+
+        The decorator would chain ``process_bind_param`` and the dialect's own processor, for
+        every timestamp of every row the bulk upsert stores; this stores exactly what they did
+        (``tests/plans/test_types.py`` holds them equal).
+        """
         return _sqlite_stamp if dialect.name == "sqlite" else _aware_utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
@@ -95,8 +98,10 @@ class Money(TypeDecorator[Decimal]):
         return to_minor(Decimal(value))
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Decimal | None], Any]:
-        """``process_bind_param`` without the decorator's wrapper call (BIGINT has no processor
-        of its own)."""
+        """``process_bind_param`` without the decorator's wrapper call around it.
+
+        BIGINT has no processor of its own, so the scaled integer goes to the driver as is.
+        """
         return _minor_or_none
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
