@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 
 from partnerplan.errors import BudgetExhausted
 from partnerplan.logs import get_logger
-from partnerplan.plans.db import session_scope
+from partnerplan.plans.db import refresh_statistics, session_scope
 from partnerplan.plans.ingest import resolve_partners, store_batch
 from partnerplan.plans.store import ActivityRow, RunRow
 from partnerplan.worker import jobs, state
@@ -166,5 +166,7 @@ def _store_page(
             records_quarantined=result.quarantined,
             records_deleted=result.deleted,
         )
+    if result.stored:
+        refresh_statistics(ctx.engine, "activity")
     ctx.observer.page(run.stream, len(page.records))
     return linked | {partner for partner, _ in result.touched if partner is not None}

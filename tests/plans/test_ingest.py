@@ -213,3 +213,38 @@ def test_a_page_of_a_stream_with_nothing_in_quarantine_updates_no_quarantine_ent
         _store(session, mappings, "sf_opportunities", [_opportunity(i) for i in range(20)])
         session.commit()
     assert [] == [s for s in statements if s.startswith("UPDATE quarantine")]
+
+
+def test_postgres_statistics_follow_a_first_load_so_lookups_stay_index_probes(pg_engine, mappings):
+    """A table loaded from empty is analyzed as it doubles; the id lookup probes the index.
+
+    Without statistics PostgreSQL filtered a whole stream's rows for every page's id lookup
+    (quadratic over a first sync); the plan must name record_id in the index condition.
+    """
+    from partnerplan.plans.db import ANALYZE_FLOOR, refresh_statistics
+
+    analyzed = []
+    for start in range(0, 3 * ANALYZE_FLOOR, 2_000):
+        with Session(pg_engine) as session:
+            _store(
+                session,
+                mappings,
+                "sf_opportunities",
+                [_opportunity(start + i) for i in range(2_000)],
+            )
+            session.commit()
+        with pg_engine.connect() as connection:  # what the sync asks after every stored page
+            connection.exec_driver_sql("SELECT pg_stat_force_next_flush()")
+        analyzed.append(refresh_statistics(pg_engine, "activity"))
+    assert 1 <= sum(analyzed) <= 2  # after 10,000 rows, then once the table has doubled
+    assert not refresh_statistics(pg_engine, "activity")  # unchanged since: not again
+    with pg_engine.connect() as connection:
+        plan = "\n".join(
+            row[0]
+            for row in connection.exec_driver_sql(
+                "EXPLAIN SELECT content_hash FROM activity WHERE source = 'salesforce'"
+                " AND stream = 'sf_opportunities' AND record_id = ANY(%(ids)s)",
+                {"ids": [f"006{i:015d}" for i in range(0, 40, 2)]},
+            )
+        )
+    assert "Index Cond" in plan and "record_id" in plan.split("Index Cond", 1)[1].split("\n")[0]
