@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from partnerplan.plans.types import Money, UTCDateTime
@@ -74,6 +74,14 @@ class ActivityRow(SQLModel, table=True):
         # metrics bucketed by created date (pipeline created, leads submitted) scan by kind
         Index("ix_activity_created", "kind", "created_at"),
         Index("ix_activity_partner_ref", "source", "partner_ref"),
+        # the few activities still waiting for their partner: linking them must not scan all
+        Index(
+            "ix_activity_unlinked",
+            "source",
+            "partner_ref",
+            sqlite_where=text("partner_id IS NULL"),
+            postgresql_where=text("partner_id IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -248,3 +248,24 @@ def test_postgres_statistics_follow_a_first_load_so_lookups_stay_index_probes(pg
             )
         )
     assert "Index Cond" in plan and "record_id" in plan.split("Index Cond", 1)[1].split("\n")[0]
+
+
+def test_linking_waiting_activities_reads_only_the_unlinked_ones(sqlite_engine):
+    """resolve_partners runs after every partner page: it must not scan every activity."""
+    captured = []
+
+    @event.listens_for(sqlite_engine, "before_cursor_execute")
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "partner_link" in statement and "DISTINCT" in statement:
+            captured.append((statement, parameters))
+
+    with Session(sqlite_engine) as session:
+        resolve_partners(session)
+    assert captured, "resolve_partners issued no lookup"
+    statement, parameters = captured[0]
+    with sqlite_engine.connect() as connection:
+        plan = [
+            row[3]
+            for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        ]
+    assert any("activity USING INDEX ix_activity_unlinked" in step for step in plan), plan
