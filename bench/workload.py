@@ -96,18 +96,6 @@ def write_config(folder: Path) -> Path:
     return folder
 
 
-def sandbox_env(sb: Sandbox) -> dict[str, str]:
-    """The variables the shipped config reads to reach the sandbox."""
-    return {
-        "SF_INSTANCE_URL": sb.salesforce_url,
-        "SF_CLIENT_ID": sb.salesforce_client_id,
-        "SF_CLIENT_SECRET": sb.salesforce_client_secret,
-        "SF_CA_BUNDLE": str(sb.ca_bundle),
-        "HUBSPOT_BASE_URL": sb.hubspot_url,
-        "HUBSPOT_TOKEN": sb.hubspot_token,
-    }
-
-
 @contextmanager
 def store(db: str, folder: Path) -> Iterator[str]:
     """A DATABASE_URL on an empty store; a PostgreSQL schema is dropped on exit."""

@@ -19,6 +19,18 @@ from partnerplan.worker.cli import run
 DEMO_DIR = Path("demo")
 
 
+def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
+    """The variables the shipped config reads, pointed at ``sandbox`` (demo, bench and tests)."""
+    return {
+        "SF_INSTANCE_URL": sandbox.salesforce_url,
+        "SF_CLIENT_ID": sandbox.salesforce_client_id,
+        "SF_CLIENT_SECRET": sandbox.salesforce_client_secret,
+        "SF_CA_BUNDLE": str(sandbox.ca_bundle),
+        "HUBSPOT_BASE_URL": sandbox.hubspot_url,
+        "HUBSPOT_TOKEN": sandbox.hubspot_token,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the sandbox, run the flow once, print the plan progress; return the exit code."""
     args = argv if argv is not None else sys.argv[1:]
@@ -33,17 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print(f"Starting the sandbox CRMs with {scale} partners ...", flush=True)
     with Sandbox(seed=1, scale=scale) as sandbox:
-        os.environ.update(
-            {
-                "SF_INSTANCE_URL": sandbox.salesforce_url,
-                "SF_CLIENT_ID": sandbox.salesforce_client_id,
-                "SF_CLIENT_SECRET": sandbox.salesforce_client_secret,
-                "SF_CA_BUNDLE": str(sandbox.ca_bundle),
-                "HUBSPOT_BASE_URL": sandbox.hubspot_url,
-                "HUBSPOT_TOKEN": sandbox.hubspot_token,
-                "DATABASE_URL": f"sqlite:///{DEMO_DIR / 'partnerplan.db'}",
-            }
-        )
+        os.environ.update(sandbox_env(sandbox))
+        os.environ["DATABASE_URL"] = f"sqlite:///{DEMO_DIR / 'partnerplan.db'}"
         print(f"  Salesforce: {sandbox.salesforce_url}   HubSpot: {sandbox.hubspot_url}")
         code = run(["run", "--config", str(config)])
         if code != 0:

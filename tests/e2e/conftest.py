@@ -22,6 +22,7 @@ from partnerplan.plans.db import make_engine
 from partnerplan.plans.store import PlanRow, ProgressRow, RunRow, TargetRow
 from partnerplan.worker import jobs
 from partnerplan.worker.cli import run as cli
+from partnerplan.worker.demo import sandbox_env
 from tests.conftest import PG_ADMIN_URL
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,18 +117,6 @@ def write_config(target: Path, **hubspot: Any) -> Path:
     settings["sources"]["hubspot"].update({"search_lag_seconds": 0, **hubspot})
     (target / "settings.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return target
-
-
-def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
-    """The variables the shipped config reads to reach the sandbox."""
-    return {
-        "SF_INSTANCE_URL": sandbox.salesforce_url,
-        "SF_CLIENT_ID": sandbox.salesforce_client_id,
-        "SF_CLIENT_SECRET": sandbox.salesforce_client_secret,
-        "SF_CA_BUNDLE": str(sandbox.ca_bundle),
-        "HUBSPOT_BASE_URL": sandbox.hubspot_url,
-        "HUBSPOT_TOKEN": sandbox.hubspot_token,
-    }
 
 
 def pg_url(schema: str) -> str:
