@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PACKAGES := partnerplan connectors mappings plans writeback worker sandbox
 
 .PHONY: demo test lint unit bench install lock migration clean starter
 
@@ -16,7 +17,7 @@ $(STAMP): requirements-dev.txt pyproject.toml
 install: $(STAMP)  ## create the virtualenv with the locked dependencies
 
 demo: $(STAMP)  ## start the sandbox CRMs, run the whole flow on SQLite, show the plans
-	$(BIN)/python -m partnerplan.worker.demo
+	$(BIN)/python -m worker.demo
 
 test: lint unit  ## lint, type-check, then every test
 
@@ -24,8 +25,8 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)  ## ruff and mypy --strict, as CI runs them
-	$(BIN)/ruff check partnerplan tests bench
-	$(BIN)/ruff format --check partnerplan tests bench
+	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/ruff format --check $(PACKAGES) tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)  ## the benchmark workload (SCALE=2000 for the standard one)
@@ -36,13 +37,13 @@ lock:  ## re-resolve the pinned dependencies after editing pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements-dev.txt -q --python-version 3.11
 
 migration: $(STAMP)  ## autogenerate a migration: make migration MSG="add foo"
-	$(BIN)/python -c "import sys; from partnerplan.plans import migrate; from partnerplan.plans.db import make_engine; e = make_engine('sqlite:///.migration.db'); migrate.upgrade(e); migrate.revision(e, sys.argv[1])" "$(MSG)"
+	$(BIN)/python -c "import sys; from plans import migrate; from plans.db import make_engine; e = make_engine('sqlite:///.migration.db'); migrate.upgrade(e); migrate.revision(e, sys.argv[1])" "$(MSG)"
 	rm -f .migration.db*
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache partnerplan.db*
 
 starter:  ## refresh the config `partnerplan init` writes from the shipped example config/
-	cp config/mappings/*.yaml config/mappings/README.md partnerplan/worker/starter/mappings/
-	cp config/metrics.yaml config/rates.yaml config/writeback.yaml partnerplan/worker/starter/
-	cp config/plans/p-00001.yaml partnerplan/worker/starter/plans/example-plan.yaml
+	cp config/mappings/*.yaml config/mappings/README.md worker/starter/mappings/
+	cp config/metrics.yaml config/rates.yaml config/writeback.yaml worker/starter/
+	cp config/plans/p-00001.yaml worker/starter/plans/example-plan.yaml

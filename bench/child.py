@@ -2,7 +2,7 @@
 
     python -m bench.child --config DIR --database-url URL [--full] [--profile FILE]
 
-Runs the real CLI entry point (``partnerplan.worker.cli.run``: the schema upgrade, the progress
+Runs the real CLI entry point (``worker.cli.run``: the schema upgrade, the progress
 bars, every stage) and prints one JSON line on stdout: the exit code, the wall time measured
 around the command with ``time.perf_counter``, and this process's peak RSS
 (``VmHWM``, KiB). ``--profile`` runs the same command under cProfile.
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--profile", help="write cProfile stats to this file")
     args = parser.parse_args()
     imported = time.perf_counter()
-    from partnerplan.worker.cli import run
+    from worker.cli import run
 
     argv = ["run", "--config", args.config, "--database-url", args.database_url]
     if args.full:

@@ -30,14 +30,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from partnerplan.plans.catalogue import load_catalogue
-from partnerplan.plans.db import create_all, make_engine
-from partnerplan.plans.engine import compute_progress
-from partnerplan.plans.periods import parse_period
-from partnerplan.plans.planfile import Plan, PlanSet, Target
-from partnerplan.plans.rates import load_rates
-from partnerplan.plans.store import ActivityRow, PartnerRow
-from partnerplan.plans.sync import sync_plans
+from plans.catalogue import load_catalogue
+from plans.db import create_all, make_engine
+from plans.engine import compute_progress
+from plans.periods import parse_period
+from plans.planfile import Plan, PlanSet, Target
+from plans.planstore import sync_plans
+from plans.rates import load_rates
+from plans.store import ActivityRow, PartnerRow
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("PARTNERPLAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

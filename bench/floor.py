@@ -17,7 +17,7 @@ import orjson
 import urllib3
 
 from bench.workload import Recorded
-from partnerplan.connectors.sandbox import Sandbox
+from sandbox import Sandbox
 
 
 def _pools(sb: Sandbox) -> dict[str, Any]:

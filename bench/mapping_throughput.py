@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from partnerplan.mappings.loader import load_mappings
+from mappings.loader import load_mappings
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["Prospecting", "Qualification", "Negotiation/Review", "Closed Won", "Closed Lost"]
@@ -92,8 +92,8 @@ def main() -> None:
     if args.store:
         from sqlmodel import Session
 
-        from partnerplan.plans.db import create_all, make_engine
-        from partnerplan.plans.ingest import store_batch
+        from plans.db import create_all, make_engine
+        from plans.ingest import store_batch
 
         with tempfile.TemporaryDirectory() as tmp:
             engine = make_engine(f"sqlite:///{tmp}/bench.db")

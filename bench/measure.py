@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from bench.workload import ROOT, minimum_calls
-from partnerplan.connectors.sandbox import Sandbox
-from partnerplan.plans.db import make_engine
-from partnerplan.plans.store import PushStateRow, RunRow
+from plans.db import make_engine
+from plans.store import PushStateRow, RunRow
+from sandbox import Sandbox
 
 WRITE_BATCH = {"salesforce": 200, "hubspot": 100}
 """The largest write batches the CRMs accept: the minimum calls are ceil(rows / batch)."""

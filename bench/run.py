@@ -36,7 +36,7 @@ from typing import Any
 from bench import compute as compute_bench
 from bench import floor, mapping_throughput, measure
 from bench.workload import ROOT, Recorder, sandbox_env, store, touch_share, write_config
-from partnerplan.connectors.sandbox import Sandbox
+from sandbox import Sandbox
 
 RESULTS = ROOT / "bench" / "results"
 SEED = 1

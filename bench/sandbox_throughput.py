@@ -33,11 +33,11 @@ from urllib.parse import urlencode
 import orjson
 import urllib3
 
-from partnerplan.connectors.hs_search import SearchPager
-from partnerplan.connectors.sandbox import Sandbox
-from partnerplan.connectors.sandbox.hs_data import ACTIVITY_TYPES, HubSpotData
-from partnerplan.connectors.sandbox.sf_data import ACTIVITY_OBJECTS, SalesforceData
-from partnerplan.connectors.sandbox.world import World
+from connectors.hubspot.search import SearchPager
+from sandbox import Sandbox
+from sandbox.hs_data import ACTIVITY_TYPES, HubSpotData
+from sandbox.sf_data import ACTIVITY_OBJECTS, SalesforceData
+from sandbox.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 SOQL = (

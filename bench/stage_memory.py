@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.workload import ROOT, sandbox_env, store, write_config
-from partnerplan.connectors.sandbox import Sandbox
+from sandbox import Sandbox
 
 
 def _memory() -> dict[str, int]:
@@ -32,8 +32,8 @@ def _memory() -> dict[str, int]:
 
 def child(config: str, url: str) -> int:
     """In the child: wrap every stage, then run the CLI."""
-    from partnerplan.worker import pipeline
-    from partnerplan.worker.cli import run
+    from worker import pipeline
+    from worker.cli import run
 
     for name, body in list(pipeline.STAGES.items()):
 

@@ -25,8 +25,8 @@ from urllib.parse import urlencode
 import yaml
 from sqlalchemy import text
 
-from partnerplan.connectors.sandbox import Sandbox
-from partnerplan.plans.db import make_engine
+from plans.db import make_engine
+from sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("PARTNERPLAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -18,8 +18,8 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from partnerplan.connectors.sandbox import Sandbox
-from partnerplan.plans.db import create_all, make_engine
+from plans.db import create_all, make_engine
+from sandbox import Sandbox
 
 PG_ADMIN_URL = os.environ.get(
     "PARTNERPLAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

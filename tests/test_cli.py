@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import inspect
 
-from partnerplan.plans import migrate
-from partnerplan.plans.db import make_engine
-from partnerplan.worker.cli import run
+from plans import migrate
+from plans.db import make_engine
+from worker.cli import run
 
 
 def test_init_writes_a_starter_config_that_validates_once_env_is_set(tmp_path, monkeypatch, capsys):
@@ -116,4 +116,4 @@ def test_starter_config_is_the_shipped_example(tmp_path):
         for written, shipped in pairs
         if (tmp_path / "cfg" / written).read_text() != (repo / "config" / shipped).read_text()
     ]
-    assert stale == [], "run `make starter` to refresh partnerplan/worker/starter/"
+    assert stale == [], "run `make starter` to refresh worker/starter/"

@@ -8,7 +8,7 @@ import pytest
 
 from partnerplan.config import Secret, StrictModel, load, parse, validate
 from partnerplan.errors import ConfigProblems
-from partnerplan.worker.cli import run
+from worker.cli import run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET_VALUE = "s3cr3t-value-that-must-not-leak"

@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from partnerplan.connectors.base import Page, Watermark
-from partnerplan.connectors.config import HubSpotSource, SalesforceSource
-from partnerplan.connectors.hubspot import HubSpotConnector
-from partnerplan.connectors.retry import RetryPolicy
-from partnerplan.connectors.salesforce import SalesforceConnector
-from partnerplan.connectors.sandbox import Sandbox
-from partnerplan.connectors.spec import StreamSpec
+from connectors.base import Page, Watermark
+from connectors.config import HubSpotSource, SalesforceSource
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.retry import RetryPolicy
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.spec import StreamSpec
+from sandbox import Sandbox
 
 OPPORTUNITIES = StreamSpec(
     name="sf_opportunities",

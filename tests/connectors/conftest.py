@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from partnerplan.connectors.config import HubSpotSource, SalesforceSource
-from partnerplan.connectors.retry import RetryPolicy
+from connectors.config import HubSpotSource, SalesforceSource
+from connectors.retry import RetryPolicy
 
 INSTANCE = "https://acme.my.salesforce.com"
 TOKEN_URL = "https://login.example.test/services/oauth2/token"

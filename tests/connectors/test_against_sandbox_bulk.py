@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from partnerplan.connectors import sf_bulk
-from partnerplan.connectors.base import Watermark
-from partnerplan.connectors.sandbox import Sandbox
-from partnerplan.connectors.spec import Filter
-from partnerplan.connectors.wire import parse_timestamp
+from connectors.base import Watermark
+from connectors.salesforce import bulk as sf_bulk
+from connectors.spec import Filter
+from connectors.wire import parse_timestamp
 from partnerplan.errors import BudgetExhausted
+from sandbox import Sandbox
 from tests.connectors.against import (
     OPPORTUNITIES,
     drain,

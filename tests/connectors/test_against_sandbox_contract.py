@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from partnerplan.connectors.base import Connector, Watermark
-from partnerplan.connectors.sandbox import Sandbox
-from partnerplan.connectors.spec import StreamSpec
-from partnerplan.connectors.wire import parse_timestamp
+from connectors.base import Connector, Watermark
+from connectors.spec import StreamSpec
+from connectors.wire import parse_timestamp
+from sandbox import Sandbox
 from tests.connectors.against import DEALS, OPPORTUNITIES, hubspot, salesforce
 
 

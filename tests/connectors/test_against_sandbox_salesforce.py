@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from partnerplan.connectors.base import Watermark
-from partnerplan.connectors.errors import DailyLimitReached
-from partnerplan.connectors.sandbox import Sandbox
-from partnerplan.connectors.wire import parse_timestamp
+from connectors.base import Watermark
+from connectors.errors import DailyLimitReached
+from connectors.wire import parse_timestamp
 from partnerplan.errors import BudgetExhausted, ConfigurationError, RetriableError
+from sandbox import Sandbox
 from tests.connectors.against import (
     OPPORTUNITIES,
     drain,

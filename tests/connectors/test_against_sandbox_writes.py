@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from partnerplan.connectors.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.connectors.against import hubspot, salesforce
 
 SF_OBJECT, SF_KEY = "Partner_Plan_Progress__c", "External_Id__c"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from connectors.config import HubSpotSource, SalesforceSource
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.salesforce.connector import SalesforceConnector
 from partnerplan.config import load
-from partnerplan.connectors.config import HubSpotSource, SalesforceSource
-from partnerplan.connectors.hubspot import HubSpotConnector
-from partnerplan.connectors.salesforce import SalesforceConnector
-from partnerplan.worker.settings import Settings
+from worker.settings import Settings
 
 SHIPPED = Path(__file__).parents[2] / "config" / "settings.yaml"
 

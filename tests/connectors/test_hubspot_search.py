@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from partnerplan.connectors.hs_search import SearchPager
-from partnerplan.connectors.wire import epoch_ms
+from connectors.hubspot.search import SearchPager
+from connectors.wire import epoch_ms
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 MOD = "hs_lastmodifieddate"

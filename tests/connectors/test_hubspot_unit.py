@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from partnerplan.connectors.base import Watermark
-from partnerplan.connectors.errors import AuthenticationFailed, DailyLimitReached, MissingField
-from partnerplan.connectors.hubspot import HubSpotConnector
-from partnerplan.connectors.spec import StreamSpec
+from connectors.base import Watermark
+from connectors.errors import AuthenticationFailed, DailyLimitReached, MissingField
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.spec import StreamSpec
 from partnerplan.errors import BudgetExhausted, ConfigurationError
 from tests.connectors.conftest import hs_source, reply
 

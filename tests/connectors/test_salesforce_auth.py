@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
-from partnerplan.connectors.errors import AuthenticationFailed
-from partnerplan.connectors.salesforce import SalesforceConnector
-from partnerplan.connectors.spec import StreamSpec
+from connectors.errors import AuthenticationFailed
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.spec import StreamSpec
 from tests.connectors.conftest import INSTANCE, TOKEN_URL, sf_source
 
 QUERY_URL = f"{INSTANCE}/services/data/v62.0/query/"

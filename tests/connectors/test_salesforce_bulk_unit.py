@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 import responses
 
-from partnerplan.connectors.base import Watermark
-from partnerplan.connectors.salesforce import SalesforceConnector
+from connectors.base import Watermark
+from connectors.salesforce.connector import SalesforceConnector
 from partnerplan.errors import ConfigurationError, RetriableError
 from tests.connectors.conftest import INSTANCE, TOKEN_URL, sf_source
 from tests.connectors.test_salesforce_unit import ACCOUNT, BASE, OPPORTUNITY, SPEC

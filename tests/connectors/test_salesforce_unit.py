@@ -16,16 +16,16 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from partnerplan.connectors import sf_errors
-from partnerplan.connectors.base import Watermark
-from partnerplan.connectors.errors import (
+from connectors.base import Watermark
+from connectors.errors import (
     DailyLimitReached,
     MissingField,
     QueryLocatorExpired,
     TransientHttpError,
 )
-from partnerplan.connectors.salesforce import SalesforceConnector
-from partnerplan.connectors.spec import StreamSpec
+from connectors.salesforce import errors as sf_errors
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.spec import StreamSpec
 from partnerplan.errors import (
     BudgetExhausted,
     ConfigurationError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from partnerplan.connectors.sandbox.httpbase import HttpServer, Response, _RequestHandler
+from sandbox.httpbase import HttpServer, Response, _RequestHandler
 
 
 def test_sandbox_handler_turns_nagle_off_for_every_connection():

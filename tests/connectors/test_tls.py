@@ -18,8 +18,8 @@ import pytest
 import trustme
 from pydantic import SecretStr
 
-from partnerplan.connectors.salesforce import SalesforceConnector
-from partnerplan.connectors.spec import StreamSpec
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.spec import StreamSpec
 from partnerplan.errors import FatalError
 from tests.connectors.conftest import sf_source
 

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from partnerplan.connectors.sandbox import Sandbox
-from partnerplan.plans.db import make_engine
-from partnerplan.plans.store import PlanRow, ProgressRow, RunRow, TargetRow
-from partnerplan.worker import jobs
-from partnerplan.worker.cli import run as cli
-from partnerplan.worker.demo import sandbox_env
+from plans.db import make_engine
+from plans.store import PlanRow, ProgressRow, RunRow, TargetRow
+from sandbox import Sandbox
 from tests.conftest import PG_ADMIN_URL
+from worker import jobs
+from worker.cli import run as cli
+from worker.demo import sandbox_env
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).with_name("golden")

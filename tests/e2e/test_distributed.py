@@ -9,12 +9,12 @@ import dramatiq
 import pytest
 import redis
 
-from partnerplan.plans import migrate
-from partnerplan.plans.db import make_engine, session_scope
-from partnerplan.worker import jobs
-from partnerplan.worker.broker import QUEUE, ActorSet, redis_broker
-from partnerplan.worker.runtime import build_context
+from plans import migrate
+from plans.db import make_engine, session_scope
 from tests.e2e.conftest import Flow, check_golden, pg_url
+from worker import jobs
+from worker.broker import QUEUE, ActorSet, redis_broker
+from worker.runtime import build_context
 
 
 class Workers:
@@ -91,7 +91,7 @@ def test_enqueue_run_puts_work_on_the_queue_for_the_workers(
     make_flow, pg_schema, redis_url, workers, monkeypatch, capsys
 ):
     """`partnerplan enqueue run` queues one run per source; workers started later finish them."""
-    from partnerplan.worker.cli import run as cli
+    from worker.cli import run as cli
 
     flow = make_flow(database_url=pg_url(pg_schema))
     pool = Workers(flow, redis_url)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from partnerplan.plans.store import ActivityRow
+from plans.store import ActivityRow
 from tests.e2e.conftest import Flow, check_golden
 
 Q4 = (date(2026, 10, 1), date(2027, 1, 1))
@@ -119,7 +119,7 @@ def test_ten_changed_records_repull_about_ten_and_recompute_only_their_partners(
     compute = [r for r in runs if r.stage == "compute_progress"]
     accounts = {o["PartnerAccountId"] for o in chosen}
     with Session(flow.engine()) as session:
-        from partnerplan.plans.store import PartnerLinkRow
+        from plans.store import PartnerLinkRow
 
         expected_partners = set(
             session.scalars(
@@ -136,8 +136,8 @@ def test_ten_changed_records_repull_about_ten_and_recompute_only_their_partners(
 
 def test_full_run_marks_records_gone_from_the_crm_as_deleted(make_flow, frozen_as_of):
     """`run --full` notices a record purged from the CRM (no deletion event) and flags it."""
-    from partnerplan.plans.db import session_scope
-    from partnerplan.plans.store import RunRow
+    from plans.db import session_scope
+    from plans.store import RunRow
 
     flow = make_flow()
     assert flow.run() == 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from partnerplan.worker.cli import run as cli
 from tests.e2e.conftest import Flow, won_q4_deal
+from worker.cli import run as cli
 
 
 def test_quarantine_retry_after_a_mapping_fix_stores_the_record_and_recomputes(make_flow, capsys):

@@ -20,13 +20,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from partnerplan.plans import migrate
-from partnerplan.plans.db import make_engine, session_scope
-from partnerplan.plans.store import ActivityRow, RunRow, WatermarkRow
-from partnerplan.worker import jobs
-from partnerplan.worker.broker import QUEUE, ActorSet, redis_broker, start_recovery
-from partnerplan.worker.runtime import build_context
+from plans import migrate
+from plans.db import make_engine, session_scope
+from plans.store import ActivityRow, RunRow, WatermarkRow
 from tests.e2e.conftest import Flow, pg_url
+from worker import jobs
+from worker.broker import QUEUE, ActorSet, redis_broker, start_recovery
+from worker.runtime import build_context
 
 SLOW_SALESFORCE = {"salesforce": {"latency_ms": 120, "page_size": 100}}
 RESILIENCE_ENV = {
@@ -82,7 +82,7 @@ def _all_done(flow: Flow, streams: int) -> bool:
 
 
 def _streams(flow: Flow) -> int:
-    from partnerplan.worker.project import load_project
+    from worker.project import load_project
 
     return len(load_project(flow.config).mappings.streams)
 
@@ -128,7 +128,7 @@ def _start_worker(flow: Flow, redis_url: str, namespace: str, log: Path) -> subp
     return subprocess.Popen(
         [
             str(dramatiq_cli),
-            "partnerplan.worker.entry",
+            "worker.entry",
             "--processes",
             "1",
             "--threads",

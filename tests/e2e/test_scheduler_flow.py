@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from partnerplan.worker.cli import run as cli
-from partnerplan.worker.project import load_project
+from worker.cli import run as cli
+from worker.project import load_project
 
 
 def test_in_process_scheduler_runs_the_due_slot_once(make_flow):

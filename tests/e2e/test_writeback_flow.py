@@ -6,8 +6,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from partnerplan.worker.cli import run as cli
 from tests.e2e.conftest import Flow, partner_account, won_q4_deal
+from worker.cli import run as cli
 
 FIELDS = {  # status JSON field → (Salesforce field, HubSpot property), as config/writeback.yaml
     "target_value": ("Target__c", "target"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from partnerplan.mappings.loader import MappingSet, load_mappings
+from mappings.loader import MappingSet, load_mappings
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "mappings"

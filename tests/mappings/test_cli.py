@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 
-from partnerplan.plans.db import create_all, make_engine
-from partnerplan.worker.cli import run
+from plans.db import create_all, make_engine
 from tests.mappings.conftest import ROOT, SAMPLES
 from tests.mappings.test_validate import SETTINGS
+from worker.cli import run
 
 
 def _config(tmp_path, mappings_dir=ROOT / "config" / "mappings"):
@@ -82,8 +82,8 @@ def test_quarantine_list_then_retry_after_fixing_the_mapping(tmp_path, capsys, m
 
     from sqlmodel import Session
 
-    from partnerplan.mappings.loader import load_mappings
-    from partnerplan.plans.ingest import store_batch
+    from mappings.loader import load_mappings
+    from plans.ingest import store_batch
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine = make_engine(url)

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from mappings.activity import Activity, Rejection
+from mappings.coerce import to_date, to_datetime, to_decimal, to_int
+from mappings.loader import load_mappings
 from partnerplan.errors import RecordError
-from partnerplan.mappings.activity import Activity, Rejection
-from partnerplan.mappings.coerce import to_date, to_datetime, to_decimal, to_int
-from partnerplan.mappings.loader import load_mappings
 
 
 def _stream(tmp_path, body: str, source: str = "hubspot", obj: str = "p4242424_custom"):

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from partnerplan.mappings.activity import Activity, json_safe
+from mappings.activity import Activity, json_safe
 from tests.mappings.conftest import SAMPLES
 
 STREAMS = sorted(p.stem for p in SAMPLES.glob("*.json"))

@@ -10,11 +10,11 @@ from collections import Counter
 
 import pytest
 
+from connectors.base import connect
+from connectors.config import HubSpotSource, SalesforceSource
+from mappings.activity import Rejection
 from partnerplan.config import EnvStr
-from partnerplan.connectors.base import connect
-from partnerplan.connectors.config import HubSpotSource, SalesforceSource
-from partnerplan.connectors.sandbox.sandbox import Sandbox
-from partnerplan.mappings.activity import Rejection
+from sandbox.sandbox import Sandbox
 
 
 @pytest.fixture(scope="module")

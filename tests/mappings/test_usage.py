@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from partnerplan.mappings.usage import unusable_references
+from mappings.usage import unusable_references
 from tests.mappings.conftest import SHIPPED
 
 

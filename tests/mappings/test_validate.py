@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from partnerplan.worker.cli import run
 from tests.mappings.conftest import ROOT, SHIPPED
+from worker.cli import run
 
 BAD = ROOT / "tests" / "fixtures" / "bad-mappings"
 SETTINGS = """\

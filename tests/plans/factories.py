@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from partnerplan.plans.catalogue import Catalogue, load_catalogue
-from partnerplan.plans.engine import ComputeResult, compute_progress
-from partnerplan.plans.periods import parse_period
-from partnerplan.plans.planfile import Plan, PlanSet, Target
-from partnerplan.plans.rates import RateSet
-from partnerplan.plans.store import ActivityRow, PartnerRow, ProgressRow, TargetRow
-from partnerplan.plans.sync import sync_plans
+from plans.catalogue import Catalogue, load_catalogue
+from plans.engine import ComputeResult, compute_progress
+from plans.periods import parse_period
+from plans.planfile import Plan, PlanSet, Target
+from plans.planstore import sync_plans
+from plans.rates import RateSet
+from plans.store import ActivityRow, PartnerRow, ProgressRow, TargetRow
 
 _ids = itertools.count(1)
 _CATALOGUE: Catalogue | None = None

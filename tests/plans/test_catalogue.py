@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from partnerplan.plans.catalogue import Aggregate, load_catalogue
+from plans.catalogue import Aggregate, load_catalogue
 
 CUSTOM = """\
 version: 1

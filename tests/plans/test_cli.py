@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from sqlmodel import Session
 
-from partnerplan.plans.db import create_all, make_engine
-from partnerplan.worker.cli import run
+from plans.db import create_all, make_engine
 from tests.plans.factories import activity, add_activities, add_partners, utc
+from worker.cli import run
 
 PLAN = """\
 version: 1

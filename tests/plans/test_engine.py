@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
-from partnerplan.plans.store import PlanRow, ProgressRow
+from plans.store import PlanRow, ProgressRow
 from tests.plans.factories import (
     activity,
     add_activities,

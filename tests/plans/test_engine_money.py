@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session
 
-from partnerplan.plans.evaluate import MissingRate
-from partnerplan.plans.rates import RateSet, RatesFile
+from plans.evaluate import MissingRate
+from plans.rates import RateSet, RatesFile
 from tests.plans.factories import (
     activity,
     add_activities,

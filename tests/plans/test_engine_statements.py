@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import event
 from sqlmodel import Session
 
-from partnerplan.plans.store import (
+from plans.store import (
     ActivityRow,
     PartnerRow,
     PlanRow,

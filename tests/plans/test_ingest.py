@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlmodel import Session
 
-from partnerplan.mappings.loader import load_mappings
-from partnerplan.plans.ingest import resolve_partners, retry_quarantine, store_batch
-from partnerplan.plans.store import ActivityRow, PartnerLinkRow, PartnerRow, QuarantineRow
+from mappings.loader import load_mappings
+from plans.ingest import resolve_partners, retry_quarantine, store_batch
+from plans.store import ActivityRow, PartnerLinkRow, PartnerRow, QuarantineRow
 from tests.mappings.conftest import SAMPLES, SHIPPED
 
 NOW = datetime(2026, 4, 3, 12, 0, tzinfo=UTC)
@@ -221,7 +221,7 @@ def test_postgres_statistics_follow_a_first_load_so_lookups_stay_index_probes(pg
     Without statistics PostgreSQL filtered a whole stream's rows for every page's id lookup
     (quadratic over a first sync); the plan must name record_id in the index condition.
     """
-    from partnerplan.plans.db import ANALYZE_FLOOR, refresh_statistics
+    from plans.db import ANALYZE_FLOOR, refresh_statistics
 
     analyzed = []
     for start in range(0, 3 * ANALYZE_FLOOR, 2_000):

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from partnerplan.plans.periods import parse_period
+from plans.periods import parse_period
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from partnerplan.plans.planfile import load_plans
+from plans.planfile import load_plans
 from tests.plans.factories import catalogue
 
 BAD = Path(__file__).resolve().parent.parent / "fixtures" / "bad-plans"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from partnerplan.plans.rates import load_rates
+from plans.rates import load_rates
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 

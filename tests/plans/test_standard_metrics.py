@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from partnerplan.plans.db import create_all, make_engine
+from plans.db import create_all, make_engine
 from tests.conftest import PG_ADMIN_URL, require_service
 from tests.plans.factories import (
     activity,

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from partnerplan.plans.db import upsert
-from partnerplan.plans.store import ActivityRow
+from plans.db import upsert
+from plans.store import ActivityRow
 
 
 def _activities(n: int, *, amount: str = "1234.56") -> list[dict[str, object]]:

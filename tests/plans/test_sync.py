@@ -7,9 +7,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from partnerplan.plans.planfile import load_plans
-from partnerplan.plans.store import FxRateRow, PlanRow, ProgressRow, SectionRow, TargetRow
-from partnerplan.plans.sync import sync_plans
+from plans.planfile import load_plans
+from plans.planstore import sync_plans
+from plans.store import FxRateRow, PlanRow, ProgressRow, SectionRow, TargetRow
 from tests.plans.factories import add_partners, catalogue, compute, plan, store_plans, utc
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.dialects.sqlite import pysqlite
 
-from partnerplan.plans.db import json_dumps
-from partnerplan.plans.types import Money, UTCDateTime
+from plans.db import json_dumps
+from plans.types import Money, UTCDateTime
 
 DIALECTS = [pysqlite.dialect(), psycopg.dialect()]
 STAMPS = [

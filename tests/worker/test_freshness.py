@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from partnerplan.plans.db import session_scope
-from partnerplan.plans.store import RunRow
-from partnerplan.worker import jobs
-from partnerplan.worker.freshness import stream_freshness
+from plans.db import session_scope
+from plans.store import RunRow
+from worker import jobs
+from worker.freshness import stream_freshness
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from partnerplan.connectors.base import Watermark
-from partnerplan.plans.db import session_scope
-from partnerplan.plans.store import RunRow
-from partnerplan.worker import jobs, locks, state
+from connectors.base import Watermark
+from plans.db import session_scope
+from plans.store import RunRow
+from worker import jobs, locks, state
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from partnerplan.errors import BudgetExhausted
-from partnerplan.worker.prefetch import prefetched
+from worker.prefetch import prefetched
 
 
 def pages(count: int, produced: list[int], fail_at: int | None = None) -> Iterator[int]:

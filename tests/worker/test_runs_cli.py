@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from partnerplan.plans.db import session_scope
-from partnerplan.plans.store import RunRow
-from partnerplan.worker.cli import run as cli
+from plans.db import session_scope
+from plans.store import RunRow
+from worker.cli import run as cli
 
 T = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

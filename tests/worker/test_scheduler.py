@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from partnerplan.config import parse
-from partnerplan.plans.store import RunRow
-from partnerplan.worker.dispatch import InlineDispatcher
-from partnerplan.worker.pipeline import Context
-from partnerplan.worker.project import Project
-from partnerplan.worker.scheduler import check, due, redis_claim, tick
-from partnerplan.worker.settings import Schedule, Settings
+from plans.store import RunRow
+from worker.dispatch import InlineDispatcher
+from worker.pipeline import Context
+from worker.project import Project
+from worker.scheduler import check, due, redis_claim, tick
+from worker.settings import Schedule, Settings
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from partnerplan.worker.sync import Seen
+from worker.pull import Seen
 
 
 def test_every_seen_id_is_found_and_unseen_ids_are_not():

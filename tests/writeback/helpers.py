@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from partnerplan.connectors.base import ApiUsage, WriteResult
+from connectors.base import ApiUsage, WriteResult
 from partnerplan.errors import ConfigurationError
-from partnerplan.plans.store import (
+from plans.store import (
     PartnerLinkRow,
     PartnerRow,
     PlanRow,

@@ -9,13 +9,13 @@ from alembic import command
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from partnerplan.plans import migrate
-from partnerplan.plans.db import create_all, make_engine
-from partnerplan.plans.store import PushStateRow
-from partnerplan.worker.cli import run
+from plans import migrate
+from plans.db import create_all, make_engine
+from plans.store import PushStateRow
 from tests.writeback.helpers import seed
 from tests.writeback.test_push import SHIPPED
 from tests.writeback.test_sandbox import partner_ids
+from worker.cli import run
 
 SETTINGS = """\
 version: 1

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from partnerplan.connectors.hubspot_setup import Step, WantedObject, WantedProperty, plan_setup
-from partnerplan.worker.writeback import load_writeback
+from connectors.hubspot.setup import Step, WantedObject, WantedProperty, plan_setup
 from tests.writeback.test_push import KINDS, SHIPPED
+from writeback.config import load_writeback
 
 SOURCES = {
     "salesforce": type("S", (), {"type": "salesforce"})(),

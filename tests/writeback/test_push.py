@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from partnerplan.plans.store import PushStateRow
-from partnerplan.worker import jobs, payloads, push
-from partnerplan.worker.writeback import WritebackFile, load_writeback
+from plans.store import PushStateRow
 from tests.writeback.helpers import T0, FakeConnector, seed, set_actual
+from worker import jobs
+from writeback import payloads, push
+from writeback.config import WritebackFile, load_writeback
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "writeback.yaml"
 KINDS = {"salesforce": "salesforce", "hubspot": "hubspot"}
@@ -118,7 +119,7 @@ def test_changing_one_target_pushes_only_that_target_and_its_rollup(engine, conn
 
 def test_a_recompute_that_only_moves_timestamps_pushes_nothing(sqlite_engine, connectors):
     """computed_at and data_as_of ride along with a change but never cause a push alone."""
-    from partnerplan.plans.store import ProgressRow
+    from plans.store import ProgressRow
 
     with Session(sqlite_engine) as session:
         seed(session, partners=1, targets=2)
@@ -234,7 +235,7 @@ def test_fields_are_checked_against_the_crm_before_the_first_write(sqlite_engine
 
 def test_a_partner_missing_from_a_crm_is_counted_not_sent(sqlite_engine, connectors):
     """Targets of a partner with no record in that CRM are reported as unlinked."""
-    from partnerplan.plans.store import PartnerLinkRow
+    from plans.store import PartnerLinkRow
 
     with Session(sqlite_engine) as session:
         seed(session, partners=2, targets=2)
@@ -263,7 +264,7 @@ def test_thousand_changed_targets_cost_the_minimum_calls(sqlite_engine, connecto
 
 def test_a_decimal_scale_change_does_not_change_what_is_sent():
     """625.50 and 625.5000 (before/after a database round trip) render the same, exactly."""
-    from partnerplan.worker.payloads import plain
+    from writeback.payloads import plain
 
     assert (plain(Decimal("625.50")), plain(Decimal("625.5000")), plain(Decimal("700.00"))) == (
         "625.5",

@@ -10,16 +10,17 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlmodel import Session
 
-from partnerplan.connectors.config import HubSpotSource, SalesforceSource
-from partnerplan.connectors.hubspot import HubSpotConnector
-from partnerplan.connectors.retry import RetryPolicy
-from partnerplan.connectors.salesforce import SalesforceConnector
-from partnerplan.connectors.wire import parse_timestamp
-from partnerplan.plans.store import ProgressRow, PushStateRow
-from partnerplan.worker import jobs, push
-from partnerplan.worker.writeback import WritebackFile
+from connectors.config import HubSpotSource, SalesforceSource
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.retry import RetryPolicy
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.wire import parse_timestamp
+from plans.store import ProgressRow, PushStateRow
 from tests.writeback.helpers import T0, seed, set_actual
 from tests.writeback.test_push import KINDS, shipped
+from worker import jobs
+from writeback import push
+from writeback.config import WritebackFile
 
 NO_SLEEP = RetryPolicy(attempts=3, backoff=0.001, max_backoff=0.001, sleep=lambda _s: None)
 

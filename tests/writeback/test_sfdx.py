@@ -6,8 +6,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from partnerplan.worker.writeback import PROGRESS_FIELDS, ROLLUP_FIELDS
 from tests.writeback.test_push import shipped
+from writeback.config import PROGRESS_FIELDS, ROLLUP_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2] / "crm" / "salesforce"
 DEFAULT = ROOT / "force-app" / "main" / "default"

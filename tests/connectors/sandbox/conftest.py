@@ -12,7 +12,7 @@ import hubspot
 import pytest
 from simple_salesforce import Salesforce
 
-from partnerplan.connectors.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.connectors.sandbox.helpers import trusting
 
 API_VERSION = "62.0"

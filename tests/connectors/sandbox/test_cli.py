@@ -10,10 +10,10 @@ import threading
 
 import urllib3
 
-from partnerplan.connectors.sandbox.server import render_text, serve
-from partnerplan.worker.cli import run
+from sandbox.server import render_text, serve
+from worker.cli import run
 
-START = "from partnerplan.worker.cli import main; main()"
+START = "from worker.cli import main; main()"
 
 
 def test_serve_prints_json_serves_and_stops_on_interrupt():

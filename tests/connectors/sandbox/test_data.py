@@ -8,13 +8,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from partnerplan.connectors.sandbox import Sandbox, ids
-from partnerplan.connectors.sandbox.hs_data import ACTIVITY_TYPES, HubSpotData
-from partnerplan.connectors.sandbox.hs_store import HubSpotStore
-from partnerplan.connectors.sandbox.sf_data import ACTIVITY_OBJECTS, SalesforceData
-from partnerplan.connectors.sandbox.sf_schema import OBJECTS
-from partnerplan.connectors.sandbox.sf_store import SalesforceStore
-from partnerplan.connectors.sandbox.world import World
+from sandbox import Sandbox, ids
+from sandbox.hs_data import ACTIVITY_TYPES, HubSpotData
+from sandbox.hs_store import HubSpotStore
+from sandbox.sf_data import ACTIVITY_OBJECTS, SalesforceData
+from sandbox.sf_schema import OBJECTS
+from sandbox.sf_store import SalesforceStore
+from sandbox.world import World
 
 ANCHOR = date(2026, 4, 15)
 

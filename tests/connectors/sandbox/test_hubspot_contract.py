@@ -15,7 +15,7 @@ from hubspot.crm.objects import (
 )
 from hubspot.crm.objects.exceptions import ApiException
 
-from partnerplan.connectors.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.connectors.sandbox.helpers import HS_INSTANT, sample, shape_differences
 
 

@@ -13,7 +13,7 @@ from hubspot.crm.deals.exceptions import ApiException, ServiceException, Unautho
 from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInputUpsert
 from urllib3.util.retry import Retry
 
-from partnerplan.connectors.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.connectors.sandbox.helpers import sample, shape_differences
 
 

@@ -15,13 +15,13 @@ from typing import Any
 import orjson
 import pytest
 
-from partnerplan.connectors.hs_search import SearchPager
-from partnerplan.connectors.sandbox import hubspot as hubspot_module
-from partnerplan.connectors.sandbox.hs_store import HubSpotStore
-from partnerplan.connectors.sandbox.httpbase import Request
-from partnerplan.connectors.sandbox.hubspot import HubSpotApp
-from partnerplan.connectors.sandbox.table import Table
-from partnerplan.connectors.sandbox.world import World
+from connectors.hubspot.search import SearchPager
+from sandbox import hubspot as hubspot_module
+from sandbox.hs_store import HubSpotStore
+from sandbox.httpbase import Request
+from sandbox.hubspot import HubSpotApp
+from sandbox.table import Table
+from sandbox.world import World
 
 MOD = "hs_lastmodifieddate"
 SORT = [{"propertyName": MOD, "direction": "ASCENDING"}]

@@ -18,7 +18,7 @@ from simple_salesforce.exceptions import (
     SalesforceMalformedRequest,
 )
 
-from partnerplan.connectors.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.connectors.sandbox.conftest import API_VERSION
 from tests.connectors.sandbox.helpers import SF_DATETIME, sample, shape_differences, trusting
 

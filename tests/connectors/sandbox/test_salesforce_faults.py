@@ -13,7 +13,7 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-from partnerplan.connectors.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.connectors.sandbox.conftest import API_VERSION
 from tests.connectors.sandbox.helpers import sample, shape_differences, trusting
 

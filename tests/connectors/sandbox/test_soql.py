@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from partnerplan.connectors.sandbox.sf_store import SalesforceStore
-from partnerplan.connectors.sandbox.soql import DateLit, SoqlError, parse
-from partnerplan.connectors.sandbox.soql_eval import compile_query, select
-from partnerplan.connectors.sandbox.world import World
+from sandbox.sf_store import SalesforceStore
+from sandbox.soql import DateLit, SoqlError, parse
+from sandbox.soql_eval import compile_query, select
+from sandbox.world import World
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,149 @@
+"""The `Connector` protocol: what every CRM connector offers the stages above it.
+
+A connector turns "what changed in this CRM object since the watermark" into a lazy stream of
+pages of raw records, and "these values for these records" into the fewest write calls the CRM
+allows. It owns authentication, pagination, retries, rate limits and API budgets, so nothing
+above it knows HTTP. Implementations: :mod:`connectors.salesforce.connector` and
+:mod:`connectors.hubspot.connector`; :func:`connect` picks one from a source's settings.
+
+Pull contract (the worker relies on each point):
+
+* Pages come ordered by ``(modified, id)``; ``Page.watermark`` is the ``(modified, id)`` of the
+  page's last record, so persisting it together with the page's data never skips a record that
+  a later page holds.
+* Each pull starts ``lookback_seconds`` before the watermark, so records that commit late (or
+  share the watermark's timestamp) are read again rather than missed; the store dedupes them.
+* When the configured share of the daily API budget is spent, :class:`BudgetExhausted` is raised
+  between two pages, after the last complete page has been yielded, never in the middle of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from connectors.config import HubSpotSource, SalesforceSource
+    from connectors.retry import RetryPolicy
+    from connectors.spec import StreamSpec
+
+
+@dataclass(frozen=True, order=True)
+class Watermark:
+    """How far a stream has been read: the (modified time, record id) of the last stored record.
+
+    Ordering is lexicographic, the same order the connectors read in, so ``a < b`` means ``b``
+    is further along.
+    """
+
+    modified_at: datetime
+    record_id: str
+
+
+@dataclass
+class Page:
+    """One page of raw records, as the CRM returned them.
+
+    Attributes:
+        records: Raw records. HubSpot records carry ``"associations": {"companies": [ids]}``
+            when the stream asked for associations.
+        watermark: The ``(modified, id)`` of the page's last record: safe to persist once this
+            page (and every earlier one) is stored; ``None`` for an empty page.
+        deleted: True for pages of deleted / archived records.
+    """
+
+    records: list[dict[str, Any]]
+    watermark: Watermark | None
+    deleted: bool = False
+
+
+@dataclass
+class WriteResult:
+    """The outcome of writing one record.
+
+    Attributes:
+        key: The caller's key for the record (its external id, or its record id for updates).
+        ok: Whether the CRM accepted the record.
+        record_id: The CRM's id for the record, when known.
+        created: True if the write created the record, False if it updated one, None if unknown.
+        error: The CRM's reason when ``ok`` is false (code and message, never a credential).
+    """
+
+    key: str
+    ok: bool
+    record_id: str | None = None
+    created: bool | None = None
+    error: str | None = None
+
+
+@dataclass
+class ApiUsage:
+    """API calls this connector made, and the daily budget as the CRM last reported it.
+
+    Attributes:
+        calls: HTTP calls made by this connector (every attempt, retries included).
+        write_calls: The subset of ``calls`` that wrote records.
+        daily_used: Calls used today across the whole org/portal, from the CRM's headers.
+        daily_max: The org's/portal's daily call allowance, from the CRM's headers.
+    """
+
+    calls: int
+    write_calls: int
+    daily_used: int | None
+    daily_max: int | None
+
+
+class Connector(Protocol):
+    """Pulls changed records from one CRM and writes values back to it."""
+
+    name: str
+
+    def check_fields(self, spec: StreamSpec) -> None:
+        """Raise ConfigurationError naming the object and field if the CRM lacks a field."""
+        ...
+
+    def pull(self, spec: StreamSpec, since: Watermark | None) -> Iterator[Page]:
+        """Yield pages of records changed since ``since`` (minus the lookback), in order."""
+        ...
+
+    def deletions(self, spec: StreamSpec, since: datetime | None) -> Iterator[Page]:
+        """Yield pages of records deleted / archived since ``since``."""
+        ...
+
+    def upsert(
+        self, object: str, key_field: str, records: list[dict[str, Any]]
+    ) -> list[WriteResult]:
+        """Create-or-update ``records`` by the external id ``key_field``; one result each."""
+        ...
+
+    def update(self, object: str, records: list[dict[str, Any]]) -> list[WriteResult]:
+        """Update existing records by CRM record id (each record carries ``"Id"`` / ``"id"``)."""
+        ...
+
+    def usage(self) -> ApiUsage:
+        """API calls made so far and the daily budget last reported by the CRM."""
+        ...
+
+
+def connect(
+    name: str, source: SalesforceSource | HubSpotSource, retry: RetryPolicy | None = None
+) -> Connector:
+    """Build the connector for one configured source.
+
+    Args:
+        name: The source's name in settings.yaml (used in messages and logs).
+        source: Its validated settings.
+        retry: How to retry transient failures (tests pass one that does not sleep).
+
+    Returns:
+        A connector; Salesforce authenticates on first use, HubSpot needs no login.
+    """
+    if source.type == "salesforce":
+        from connectors.salesforce.connector import SalesforceConnector
+
+        return SalesforceConnector(name, source, retry=retry)
+    from connectors.hubspot.connector import HubSpotConnector
+
+    return HubSpotConnector(name, source, retry=retry)

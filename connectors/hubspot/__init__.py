@@ -1,0 +1,1 @@
+"""HubSpot: everything partnerplan knows about one CRM, in one folder."""

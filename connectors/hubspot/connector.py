@@ -1,0 +1,331 @@
+"""The HubSpot connector: keyset search pulls, archived listings, batch writes of 100.
+
+All calls go through hubspot-api-client's generated APIs (urllib3 underneath), configured with
+``host`` (every generated API; ``base_url`` would only move ``api_request``), the CA bundle, and
+urllib3 retries switched off: urllib3 does not retry POSTs anyway (search and every batch call
+are POSTs), and one tenacity policy that reads HubSpot's ``policyName`` retries better. Responses
+are read raw (``_preload_content=False``) so records reach the mappings exactly as HubSpot sent
+them, and so every response's rate-limit headers feed the daily budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import hubspot
+import orjson
+
+from connectors.base import ApiUsage, Page, Watermark, WriteResult
+from connectors.budget import Budget
+from connectors.config import HubSpotSource
+from connectors.errors import MissingField
+from connectors.hubspot.errors import translate
+from connectors.hubspot.search import SearchPager
+from connectors.hubspot.writes import upsert_inputs, values, write_results
+from connectors.retry import RetryPolicy
+from connectors.spec import Filter, StreamSpec
+from connectors.wire import chunks, isolate, parse_timestamp
+from partnerplan.errors import ConfigurationError, RecordError
+from partnerplan.logs import get_logger
+
+T = TypeVar("T")
+log = get_logger(__name__)
+BATCH_SIZE = 100
+"""Inputs per batch write: HubSpot's maximum."""
+SEARCH_LIMIT = 200
+"""Records per search request: HubSpot's maximum."""
+ASSOCIATION_BATCH = 1000
+"""Ids per v4 association batch read: HubSpot's maximum."""
+ASSOCIATE_BATCH = 100
+"""Pairs per v4 association create call (kept at the write batch size)."""
+MAX_FILTERS = 6
+"""Filters per search filter group; the pager itself needs two."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OPS = {
+    "eq": "EQ",
+    "ne": "NEQ",
+    "gt": "GT",
+    "gte": "GTE",
+    "lt": "LT",
+    "lte": "LTE",
+    "in": "IN",
+    "not_in": "NOT_IN",
+    "is_null": "NOT_HAS_PROPERTY",
+    "not_null": "HAS_PROPERTY",
+}
+
+
+class HubSpotConnector:
+    """Pulls from and writes to one HubSpot portal (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        source: HubSpotSource,
+        *,
+        retry: RetryPolicy | None = None,
+        page_size: int = SEARCH_LIMIT,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.name = name
+        self.source = source
+        self.retry = retry or RetryPolicy()
+        self.page_size = page_size
+        self.now = now or (lambda: datetime.now(UTC))
+        self.budget = Budget(name, source.budget_share)
+        self.calls = 0
+        self.write_calls = 0
+        self._timeout = (source.timeouts.connect, source.timeouts.read)
+        client = hubspot.Client.create(
+            access_token=source.token.get_secret_value(),
+            host=source.base_url.rstrip("/"),
+            retry=False,
+            ssl_ca_cert=source.ca_bundle,
+        )
+        self._search = client.crm.objects.search_api
+        self._basic = client.crm.objects.basic_api
+        self._batch = client.crm.objects.batch_api
+        self._associations = client.crm.associations.v4.batch_api
+        self._properties = client.crm.properties.core_api
+        self._known: dict[str, set[str]] = {}
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector(name={self.name!r}, base_url={self.source.base_url!r})"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _request(self, fn: Callable[..., Any], *args: Any, write: bool = False, **kw: Any) -> Any:
+        """One API call (retried): the decoded JSON body, or None for an empty answer."""
+
+        def attempt() -> Any:
+            self.calls += 1
+            self.write_calls += int(write)
+            try:
+                response = fn(*args, _preload_content=False, _request_timeout=self._timeout, **kw)
+            except Exception as exc:
+                self.budget.observe_hubspot(getattr(exc, "headers", None) or {})
+                error = translate(exc, self.name)
+                if error is None:
+                    raise
+                raise error from exc
+            self.budget.observe_hubspot(response.headers)
+            data = response.data
+            response.release_conn()
+            return orjson.loads(data) if data else None
+
+        return self.retry.call(attempt)
+
+    # -- fields -----------------------------------------------------------------------------
+
+    def properties(self, object: str) -> set[str]:
+        """The object's property names, fetched once per connector."""
+        if object not in self._known:
+            body = self._request(self._properties.get_all, object) or {}
+            self._known[object] = {p["name"] for p in body.get("results", [])}
+        return self._known[object]
+
+    def check_fields(self, spec: StreamSpec) -> None:
+        """Raise :class:`MissingField` naming the object and every property it lacks."""
+        known = self.properties(spec.object) | {"hs_object_id"}
+        wanted = [spec.modified_field, *spec.fields, *(f.field for f in spec.filters)]
+        missing = [name for name in dict.fromkeys(wanted) if name not in known]
+        if missing:
+            raise MissingField(self.name, spec.object, missing)
+        if len(spec.filters) > MAX_FILTERS - 2:
+            raise ConfigurationError(
+                f"source {self.name!r}: stream {spec.name!r} has {len(spec.filters)} filters; "
+                f"HubSpot search takes {MAX_FILTERS} per request and the sync needs 2, so use "
+                f"at most {MAX_FILTERS - 2}"
+            )
+
+    # -- pull -------------------------------------------------------------------------------
+
+    def pull(self, spec: StreamSpec, since: Watermark | None) -> Iterator[Page]:
+        """Yield pages of records modified in ``[since - lookback, now - search lag)``."""
+        self.check_fields(spec)
+        self.budget.check()
+        start = (
+            since.modified_at - timedelta(seconds=self.source.lookback_seconds) if since else EPOCH
+        )
+        end = self.now() - timedelta(seconds=self.source.search_lag_seconds)
+        props = list(dict.fromkeys([*spec.fields, spec.modified_field, "hs_object_id"]))
+
+        def search(filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
+            body = {
+                "filterGroups": [{"filters": filters}],
+                "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+                "properties": props,
+                "limit": self.page_size,
+            }
+            result: dict[str, Any] = self._request(self._search.do_search, spec.object, body)
+            return result
+
+        pager = SearchPager(
+            search=search,
+            modified=spec.modified_field,
+            extra=[_search_filter(f) for f in spec.filters],
+            limit=self.page_size,
+            between_pages=self.budget.check,
+        )
+        for batch in pager.batches(start, end):
+            if spec.associations:
+                self._associate(spec.object, spec.associations, batch)
+            last = batch[-1]
+            stamp = parse_timestamp(
+                last["properties"].get(spec.modified_field) or last["updatedAt"]
+            )
+            mark = Watermark(stamp, str(last["id"]))
+            yield Page(batch, max(mark, since) if since else mark)
+
+    def _associate(self, object: str, kinds: Sequence[str], records: list[dict[str, Any]]) -> None:
+        """Attach ``"associations": {kind: [ids, primary first]}`` to each record."""
+        for record in records:
+            record["associations"] = {kind: [] for kind in kinds}
+        by_id = {str(r["id"]): r for r in records}
+        for kind in kinds:
+            for part in chunks(list(by_id), ASSOCIATION_BATCH):
+                body = {"inputs": [{"id": record_id} for record_id in part]}
+                answer = self._request(self._associations.get_page, object, kind, body) or {}
+                for result in answer.get("results", []):
+                    target = by_id.get(str(result["from"]["id"]))
+                    if target is not None:
+                        target["associations"][kind] = _associated_ids(result.get("to", []))
+
+    def deletions(self, spec: StreamSpec, since: datetime | None) -> Iterator[Page]:
+        """Yield pages of archived records (archived at or after ``since``).
+
+        The archived listing is in id order and cannot filter by time, so only the final page
+        carries a watermark (the latest ``archivedAt`` seen); earlier pages carry None.
+        """
+        self.budget.check()
+        after: str | None = None
+        latest: Watermark | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": 100, "archived": True}
+            kwargs["properties"] = [spec.modified_field]
+            if after:
+                kwargs["after"] = after
+            body = self._request(self._basic.get_page, spec.object, **kwargs) or {}
+            records = []
+            for record in body.get("results", []):
+                stamp = parse_timestamp(record.get("archivedAt") or record["updatedAt"])
+                if since is None or stamp >= since:
+                    records.append(record)
+                    mark = Watermark(stamp, str(record["id"]))
+                    latest = mark if latest is None else max(latest, mark)
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if records or not after:
+                yield Page(records, None if after else latest, deleted=True)
+            if not after:
+                return
+            self.budget.check()
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def upsert(
+        self, object: str, key_field: str, records: list[dict[str, Any]]
+    ) -> list[WriteResult]:
+        """Batch upsert by the unique property ``key_field``: 100 a call, 207 read per record."""
+        keyed = upsert_inputs(key_field, records)
+        results: list[WriteResult] = []
+        for batch in chunks(keyed, BATCH_SIZE):
+            results.extend(self._isolated(object, key_field, batch))
+        return results
+
+    def update(self, object: str, records: list[dict[str, Any]]) -> list[WriteResult]:
+        """Batch update by record id (``"id"`` or ``"hs_object_id"`` in each record)."""
+        keyed: list[tuple[str, dict[str, Any] | None]] = []
+        for record in records:
+            record_id = str(record.get("id") or record.get("hs_object_id") or "")
+            props = {k: v for k, v in record.items() if k not in ("id", "hs_object_id")}
+            keyed.append((record_id, {"id": record_id, "properties": values(props)}))
+        results: list[WriteResult] = []
+        for batch in chunks(keyed, BATCH_SIZE):
+            results.extend(self._isolated(object, None, batch))
+        return results
+
+    def _isolated(
+        self,
+        object: str,
+        key_field: str | None,
+        batch: Sequence[tuple[str, dict[str, Any] | None]],
+    ) -> list[WriteResult]:
+        return isolate(
+            batch,
+            lambda part: self._send(object, key_field, part),
+            lambda item, exc: WriteResult(item[0], False, error=str(exc)),
+            RecordError,
+        )
+
+    def _send(
+        self,
+        object: str,
+        key_field: str | None,
+        batch: Sequence[tuple[str, dict[str, Any] | None]],
+    ) -> list[WriteResult]:
+        inputs = [body for _, body in batch if body is not None]
+        answer: dict[str, Any] = {}
+        if inputs:
+            call = self._batch.update if key_field is None else self._batch.upsert
+            answer = self._request(call, object, {"inputs": inputs}, write=True) or {}
+        return write_results(batch, answer, key_field)
+
+    def associate(
+        self, object: str, to_object: str, pairs: list[tuple[str, str]]
+    ) -> list[WriteResult]:
+        """Associate each ``(record id, other record id)`` with the default association type.
+
+        v4 ``batch/associate/default``, ``ASSOCIATE_BATCH`` pairs a call; one result per pair,
+        keyed ``"record id:other id"``. HubSpot rejects a whole batch for one unknown id, so a
+        rejected batch is split until the bad pair stands alone and the others land.
+        """
+        keyed: list[tuple[str, dict[str, Any] | None]] = [
+            (f"{a}:{b}", {"from": {"id": a}, "to": {"id": b}}) for a, b in pairs
+        ]
+        results: list[WriteResult] = []
+        for batch in chunks(keyed, ASSOCIATE_BATCH):
+            results.extend(
+                isolate(
+                    batch,
+                    lambda part: self._send_associations(object, to_object, part),
+                    lambda item, exc: WriteResult(item[0], False, error=str(exc)),
+                    RecordError,
+                )
+            )
+        return results
+
+    def _send_associations(
+        self, object: str, to_object: str, batch: Sequence[tuple[str, dict[str, Any] | None]]
+    ) -> list[WriteResult]:
+        inputs = [body for _, body in batch if body is not None]
+        call = self._associations.create_default
+        self._request(call, object, to_object, {"inputs": inputs}, write=True)
+        return [WriteResult(key, True) for key, _ in batch]
+
+    def usage(self) -> ApiUsage:
+        """Calls made (retries included) and the portal's daily usage."""
+        return ApiUsage(self.calls, self.write_calls, self.budget.used, self.budget.limit)
+
+
+def _search_filter(flt: Filter) -> dict[str, Any]:
+    """A mapping filter in HubSpot's form; values as strings (HubSpot compares strings)."""
+    out: dict[str, Any] = {"propertyName": flt.field, "operator": _OPS[flt.op]}
+    if flt.op in ("in", "not_in"):
+        out["values"] = [values({"v": v})["v"] for v in flt.value or []]
+    elif flt.op not in ("is_null", "not_null"):
+        out["value"] = values({"v": flt.value})["v"]
+    return out
+
+
+def _associated_ids(targets: list[dict[str, Any]]) -> list[str]:
+    """Associated ids, the primary association first, each id once."""
+
+    def primary(target: dict[str, Any]) -> bool:
+        return any(
+            (t.get("label") or "").lower() == "primary" for t in target.get("associationTypes", [])
+        )
+
+    ordered = sorted(targets, key=lambda t: not primary(t))
+    return list(dict.fromkeys(str(t["toObjectId"]) for t in ordered))

@@ -1,0 +1,233 @@
+"""What write-back needs in a HubSpot portal: a property group, properties, a custom object.
+
+Setup is a plan, then its application: :func:`plan_setup` reads what the portal already has
+(property groups, properties, custom object schemas) and lists only the missing pieces as
+:class:`Step`; :func:`apply` creates them in order. Running it twice therefore changes nothing
+the second time, and ``--dry-run`` is the plan printed without applying it.
+
+The caller says what it wants in plain terms (:class:`WantedObject`); this module knows HubSpot's
+property types and request bodies, not the write-back config (connectors know nothing of the
+stages to their right).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import hubspot
+
+from connectors.config import HubSpotSource
+from partnerplan.errors import ConfigurationError, FatalError
+
+GROUP = "partner_plan"
+GROUP_LABEL = "Partner plan"
+_TYPES: dict[str, tuple[str, str]] = {
+    "text": ("string", "text"),
+    "number": ("number", "number"),
+    "percent": ("number", "number"),
+    "datetime": ("datetime", "date"),
+}
+"""Our value kinds to HubSpot ``(type, fieldType)``."""
+
+
+@dataclass(frozen=True)
+class WantedProperty:
+    """A property write-back writes: its name, value kind and whether it is a unique key."""
+
+    name: str
+    kind: Literal["text", "number", "percent", "datetime"]
+    label: str = ""
+    unique: bool = False
+
+    def body(self, group: str) -> dict[str, Any]:
+        """The Properties API create body."""
+        kind, field_type = _TYPES[self.kind]
+        body: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label or self.name.replace("_", " ").capitalize(),
+            "groupName": group,
+            "type": kind,
+            "fieldType": field_type,
+            "description": "Written by partnerplan; edits are overwritten on the next push.",
+        }
+        if self.unique:
+            body["hasUniqueValue"] = True
+        return body
+
+
+@dataclass(frozen=True)
+class WantedObject:
+    """An object type write-back writes to, and the properties it needs there.
+
+    Attributes:
+        object: ``companies`` for a standard object, or the custom object's name (or its
+            ``2-…`` id / fully qualified name when it already exists).
+        properties: The properties to ensure.
+        custom: Create the object schema itself when the portal lacks it.
+        associated_with: HubSpot object types the custom object is associated with
+            (``COMPANY``), used when creating the schema.
+        label: The custom object's label.
+    """
+
+    object: str
+    properties: tuple[WantedProperty, ...]
+    custom: bool = False
+    associated_with: tuple[str, ...] = ()
+    label: str = ""
+
+
+@dataclass
+class Step:
+    """One change to the portal."""
+
+    action: Literal["create_schema", "create_group", "create_property"]
+    object: str
+    name: str
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line for the dry-run listing."""
+        what = {
+            "create_schema": "create custom object",
+            "create_group": "create property group",
+            "create_property": "create property",
+        }[self.action]
+        kind = f" ({self.body.get('type')})" if self.action == "create_property" else ""
+        return f"{what} {self.name}{kind} on {self.object}"
+
+
+class Admin(Protocol):
+    """The portal calls setup needs (a test double stands in for HubSpot)."""
+
+    def schemas(self) -> list[dict[str, Any]]:
+        """Custom object schemas: ``name``, ``objectTypeId``, ``fullyQualifiedName``."""
+        ...
+
+    def groups(self, object: str) -> set[str]:
+        """Property group names of an object type."""
+        ...
+
+    def properties(self, object: str) -> set[str]:
+        """Property names of an object type."""
+        ...
+
+    def create(self, step: Step) -> None:
+        """Apply one step."""
+        ...
+
+
+def _schema_of(object: str, schemas: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for schema in schemas:
+        names = {schema.get("name"), schema.get("objectTypeId"), schema.get("fullyQualifiedName")}
+        if object in names:
+            return schema
+    return None
+
+
+def _schema_body(wanted: WantedObject) -> dict[str, Any]:
+    key = next((p.name for p in wanted.properties if p.unique), wanted.properties[0].name)
+    label = wanted.label or wanted.object.replace("_", " ").capitalize()
+    return {
+        "name": wanted.object,
+        "labels": {"singular": label, "plural": label},
+        "primaryDisplayProperty": key,
+        "requiredProperties": [key],
+        "searchableProperties": [key],
+        "associatedObjects": list(wanted.associated_with),
+        "properties": [p.body(GROUP) for p in wanted.properties],
+    }
+
+
+def plan_setup(admin: Admin, wanted: list[WantedObject]) -> list[Step]:
+    """The steps that bring the portal to ``wanted``; empty when it is already there."""
+    steps: list[Step] = []
+    schemas = admin.schemas() if any(w.custom for w in wanted) else []
+    for item in wanted:
+        object_type = item.object
+        if item.custom:
+            schema = _schema_of(item.object, schemas)
+            if schema is None:
+                steps.append(Step("create_schema", item.object, item.object, _schema_body(item)))
+                continue  # the schema body carries every property
+            object_type = str(schema.get("objectTypeId") or item.object)
+        have = admin.properties(object_type)
+        missing = [p for p in item.properties if p.name not in have]
+        if missing and GROUP not in admin.groups(object_type):
+            body = {"name": GROUP, "label": GROUP_LABEL, "displayOrder": -1}
+            steps.append(Step("create_group", object_type, GROUP, body))
+        steps.extend(Step("create_property", object_type, p.name, p.body(GROUP)) for p in missing)
+    return steps
+
+
+def apply(admin: Admin, steps: list[Step], echo: Callable[[str], None] = lambda _: None) -> None:
+    """Create each step's piece, in order."""
+    for step in steps:
+        admin.create(step)
+        echo(f"done: {step.describe()}")
+
+
+class ClientAdmin:
+    """:class:`Admin` over hubspot-api-client (properties, groups and schemas APIs)."""
+
+    def __init__(self, name: str, source: HubSpotSource) -> None:
+        self.name = name
+        client = hubspot.Client.create(
+            access_token=source.token.get_secret_value(),
+            host=source.base_url.rstrip("/"),
+            ssl_ca_cert=source.ca_bundle,
+        )
+        self._timeout = (source.timeouts.connect, source.timeouts.read)
+        self._properties = client.crm.properties.core_api
+        self._groups = client.crm.properties.groups_api
+        self._schemas = client.crm.schemas.core_api
+
+    def __repr__(self) -> str:
+        return f"ClientAdmin(name={self.name!r})"
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args, _request_timeout=self._timeout)
+        except Exception as exc:
+            status = getattr(exc, "status", None)
+            if status is None:
+                raise
+            body = str(getattr(exc, "body", "") or "")[:500]
+            if status in (401, 403):
+                raise FatalError(
+                    f"source {self.name!r}: HubSpot refused the setup call ({status}); the "
+                    f"private app needs the crm.schemas.custom.write and properties scopes: {body}"
+                ) from exc
+            raise ConfigurationError(
+                f"source {self.name!r}: HubSpot answered {status} to a setup call: {body}"
+            ) from exc
+
+    def schemas(self) -> list[dict[str, Any]]:
+        """Custom object schemas as plain dicts."""
+        answer = self._call(self._schemas.get_all)
+        return [
+            {
+                "name": s.name,
+                "objectTypeId": s.object_type_id,
+                "fullyQualifiedName": s.fully_qualified_name,
+            }
+            for s in answer.results or []
+        ]
+
+    def groups(self, object: str) -> set[str]:
+        """Property group names."""
+        return {g.name for g in self._call(self._groups.get_all, object).results or []}
+
+    def properties(self, object: str) -> set[str]:
+        """Property names."""
+        return {p.name for p in self._call(self._properties.get_all, object).results or []}
+
+    def create(self, step: Step) -> None:
+        """Create a schema, a group or a property."""
+        if step.action == "create_schema":
+            self._call(self._schemas.create, step.body)
+        elif step.action == "create_group":
+            self._call(self._groups.create, step.object, step.body)
+        else:
+            self._call(self._properties.create, step.object, step.body)

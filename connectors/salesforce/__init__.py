@@ -1,0 +1,1 @@
+"""Salesforce: everything partnerplan knows about one CRM, in one folder."""

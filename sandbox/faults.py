@@ -1,0 +1,227 @@
+"""Fault injection and call accounting shared by both sandbox servers.
+
+A fault spec is a flat dict (the body of ``POST /__sandbox/faults`` and the keyword arguments of
+``Sandbox.set_faults``); unknown keys are rejected so a typo cannot silently test nothing.
+Call counts in the spec ("after N calls") count API calls made since the spec was set.
+
+==========================  =================================================================
+key                         effect
+==========================  =================================================================
+``rate_limit_after``        after N calls, answer 429 with rate-limit headers ...
+``rate_limit_count``        ... this many times (default: until cleared)
+``rate_limit_policy``       HubSpot ``policyName``: TEN_SECONDLY_ROLLING, DAILY or SECONDLY
+``retry_after``             seconds in the 429's ``Retry-After`` header (default 0 = no header:
+                            whether HubSpot sends one is unverified; note urllib3 sleeps it)
+``server_error_after``      after N calls, answer ``server_error_status`` (default 503) ...
+``server_error_count``      ... this many times (default 1)
+``latency_ms``              sleep this long before answering every call
+``expire_session_after``    after N calls, every token issued so far is invalid (401); tokens
+                            from a new OAuth grant work (HubSpot: 401 until cleared)
+``api_budget``              the daily API request limit; once spent, Salesforce answers 403
+                            REQUEST_LIMIT_EXCEEDED and HubSpot 429 DAILY
+``query_timeout``           object names whose queries/searches fail with QUERY_TIMEOUT
+                            (Salesforce) or 504 (HubSpot); ``["*"]`` for all
+``invalid_locator_after``   the N-th query-more (1-based) answers INVALID_QUERY_LOCATOR
+``fail_ids``                ids / external-id values whose writes fail inside batch calls
+``fail_every``              every N-th record of a batch write fails
+``page_size``               force smaller query pages (Salesforce) / search and list pages
+``search_lag_ms``           HubSpot search does not see changes younger than this (indexing)
+``change_after_page``       after serving page K of a paged read of ``change_object`` ...
+``change_object``           ... touch ``change_count`` records already served (default 10),
+``change_count``            bumping their modified stamps, as a concurrent user would
+==========================  =================================================================
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sandbox.httpbase import Request, Response, json_response
+
+
+class FaultSpecError(ValueError):
+    """A fault spec named a key the sandbox does not know."""
+
+
+@dataclass
+class FaultSpec:
+    """The faults one server injects (see the module docstring for each key)."""
+
+    rate_limit_after: int | None = None
+    rate_limit_count: int | None = None
+    rate_limit_policy: str = "TEN_SECONDLY_ROLLING"
+    retry_after: int = 0
+    server_error_after: int | None = None
+    server_error_count: int = 1
+    server_error_status: int = 503
+    latency_ms: int = 0
+    expire_session_after: int | None = None
+    api_budget: int | None = None
+    query_timeout: list[str] = field(default_factory=list)
+    invalid_locator_after: int | None = None
+    fail_ids: list[str] = field(default_factory=list)
+    fail_every: int | None = None
+    page_size: int | None = None
+    search_lag_ms: int = 0
+    change_after_page: int | None = None
+    change_object: str | None = None
+    change_count: int = 10
+
+    @classmethod
+    def build(cls, spec: dict[str, Any]) -> FaultSpec:
+        """A spec from a dict; unknown keys raise :class:`FaultSpecError` naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise FaultSpecError(f"unknown fault keys {unknown}; known keys are {sorted(known)}")
+        return cls(**spec)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The spec as JSON-ready data."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class Injector:
+    """Holds a server's fault spec and counts calls, thread-safely."""
+
+    def __init__(self, default_budget: int) -> None:
+        self.lock = threading.Lock()
+        self.default_budget = default_budget
+        self.spec = FaultSpec()
+        self.calls_since_set = 0
+        self.rate_limited = 0
+        self.server_errors = 0
+        self.query_mores = 0
+        self.api_used = 0
+        self.by_endpoint: Counter[str] = Counter()
+        self.records_served: Counter[str] = Counter()
+        self.total_calls = 0
+        self.write_calls = 0
+
+    def set(self, spec: dict[str, Any]) -> None:
+        """Replace the spec (keys not given take their defaults) and restart its call counts."""
+        built = FaultSpec.build(spec)
+        with self.lock:
+            self.spec = built
+            self.calls_since_set = self.rate_limited = self.server_errors = self.query_mores = 0
+
+    def clear(self) -> None:
+        """No faults."""
+        self.set({})
+
+    @property
+    def budget(self) -> int:
+        """The daily API request limit in force."""
+        return self.spec.api_budget if self.spec.api_budget is not None else self.default_budget
+
+    def count_call(self, endpoint: str) -> int:
+        """Record one API call; return its number since the spec was set (1-based)."""
+        with self.lock:
+            self.calls_since_set += 1
+            self.total_calls += 1
+            self.api_used += 1
+            self.by_endpoint[endpoint] += 1
+            return self.calls_since_set
+
+    def pause(self) -> None:
+        """Injected latency."""
+        if self.spec.latency_ms:
+            time.sleep(self.spec.latency_ms / 1000)
+
+    def server_error(self, call: int) -> int | None:
+        """The 5xx status to answer call number ``call`` with, if a burst is on."""
+        spec = self.spec
+        with self.lock:
+            if spec.server_error_after is None or call <= spec.server_error_after:
+                return None
+            if self.server_errors >= spec.server_error_count:
+                return None
+            self.server_errors += 1
+            return spec.server_error_status
+
+    def rate_limit(self, call: int) -> bool:
+        """Whether call number ``call`` is answered 429."""
+        spec = self.spec
+        with self.lock:
+            if spec.rate_limit_after is None or call <= spec.rate_limit_after:
+                return False
+            if spec.rate_limit_count is not None and self.rate_limited >= spec.rate_limit_count:
+                return False
+            self.rate_limited += 1
+            return True
+
+    def locator_fails(self) -> bool:
+        """Count one query-more; True when this is the one that must fail."""
+        with self.lock:
+            self.query_mores += 1
+            return self.spec.invalid_locator_after == self.query_mores
+
+    def times_out(self, name: str) -> bool:
+        """Whether a query of ``name`` hits the injected timeout."""
+        wanted = {n.lower() for n in self.spec.query_timeout}
+        return "*" in wanted or name.lower() in wanted
+
+    def write_fails(self, position: int, keys: list[str]) -> bool:
+        """Whether the batch record at ``position`` (0-based) with these ids/keys must fail."""
+        spec = self.spec
+        if spec.fail_every and (position + 1) % spec.fail_every == 0:
+            return True
+        return any(key in spec.fail_ids for key in keys if key)
+
+    def served(self, name: str, count: int) -> None:
+        """Count records served from object ``name``."""
+        with self.lock:
+            self.records_served[name] += count
+
+    def wrote(self) -> None:
+        """Count one call that changed data."""
+        with self.lock:
+            self.write_calls += 1
+
+    def stats(self) -> dict[str, Any]:
+        """Calls by endpoint, records served by object, totals."""
+        with self.lock:
+            return {
+                "calls_by_endpoint": dict(sorted(self.by_endpoint.items())),
+                "records_served": dict(sorted(self.records_served.items())),
+                "records_served_total": sum(self.records_served.values()),
+                "total_calls": self.total_calls,
+                "write_calls": self.write_calls,
+                "api_used": self.api_used,
+                "api_budget": self.budget,
+                "faults": self.spec.as_dict(),
+            }
+
+    def reset_stats(self) -> None:
+        """Zero the counters (the daily API usage too)."""
+        with self.lock:
+            self.by_endpoint.clear()
+            self.records_served.clear()
+            self.total_calls = self.write_calls = self.api_used = 0
+
+
+def control_route(
+    request: Request, path: str, injector: Injector, set_faults: Callable[[dict[str, Any]], None]
+) -> Response | None:
+    """``/__sandbox/faults`` (GET, POST, DELETE) and ``/__sandbox/stats`` (GET, DELETE).
+
+    Both servers answer these the same way; ``None`` means the path is not one of them.
+    """
+    if path == "/__sandbox/faults":
+        if request.method == "GET":
+            return json_response(200, injector.spec.as_dict())
+        try:
+            set_faults(request.json() or {} if request.method == "POST" else {})
+        except (FaultSpecError, TypeError) as exc:
+            return json_response(400, {"message": str(exc)})
+        return json_response(200, injector.spec.as_dict())
+    if path == "/__sandbox/stats":
+        if request.method == "DELETE":
+            injector.reset_stats()
+        return json_response(200, injector.stats())
+    return None

@@ -1,0 +1,292 @@
+"""The HubSpot CRM v3 emulator: routing, bearer auth, rate-limit headers, faults, objects, search.
+
+Batch writes live in :mod:`hs_batch`; properties, pipelines, schemas and v4 associations in
+:mod:`hs_meta`. Error bodies carry ``status``, ``message``, ``correlationId`` and ``category``;
+success statuses are exactly the ones hubspot-api-client maps to models (201 for creates).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from sandbox import hs_batch, hs_meta
+from sandbox.faults import Injector, control_route
+from sandbox.formats import hs_datetime, now_ms
+from sandbox.hs_schema import PORTAL
+from sandbox.hs_search import MAX_RESULTS, Searcher
+from sandbox.hs_store import HsError, HubSpotStore
+from sandbox.httpbase import Request, Response, json_response, match_route
+
+DEFAULT_DAILY = 1_000_000
+BURST = (
+    190  # Enterprise private apps: 190 requests per 10 s (reported, not enforced unless faulted)
+)
+_MESSAGES = {
+    "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
+    "DAILY": "You have reached your daily limit.",
+    "SECONDLY": "You have reached your secondly limit.",
+}
+
+
+def error(status: int, category: str, message: str, **extra: Any) -> Response:
+    """HubSpot's error envelope."""
+    body: dict[str, Any] = {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+    }
+    if category:
+        body["category"] = category
+    body.update(extra)
+    return json_response(status, body)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """Repeated (``a=1&a=2``) and comma-separated (``a=1,2``) list parameters, both accepted."""
+    return [part for value in values or [] for part in value.split(",") if part]
+
+
+class HubSpotApp:
+    """Handles every request of the HubSpot server."""
+
+    def __init__(self, store: HubSpotStore) -> None:
+        self.store = store
+        self.url = ""
+        self.token = "pat-na1-" + secrets.token_hex(16)
+        self.faults = Injector(DEFAULT_DAILY)
+        self.searcher = Searcher()
+        self.recent: deque[float] = deque()
+        self.lock = threading.Lock()
+        self.pages_served: dict[str, int] = {}
+        self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
+            ("GET", re.compile(r"^/crm/v3/objects/([\w-]+)$"), self.list),
+            ("POST", re.compile(r"^/crm/v3/objects/([\w-]+)/search$"), self.search),
+            *hs_batch.routes(self),
+            ("GET", re.compile(r"^/crm/v3/objects/([\w-]+)/(\w+)$"), self.get),
+            *hs_meta.routes(self),
+        ]
+
+    def set_faults(self, spec: dict[str, Any]) -> None:
+        """Replace the fault spec (see :mod:`faults`)."""
+        self.faults.set(spec)
+        with self.lock:
+            self.pages_served.clear()
+
+    def headers(self) -> dict[str, str]:
+        """``X-HubSpot-RateLimit-*`` as HubSpot sends them on non-search responses."""
+        now = time.monotonic()
+        with self.lock:
+            self.recent.append(now)
+            while self.recent and self.recent[0] < now - 10:
+                self.recent.popleft()
+            burst = len(self.recent)
+        budget = self.faults.budget
+        return {
+            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+            "X-HubSpot-RateLimit-Max": str(BURST),
+            "X-HubSpot-RateLimit-Remaining": str(max(BURST - burst, 0)),
+            "X-HubSpot-RateLimit-Daily": str(budget),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(budget - self.faults.api_used, 0)),
+        }
+
+    def __call__(self, request: Request) -> Response:
+        """Dispatch one request."""
+        path = request.path.rstrip("/") or "/"
+        if path.startswith("/__sandbox/"):
+            return self.sandbox_route(request, path)
+        if request.header("authorization") != f"Bearer {self.token}":
+            return error(
+                401,
+                "INVALID_AUTHENTICATION",
+                "Authentication credentials not found. This API supports OAuth 2.0 authentication"
+                " and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            )
+        found, handler, endpoint = match_route(self.routes, request.method, path)
+        call = self.faults.count_call(endpoint)
+        self.faults.pause()
+        headers = self.headers()
+        refused = self.inject(call, headers)
+        if refused is not None:
+            return refused
+        if handler is None or found is None:
+            return error(404, "OBJECT_NOT_FOUND", f"No route for {request.method} {path}")
+        try:
+            response = handler(request, *found.groups())
+        except HsError as exc:
+            response = error(exc.status, exc.category, exc.message, **exc.extra)
+        if not path.endswith("/search"):  # search answers carry no rate-limit headers (reported)
+            response.headers.update(headers)
+        return response
+
+    def inject(self, call: int, headers: dict[str, str]) -> Response | None:
+        """The fault answer for call number ``call``, if any."""
+        spec = self.faults.spec
+        if spec.expire_session_after is not None and call > spec.expire_session_after:
+            return error(
+                401, "INVALID_AUTHENTICATION", "The OAuth token used to make this call expired."
+            )
+        status = self.faults.server_error(call)
+        if status is not None:
+            return error(status, "", "internal error")
+        daily = self.faults.api_used > self.faults.budget
+        if daily or self.faults.rate_limit(call):
+            policy = "DAILY" if daily else spec.rate_limit_policy
+            extra = {"errorType": "RATE_LIMIT", "policyName": policy}
+            if policy == "TEN_SECONDLY_ROLLING":  # groupName wording for private apps: assumed
+                extra["groupName"] = f"publicapi:private-app-api-calls-ten-secondly:{PORTAL}"
+            message = _MESSAGES.get(policy, _MESSAGES["TEN_SECONDLY_ROLLING"])
+            response = error(429, "", message, **extra)
+            response.headers.update(headers)
+            response.headers["X-HubSpot-RateLimit-Remaining"] = "0"
+            if daily:
+                response.headers["X-HubSpot-RateLimit-Daily-Remaining"] = "0"
+            if spec.retry_after:
+                response.headers["Retry-After"] = str(spec.retry_after)
+            return response
+        return None
+
+    def sandbox_route(self, request: Request, path: str) -> Response:
+        """``/__sandbox/faults``, ``/__sandbox/stats``, ``/__sandbox/records/{type}``."""
+        answer = control_route(request, path, self.faults, self.set_faults)
+        if answer is not None:
+            return answer
+        if path.startswith("/__sandbox/records/"):
+            try:
+                return json_response(200, self.store.records(path.rsplit("/", 1)[1]))
+            except HsError as exc:
+                return json_response(404, {"message": exc.message})
+        return json_response(404, {"message": "unknown sandbox path"})
+
+    def _limit(self, request: Request, default: int, cap: int) -> int:
+        raw = request.param("limit")
+        limit = int(raw) if raw and raw.isdigit() else default
+        forced = self.faults.spec.page_size
+        return max(1, min(limit, cap, forced or cap))
+
+    def list(self, request: Request, type_name: str) -> Response:
+        """``GET /crm/v3/objects/{type}``: id order; ``after`` = next id; archived only if asked."""
+        kind = self.store.kind(type_name)
+        table = self.store.table(kind)
+        limit = self._limit(request, 10, 100)  # larger limits are clamped (assumed; not verified)
+        archived = (request.param("archived") or "false").lower() == "true"
+        properties = _split(request.query.get("properties"))
+        associations = [self.store.kind(n) for n in _split(request.query.get("associations"))]
+        after = request.param("after")
+        start = 0
+        if after:
+            known = table.index(after)
+            start = (
+                known
+                if known is not None
+                else (int(after) - kind.id_base if after.isdigit() else 0)
+            )
+        results: list[dict[str, Any]] = []
+        following = None
+        for index in table.by_index(max(start, 0)):
+            if table.stamp(index)[1] != archived:
+                continue
+            if len(results) == limit:
+                following = table.id_of(index)
+                break
+            record = table.record(index)
+            if record is not None:
+                results.append(self.store.render(kind, record, properties, associations))
+        self.faults.served(kind.name, len(results))
+        body: dict[str, Any] = {"results": results}
+        if following is not None:
+            link = f"{self.url}/crm/v3/objects/{type_name}?limit={limit}&after={following}"
+            body["paging"] = {"next": {"after": following, "link": link}}
+        self.after_page(kind.name)
+        return json_response(200, body)
+
+    def get(self, request: Request, type_name: str, record_id: str) -> Response:
+        """``GET /crm/v3/objects/{type}/{id}`` (``idProperty`` for a unique property)."""
+        kind = self.store.kind(type_name)
+        id_property = request.param("idProperty")
+        record = None
+        if id_property:
+            index = self.store.unique_index(kind, id_property).get(record_id)
+            record = self.store.table(kind).record(index) if index is not None else None
+        else:
+            record = self.store.get(kind, record_id)
+        archived = (request.param("archived") or "false").lower() == "true"
+        if record is None or record["_del"] != archived:
+            return error(
+                404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric."
+            )
+        properties = _split(request.query.get("properties"))
+        associations = [self.store.kind(n) for n in _split(request.query.get("associations"))]
+        return json_response(200, self.store.render(kind, record, properties, associations))
+
+    def search(self, request: Request, type_name: str) -> Response:
+        """``POST /crm/v3/objects/{type}/search``."""
+        kind = self.store.kind(type_name)
+        body = request.json() or {}
+        if len(request.body) > 3000:
+            raise HsError(400, "VALIDATION_ERROR", "Search request body exceeds 3000 characters")
+        limit = int(body.get("limit") or 10)
+        if limit > 200:
+            raise HsError(400, "VALIDATION_ERROR", "limit: must be less than or equal to 200")
+        limit = self._limit(request, limit, 200) if self.faults.spec.page_size else limit
+        after = str(body.get("after") or "0")
+        if not after.isdigit():
+            raise HsError(400, "VALIDATION_ERROR", f"after: must be an integer, got {after}")
+        offset = int(after)
+        if offset >= MAX_RESULTS:
+            # No recorded body exists for this error; the status and category are documented.
+            raise HsError(
+                400,
+                "VALIDATION_ERROR",
+                f"Cannot page beyond {MAX_RESULTS} results for a single search query",
+            )
+        if self.faults.times_out(kind.name):
+            return error(504, "", "The search request timed out")
+        table = self.store.table(kind)
+        found = self.searcher.run(kind, table, body)
+        lag = self.faults.spec.search_lag_ms
+        if lag:  # not yet indexed: changed too recently for search to see
+            found = found.visible(now_ms() - lag, table)
+        properties = [p for p in body.get("properties") or [] if isinstance(p, str)]
+        results = []
+        for index in found.page(offset, limit):
+            record = table.record(index)
+            if record is not None:
+                rendered = self.store.render(kind, record, properties)
+                results.append(rendered)
+        self.faults.served(kind.name, len(results))
+        answer: dict[str, Any] = {"total": len(found), "results": results}
+        if offset + limit < len(found):
+            answer["paging"] = {"next": {"after": str(offset + limit)}}
+        self.after_page(kind.name)
+        return json_response(200, answer)
+
+    def after_page(self, name: str) -> None:
+        """The ``change_after_page`` fault: someone edits records already served."""
+        spec = self.faults.spec
+        if spec.change_after_page is None or (spec.change_object or "").lower() != name:
+            return
+        with self.lock:
+            self.pages_served[name] = self.pages_served.get(name, 0) + 1
+            if self.pages_served[name] != spec.change_after_page:
+                return
+        kind = self.store.kind(name)
+        table = self.store.table(kind)
+        touched = 0
+        for index in table.by_modified():
+            if touched >= spec.change_count:
+                break
+            record = table.record(index)
+            if record is not None and not record["_del"]:
+                self.store.update(kind, record, {})
+                touched += 1
+
+    def created_stamp(self) -> str:
+        """Now, as HubSpot writes instants."""
+        return hs_datetime(now_ms())

@@ -1,0 +1,70 @@
+"""Salesforce getUpdated / getDeleted: ``GET /sobjects/{name}/updated|deleted/?start=&end=``.
+
+Rules from the REST guide (salesforce-api.md §2.7): seconds are truncated, ``start`` must be
+before ``end`` and within the last 30 days (else ``INVALID_REPLICATION_DATE``), the window
+is half-open on SystemModstamp, and ``latestDateCovered`` is ``end``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sandbox.formats import now_ms, parse_instant, sf_datetime
+from sandbox.httpbase import Request, Response, json_response
+from sandbox.sf_schema import sobject
+
+if TYPE_CHECKING:
+    from sandbox.salesforce import SalesforceApp
+
+WINDOW_MS = 30 * 86_400_000
+
+
+def routes(app: SalesforceApp) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
+    """The replication routes, bound to ``app`` (listed before the record routes)."""
+
+    def replicate(request: Request, version: str, name: str, kind: str) -> Response:
+        return _replicate(app, request, name, kind)
+
+    return [("GET", re.compile(r"^sobjects/(\w+)/(updated|deleted)$"), replicate)]
+
+
+def _error(code: str, message: str) -> Response:
+    return json_response(400, [{"message": message, "errorCode": code}])
+
+
+def _replicate(app: SalesforceApp, request: Request, name: str, kind: str) -> Response:
+    o = sobject(name)
+    if o is None:
+        return json_response(
+            404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+        )
+    try:
+        start = parse_instant(request.param("start") or "")
+        end = parse_instant(request.param("end") or "")
+    except ValueError:
+        return _error("MALFORMED_QUERY", "start and end must be ISO-8601 dateTimes with a zone")
+    start, end = start - start % 60_000, end - end % 60_000
+    now = now_ms()
+    if start >= end:
+        return _error("INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate")
+    if start < now - WINDOW_MS:
+        return _error("INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago")
+    table = app.store.table(o.name)
+    body: dict[str, Any] = {"latestDateCovered": sf_datetime(min(end, now))}
+    found = [i for i in table.by_modified(start, end) if table.stamp(i)[1] == (kind == "deleted")]
+
+    def record_id(index: int) -> str:
+        if table.natural_ids:
+            return table.id_of(index)
+        return str((table.record(index) or {}).get("Id"))
+
+    if kind == "updated":
+        body["ids"] = [record_id(i) for i in found]
+    else:
+        body["deletedRecords"] = [
+            {"id": record_id(i), "deletedDate": sf_datetime(table.stamp(i)[0])} for i in found
+        ]
+        body["earliestDateAvailable"] = sf_datetime(now - WINDOW_MS)
+    return json_response(200, body)

@@ -1,0 +1,299 @@
+"""Plan commands: ``compute``, ``status``, ``explain``, ``metrics list`` and ``plans import``.
+
+``status`` and ``explain`` read the store alone (config only adds metric labels), so they work
+wherever the database is reachable; ``compute`` syncs the plans from config first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from partnerplan.config import config_dir
+from partnerplan.errors import ConfigProblems
+from plans.catalogue import Catalogue, load_catalogue
+from plans.csvimport import import_csv
+from plans.db import make_engine, session_scope
+from plans.engine import compute_progress
+from plans.planstore import sync_plans
+from plans.status import LineageRow, StatusLine, explain, status_lines
+from plans.store import PartnerRow
+from worker.cli.core import resolve_database_url
+from worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
+from worker.project import load_project
+
+metrics_app = typer.Typer(help="The metric catalogue.", no_args_is_help=True)
+plans_app = typer.Typer(help="Plan files.", no_args_is_help=True)
+PlanOption = Annotated[
+    list[str] | None, typer.Option("--plan", help="Only this plan (repeatable).")
+]
+PartnerOption = Annotated[
+    list[str] | None, typer.Option("--partner", help="Only this partner's plans (repeatable).")
+]
+_STATUS_STYLE = {
+    "achieved": "bold green",
+    "on_track": "green",
+    "at_risk": "yellow",
+    "off_track": "red",
+    "no_data": "dim",
+}
+
+
+def _catalogue(config: Path | None) -> Catalogue:
+    root = config_dir(config)
+    catalogue, problems = load_catalogue(root if root.is_dir() else None)
+    if catalogue is None:
+        raise ConfigProblems(problems)
+    return catalogue
+
+
+def compute(
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    plan: PlanOption = None,
+    partner: PartnerOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", help="Compute as of this date/time (UTC; default: now)."),
+    ] = None,
+) -> None:
+    """Sync plans from config, then compute the progress of every active plan's targets."""
+    project = load_project(config_dir(config))
+    settings = project.settings
+    engine = make_engine(database_url or settings.database_url or None)
+    moment = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
+    with session_scope(engine) as session:
+        changed_plans = sync_plans(session, project.plans)
+        partner_ids: set[int] | None = None
+        if partner:
+            query = select(col(PartnerRow.key), col(PartnerRow.id))
+            found = dict(session.execute(query.where(col(PartnerRow.key).in_(partner))).all())
+            partner_ids = {pid for pid in found.values() if pid is not None}
+        result = compute_progress(
+            session,
+            project.metrics,
+            as_of=moment,
+            reporting_currency=settings.reporting_currency,
+            thresholds=(settings.status_thresholds.on_track, settings.status_thresholds.at_risk),
+            partner_ids=partner_ids,
+            plan_keys=set(plan) if plan else None,
+        )
+    Console().print(
+        f"{len(changed_plans)} plans changed in config; computed {result.targets} targets, "
+        f"{len(result.changed_target_ids)} changed ({result.statements} SQL statements)"
+    )
+
+
+def _bar(attainment: Decimal | None, width: int = 10) -> str:
+    if attainment is None:
+        return "n/a"
+    filled = max(0, min(width, int(attainment * width)))
+    return f"{'█' * filled}{'░' * (width - filled)} {attainment * 100:.0f}%"
+
+
+def _fmt(value: Decimal | None, currency: str | None = None) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+    return f"{text} {currency}" if currency else text
+
+
+def _json_line(line: StatusLine) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in line.__dict__.items():
+        if isinstance(value, Decimal):
+            out[name] = str(value)
+        elif isinstance(value, datetime):
+            out[name] = value.isoformat()
+        else:
+            out[name] = value
+    return out
+
+
+def status(
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    plan: PlanOption = None,
+    partner: PartnerOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Show each target's progress: partner, plan, metric, target, actual, attainment, status."""
+    engine = make_engine(resolve_database_url(config, database_url))
+    with session_scope(engine) as session:
+        lines = status_lines(
+            session,
+            _catalogue(config),
+            plan_keys=set(plan) if plan else None,
+            partner_keys=set(partner) if partner else None,
+        )
+    if fmt is OutputFormat.json:
+        print(json.dumps([_json_line(line) for line in lines], indent=2))
+        return
+    if fmt is OutputFormat.csv:
+        buffer = io.StringIO()
+        rows = [_json_line(line) for line in lines]
+        fields = list(StatusLine.__dataclass_fields__)
+        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        print(buffer.getvalue(), end="")
+        return
+    table = Table(title=f"plan progress ({len(lines)} targets)")
+    for column in ("partner", "plan", "metric", "target", "actual", "attainment", "status"):
+        table.add_column(column, justify="right" if column in ("target", "actual") else "left")
+    for line in lines:
+        partner_text = line.partner if line.partner_linked else f"{line.partner} (not in store)"
+        style = _STATUS_STYLE.get(line.status, "")
+        table.add_row(
+            partner_text,
+            line.plan,
+            line.label if line.target == line.metric else f"{line.label} [{line.target}]",
+            _fmt(line.target_value, line.currency),
+            _fmt(line.actual, line.currency),
+            _bar(line.attainment),
+            f"[{style}]{line.status.replace('_', ' ')}[/]" if style else line.status,
+        )
+    console = Console(width=160)
+    console.print(table)
+    freshness = _freshness_table(config, engine)
+    if freshness is not None:
+        console.print(freshness)
+
+
+def _freshness_table(config: Path | None, engine: Engine) -> Table | None:
+    """Each stream's last successful sync, flagged stale when older than settings allow."""
+    from datetime import timedelta
+
+    from worker.freshness import stream_freshness
+
+    root = config_dir(config)
+    if not (root / "settings.yaml").exists():
+        return None
+    project = load_project(root)
+    streams = [(s.source, s.name) for s in project.mappings.streams.values()]
+    stale_after = timedelta(minutes=project.settings.stale_after_minutes)
+    with Session(engine) as session:
+        rows = stream_freshness(session, streams, stale_after=stale_after)
+    table = Table(title="data freshness")
+    for column in ("source", "stream", "last successful sync", "watermark", "last run", "fresh"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.source,
+            row.stream,
+            row.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if row.last_success_at else "never",
+            row.watermark.strftime("%Y-%m-%d %H:%M UTC") if row.watermark else "",
+            row.last_outcome or "",
+            "[red]stale[/]" if row.stale else "[green]fresh[/]",
+        )
+    return table
+
+
+def explain_command(
+    plan: Annotated[str, typer.Argument(help="The plan key.")],
+    metric: Annotated[str, typer.Argument(help="A metric key or a target key of the plan.")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """List the activities that make up a target's actual (its lineage)."""
+    engine = make_engine(resolve_database_url(config, database_url))
+    with session_scope(engine) as session:
+        target, rows = explain(session, _catalogue(config), plan, metric)
+    if fmt is not OutputFormat.table:
+        data = [{**r.__dict__, "amount": None if r.amount is None else str(r.amount)} for r in rows]
+        if fmt is OutputFormat.json:
+            print(json.dumps(data, indent=2))
+        else:
+            out = io.StringIO()
+            fields = list(LineageRow.__dataclass_fields__)
+            writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(data)
+            print(out.getvalue(), end="")
+        return
+    table = Table(title=f"{plan} / {target.key}: {len(rows)} activities")
+    for column in ("part", "source", "record", "kind", "status", "date", "amount"):
+        table.add_column(column)
+    for r in rows:
+        amount = "" if r.amount is None else f"{r.amount:,.2f} {r.currency or ''}".strip()
+        table.add_row(r.part, r.source, r.record_id, r.kind, r.status or "", r.day or "", amount)
+    Console(width=160).print(table)
+
+
+@metrics_app.command("list")
+def metrics_list(
+    config: ConfigOption = None,
+    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Print the metric catalogue: standard metrics and config/metrics.yaml."""
+    catalogue = _catalogue(config)
+    metrics = [m for m in catalogue.metrics.values() if category in (None, m.category)]
+    if fmt is OutputFormat.json:
+        print(
+            json.dumps(
+                [m.model_dump(mode="json", by_alias=True, exclude_defaults=True) for m in metrics],
+                indent=2,
+            )
+        )
+        return
+    if fmt is OutputFormat.csv:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(
+            ["key", "label", "category", "aggregate", "unit", "direction", "description"]
+        )
+        for m in metrics:
+            writer.writerow(
+                [m.key, m.label, m.category, m.aggregate, m.unit, m.direction, m.description]
+            )
+        print(out.getvalue(), end="")
+        return
+    table = Table(title=f"{len(metrics)} metrics")
+    for column in ("key", "label", "category", "aggregate", "unit", "better", "source"):
+        table.add_column(column)
+    for m in metrics:
+        origin = "standard" if m.key in catalogue.standard else "custom"
+        table.add_row(
+            m.key, m.label, m.category, str(m.aggregate), str(m.unit), str(m.direction), origin
+        )
+    Console(width=160).print(table)
+
+
+@plans_app.command("import")
+def plans_import(
+    source: Annotated[Path, typer.Argument(help="A CSV export: one row per partner x metric.")],
+    config: ConfigOption = None,
+) -> None:
+    """Create or update plans and targets in config/plans from a spreadsheet export."""
+    project = load_project(config_dir(config))
+    output, count = import_csv(
+        source,
+        project.root / "plans",
+        project.metrics,
+        fiscal_year_start_month=project.settings.fiscal_year_start_month,
+    )
+    load_project(project.root)  # the merged file must validate with everything else
+    Console().print(f"{count} rows merged into {output}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the plan commands to the root app."""
+    app.command()(compute)
+    app.command()(status)
+    app.command("explain")(explain_command)
+    app.add_typer(metrics_app, name="metrics")
+    app.add_typer(plans_app, name="plans")

@@ -1,0 +1,248 @@
+"""Write-back commands: ``push [--dry-run]``, ``push errors`` and ``crm setup hubspot``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from partnerplan.config import config_dir
+from partnerplan.errors import ConfigurationError
+from plans.store import PushStateRow, RunRow
+from worker import jobs
+from worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
+from writeback.payloads import ASSOCIATED
+
+push_app = typer.Typer(
+    help="Write changed plan progress back to the CRMs.", invoke_without_command=True
+)
+crm_app = typer.Typer(help="Prepare the CRMs for write-back.", no_args_is_help=True)
+setup_app = typer.Typer(help="Create the fields write-back needs.", no_args_is_help=True)
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+]
+
+
+def _show(value: Any) -> str:
+    return "(none)" if value is None else str(value)
+
+
+def dry_run_report(plans: list[Any]) -> dict[str, Any]:
+    """Per destination: calls it would make and, per partner and record, field old → new."""
+    from writeback.payloads import plain
+
+    out: dict[str, Any] = {}
+    for dest in plans:
+        partners: dict[str, list[dict[str, Any]]] = {}
+        for item in dest.send:
+            state = dest.states.get(item.record_key)
+            old = dict(state.pushed) if state is not None and state.fingerprint else {}
+            old.pop(ASSOCIATED, None)
+            changes = {
+                name: {"old": old.get(name), "new": plain(value)}
+                for name, value in item.record.items()
+                if old.get(name) != plain(value)
+            }
+            partners.setdefault(item.partner_key, []).append(
+                {"record": item.record_key, "part": item.part, "changes": changes}
+            )
+        out[dest.name] = {
+            "records": len(dest.send),
+            "write_calls": dest.write_calls(),
+            "check_calls": dest.check_calls(),
+            "association_calls": dest.association_calls(),
+            "api_calls": dest.write_calls() + dest.check_calls() + dest.association_calls(),
+            "waiting_for_retry": dest.waiting,
+            "unlinked_targets": dest.unlinked,
+            "partners": partners,
+        }
+    return out
+
+
+def _print_dry_run(report: dict[str, Any]) -> None:
+    for name, dest in report.items():
+        typer.echo(
+            f"{name}: {dest['records']} record(s) would be written in {dest['api_calls']} API "
+            f"call(s) ({dest['write_calls']} write, {dest['check_calls']} field check, "
+            f"{dest['association_calls']} association); "
+            f"{dest['waiting_for_retry']} waiting for retry, "
+            f"{dest['unlinked_targets']} target(s) of partners not in this CRM"
+        )
+        for partner, records in sorted(dest["partners"].items()):
+            typer.echo(f"  {partner}")
+            for record in records:
+                typer.echo(f"    {record['record']} ({record['part']})")
+                for field_name, change in record["changes"].items():
+                    typer.echo(
+                        f"      {field_name}: {_show(change['old'])} → {_show(change['new'])}"
+                    )
+
+
+@push_app.callback()
+def push(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    dry_run: DryRunOption = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Push progress that changed since the last successful push (diff-only)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from plans import migrate
+    from plans.db import session_scope
+    from worker.dispatch import InlineDispatcher
+    from worker.pipeline import execute
+    from worker.runtime import build_context
+    from writeback.push import kinds_of, labels_of, plan
+
+    context = build_context(InlineDispatcher(), config=config, database_url=database_url)
+    migrate.upgrade(context.engine)
+    project = context.project
+    if dry_run:
+        with Session(context.engine) as session:
+            plans = plan(
+                session, project.writeback, kinds_of(project), labels_of(project), jobs.now()
+            )
+            report = dry_run_report(plans)
+        if fmt is OutputFormat.json:
+            typer.echo(json.dumps(report, indent=2, default=str))
+        else:
+            _print_dry_run(report)
+        return
+    with session_scope(context.engine) as session:
+        run = jobs.create(session, "push_progress", trigger="cli")
+        run_id = run.id
+    assert run_id is not None
+    outcome = execute(context, "push_progress", run_id)
+    with Session(context.engine) as session:
+        row = session.get(RunRow, run_id)
+        details = row.details if row is not None else {}
+        error = row.error if row is not None else None
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps({"outcome": outcome, "error": error, **details}, default=str))
+    else:
+        for name, dest in details.items():
+            if isinstance(dest, dict) and "sent" in dest:
+                typer.echo(
+                    f"{name}: {dest['landed']} landed, {dest['failed']} rejected, "
+                    f"{dest['waiting']} waiting for retry, {dest['write_calls']} write call(s)"
+                )
+        typer.echo(f"push {outcome}" + (f": {error}" if error else ""))
+    if outcome not in (jobs.SUCCEEDED, jobs.SKIPPED):
+        raise typer.Exit(1)
+
+
+@push_app.command("errors")
+def push_errors(
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Records a CRM rejected: its message, attempts and when it is retried."""
+    from plans.db import make_engine
+    from worker.cli.core import resolve_database_url
+
+    engine = make_engine(resolve_database_url(config, database_url))
+    query = (
+        select(PushStateRow)
+        .where(col(PushStateRow.last_error).is_not(None))
+        .order_by(col(PushStateRow.destination), col(PushStateRow.record_key))
+    )
+    with Session(engine) as session:
+        rows = list(session.scalars(query))
+    listing: list[dict[str, Any]] = [
+        {
+            "destination": r.destination,
+            "record": r.record_key,
+            "attempts": r.attempts,
+            "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
+            "error": r.last_error,
+        }
+        for r in rows
+    ]
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(listing, indent=2))
+        return
+    if not listing:
+        typer.echo("no rejected records")
+        return
+    table = Table(title="Rejected records")
+    for column in ("destination", "record", "attempts", "next attempt", "error"):
+        table.add_column(column)
+    for item in listing:
+        table.add_row(
+            *(str(item[k] or "") for k in ("destination", "record", "attempts")),
+            str(item["next_attempt_at"] or ""),
+            str(item["error"] or ""),
+        )
+    Console(width=200).print(table)
+
+
+def wanted_hubspot(project: Any, source: str) -> list[Any]:
+    """What ``writeback.yaml`` writes to HubSpot source ``source``, as setup wants it."""
+    from connectors.hubspot.setup import WantedObject, WantedProperty
+    from writeback.config import PROGRESS_FIELDS, ROLLUP_FIELDS
+
+    dest = project.writeback.destinations.get(source)
+    if dest is None:
+        raise ConfigurationError(
+            f"writeback.yaml has no destination {source!r}; add it, or pass --source"
+        )
+    out: list[WantedObject] = []
+    if dest.progress is not None:
+        part = dest.progress
+        props = [WantedProperty(part.key_field, "text", "Progress key", unique=True)]
+        props += [
+            WantedProperty(t.field, PROGRESS_FIELDS[name]) for name, t in part.targets().items()
+        ]
+        associated = ("COMPANY",) if part.associate else ()
+        out.append(
+            WantedObject(part.object, tuple(props), True, associated, "Partner plan progress")
+        )
+    if dest.rollup is not None:
+        part_r = dest.rollup
+        props = [WantedProperty(t.field, ROLLUP_FIELDS[n]) for n, t in part_r.targets().items()]
+        out.append(WantedObject(part_r.object, tuple(props)))
+    return out
+
+
+@setup_app.command("hubspot")
+def setup_hubspot(
+    config: ConfigOption = None,
+    source: Annotated[str, typer.Option(help="The HubSpot source in settings.yaml.")] = "hubspot",
+    dry_run: DryRunOption = False,
+) -> None:
+    """Create the property group, properties and custom object write-back needs (idempotent)."""
+    from connectors.config import HubSpotSource
+    from connectors.hubspot.setup import ClientAdmin, apply, plan_setup
+    from worker.project import load_project
+
+    project = load_project(config_dir(config))
+    settings = project.settings.sources.get(source)
+    if not isinstance(settings, HubSpotSource):
+        raise ConfigurationError(
+            f"{source!r} is not a HubSpot source in settings.yaml; pass --source NAME"
+        )
+    admin = ClientAdmin(source, settings)
+    steps = plan_setup(admin, wanted_hubspot(project, source))
+    if not steps:
+        typer.echo(f"{source}: nothing to do; every property and object exists")
+        return
+    for step in steps:
+        typer.echo(("would " if dry_run else "") + step.describe())
+    if not dry_run:
+        apply(admin, steps)
+        typer.echo(f"{source}: {len(steps)} change(s) applied")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the write-back commands to the root app."""
+    app.add_typer(push_app, name="push")
+    crm_app.add_typer(setup_app, name="setup")
+    app.add_typer(crm_app, name="crm")

@@ -1,0 +1,247 @@
+"""The stages of the flow as plain functions of a run: the bodies every actor executes.
+
+Each stage claims its run, does its work in units that commit data and checkpoint together,
+and finishes by creating the runs of the next stage in the same transaction as its own
+outcome; only after that commit are their messages sent. The same functions run in-process
+(``partnerplan run``) and inside Dramatiq actors (``partnerplan worker``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+
+from connectors.base import Connector, connect
+from partnerplan.errors import ConfigurationError
+from partnerplan.logs import get_logger, redact
+from plans.db import session_scope
+from plans.ingest import resolve_partners
+from plans.store import RunRow
+from worker import jobs, locks
+from worker.project import Project
+from worker.pull import pull_and_store
+
+log = get_logger(__name__)
+MAX_ATTEMPTS = 5
+"""A failing run is tried this many times (with backoff) before it is marked failed."""
+
+
+class Dispatcher(Protocol):
+    """Delivers a run to whatever executes it (inline deque, or a Dramatiq actor)."""
+
+    def send(self, stage: str, run_id: int) -> None: ...
+
+
+class Observer(Protocol):
+    """Hears about progress (the CLI draws bars from it); every method is optional noise."""
+
+    def stream_started(self, stream: str) -> None: ...
+
+    def page(self, stream: str, records: int) -> None: ...
+
+    def stream_finished(self, stream: str, outcome: str) -> None: ...
+
+
+class NullObserver:
+    """Ignores progress (workers log instead)."""
+
+    def stream_started(self, stream: str) -> None:
+        """Nothing to draw."""
+
+    def page(self, stream: str, records: int) -> None:
+        """Nothing to draw."""
+
+    def stream_finished(self, stream: str, outcome: str) -> None:
+        """Nothing to draw."""
+
+
+@dataclass
+class Context:
+    """What every stage needs: the validated config, the store, connectors, a dispatcher."""
+
+    project: Project
+    engine: Engine
+    dispatcher: Dispatcher
+    connector_factory: Callable[[str, Any], Connector] = connect
+    observer: Observer = field(default_factory=NullObserver)
+    max_attempts: int = MAX_ATTEMPTS
+    """Tries before a failing run is marked failed; 1 in-process, where no broker retries."""
+    _connectors: dict[str, Connector] = field(default_factory=dict)
+
+    def connector(self, source: str) -> Connector:
+        """The (cached) connector of a configured source."""
+        if source not in self._connectors:
+            settings = self.project.settings.sources.get(source)
+            if settings is None:
+                raise ConfigurationError(
+                    f"source {source!r} is used by a mapping but not defined under "
+                    "`sources:` in settings.yaml; add it"
+                )
+            self._connectors[source] = self.connector_factory(source, settings)
+        return self._connectors[source]
+
+
+def streams_of(project: Project, source: str | None = None) -> list[str]:
+    """Stream names, partner streams first (so activities find their partners sooner)."""
+    streams = project.mappings.streams.values()
+    chosen = [s for s in streams if source is None or s.source == source]
+    return [s.name for s in sorted(chosen, key=lambda s: (s.kind != "partner", s.name))]
+
+
+def _send_all(ctx: Context, runs: Iterable[RunRow]) -> None:
+    for run in runs:
+        assert run.id is not None
+        ctx.dispatcher.send(run.stage, run.id)
+
+
+def execute(ctx: Context, stage: str, run_id: int) -> str | None:
+    """Claim and execute one run; returns its outcome, or None when it was not ours to run."""
+    run = jobs.claim(ctx.engine, run_id)
+    if run is None:
+        log.info("run already taken or finished", run_id=run_id, stage=stage)
+        return None
+    body = STAGES[stage]
+    try:
+        return body(ctx, run)
+    except ConfigurationError as exc:
+        _fail(ctx, run, exc, final=True)
+        raise
+    except Exception as exc:
+        _fail(ctx, run, exc, final=run.attempts >= ctx.max_attempts)
+        raise
+
+
+def _fail(ctx: Context, run: RunRow, exc: Exception, *, final: bool) -> None:
+    assert run.id is not None
+    message = redact(f"{exc.__class__.__name__}: {exc}")
+    with session_scope(ctx.engine) as session:
+        if final:
+            jobs.finish(session, run.id, jobs.FAILED, error=message)
+        else:  # let the broker's retry claim it again
+            row = session.get(RunRow, run.id)
+            if row is not None:
+                row.outcome, row.error = jobs.PENDING, message
+    log.warning("run failed", run_id=run.id, stage=run.stage, final=final, error=message)
+
+
+def sync_source(ctx: Context, run: RunRow) -> str:
+    """Fan out: one sync_stream run per stream of the source."""
+    assert run.id is not None and run.source is not None
+    args = jobs.args_of(run)
+    with session_scope(ctx.engine) as session:
+        children = [
+            jobs.create(
+                session,
+                "sync_stream",
+                trigger=run.trigger,
+                source=run.source,
+                stream=name,
+                args={"full": bool(args.get("full")), "chain": True},
+                parent_id=run.id,
+            )
+            for name in streams_of(ctx.project, run.source)
+        ]
+        jobs.finish(session, run.id, jobs.SUCCEEDED, details={"streams": len(children)})
+    _send_all(ctx, children)
+    return jobs.SUCCEEDED
+
+
+def sync_stream(ctx: Context, run: RunRow) -> str:
+    """Pull one stream since its watermark, map and store it page by page, then chain compute."""
+    assert run.id is not None and run.source is not None and run.stream is not None
+    args = jobs.args_of(run)
+    with locks.exclusive(ctx.engine, f"stream:{run.source}:{run.stream}") as taken:
+        if not taken:
+            with session_scope(ctx.engine) as session:
+                jobs.finish(session, run.id, jobs.SKIPPED, error="another sync holds the stream")
+            return jobs.SKIPPED
+        ctx.observer.stream_started(run.stream)
+        touched, outcome, error = pull_and_store(ctx, run, full=bool(args.get("full")))
+    next_runs: list[RunRow] = []
+    with session_scope(ctx.engine) as session:
+        jobs.finish(
+            session, run.id, outcome, error=error, details={"touched_partners": sorted(touched)}
+        )
+        if args.get("chain", True) and touched:
+            next_runs.append(
+                jobs.create(
+                    session,
+                    "compute_progress",
+                    trigger=run.trigger,
+                    args={"partner_ids": sorted(touched), "chain": True},
+                    parent_id=run.id,
+                )
+            )
+    ctx.observer.stream_finished(run.stream, outcome)
+    _send_all(ctx, next_runs)
+    return outcome
+
+
+def compute_progress(ctx: Context, run: RunRow) -> str:
+    """Recompute the progress of the touched partners' plans (all when no partners are given)."""
+    from plans.engine import compute_progress as compute
+    from plans.planfile import sync_plans
+
+    assert run.id is not None
+    args = jobs.args_of(run)
+    settings = ctx.project.settings
+    partner_ids = args.get("partner_ids")
+    next_runs: list[RunRow] = []
+    # Computes run one at a time: two overlapping computes could otherwise commit an older
+    # snapshot of the activities last. Waiting is cheap; the next one reads fresh data.
+    with (
+        locks.exclusive(ctx.engine, "compute", wait=True),
+        session_scope(ctx.engine) as session,
+    ):
+        linked = resolve_partners(session)
+        changed_plans = sync_plans(session, ctx.project.plans)
+        # a changed plan definition (new plan, new target, a partner changing tier) needs a
+        # full compute: its plans may belong to partners no stream touched, or to none yet
+        scope = None if partner_ids is None or changed_plans else set(partner_ids) | linked
+        result = compute(
+            session,
+            ctx.project.metrics,
+            as_of=jobs.now(),
+            reporting_currency=settings.reporting_currency,
+            thresholds=(settings.status_thresholds.on_track, settings.status_thresholds.at_risk),
+            partner_ids=scope,
+        )
+        jobs.finish(
+            session,
+            run.id,
+            jobs.SUCCEEDED,
+            details={
+                "targets": result.targets,
+                "changed_targets": len(result.changed_target_ids),
+                "changed_plans": len(changed_plans),
+                "statements": result.statements,
+            },
+        )
+        if args.get("chain", True) and result.changed_target_ids:
+            next_runs.append(
+                jobs.create(session, "push_progress", trigger=run.trigger, parent_id=run.id)
+            )
+    _send_all(ctx, next_runs)
+    return jobs.SUCCEEDED
+
+
+def push_progress(ctx: Context, run: RunRow) -> str:
+    """Write changed progress back to the CRMs (the write-back stage)."""
+    from writeback.push import push_all
+
+    assert run.id is not None
+    with session_scope(ctx.engine) as session:
+        summary = push_all(ctx, session)
+        jobs.finish(session, run.id, summary.outcome, error=summary.error, details=summary.details)
+    return summary.outcome
+
+
+STAGES: dict[str, Callable[[Context, RunRow], str]] = {
+    "sync_source": sync_source,
+    "sync_stream": sync_stream,
+    "compute_progress": compute_progress,
+    "push_progress": push_progress,
+}

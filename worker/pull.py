@@ -1,0 +1,172 @@
+"""Syncing one stream: pull since the watermark, map, store each page with its watermark.
+
+This is the body of the ``sync_stream`` stage (see :mod:`worker.pipeline`), kept
+apart because it is where the flow's consistency rules live: one transaction per page for
+data + watermark + run counts, deletions listed after the changes, and (``--full`` only)
+reconciliation of records the CRM no longer has at all.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from contextlib import closing
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from partnerplan.errors import BudgetExhausted
+from partnerplan.logs import get_logger
+from plans.db import refresh_statistics, session_scope
+from plans.ingest import resolve_partners, store_batch
+from plans.store import ActivityRow, RunRow
+from worker import jobs, state
+from worker.prefetch import prefetched
+
+if TYPE_CHECKING:
+    from worker.pipeline import Context
+
+log = get_logger(__name__)
+
+
+def pull_and_store(ctx: Context, run: RunRow, *, full: bool) -> tuple[set[int], str, str | None]:
+    """Pull the run's stream page by page and store it; returns (touched partners, outcome, error).
+
+    A spent API budget ends the pull cleanly at a page boundary: the outcome is ``incomplete``
+    and the watermark stands after the last stored page, where the next run resumes.
+    """
+    assert run.id is not None and run.source is not None and run.stream is not None
+    stream = ctx.project.mappings.streams[run.stream]
+    spec = stream.spec()
+    connector = ctx.connector(run.source)
+    connector.check_fields(spec)
+    calls_before = connector.usage().calls
+    with Session(ctx.engine) as session:
+        since = None if full else state.watermark(session, run.source, run.stream)
+        row = state.get(session, run.source, run.stream)
+        deletions_since = None if full or row is None else row.deletions_checked_at
+    touched: set[int] = set()
+    seen: Seen | None = Seen() if full else None
+    try:
+        # closing(): a failed store stops the prefetch thread before anything else runs
+        with closing(prefetched(connector.pull(spec, since))) as pages:
+            for page in pages:
+                items = _noting_ids(stream.map_many(page.records), seen)
+                touched |= _store_page(ctx, run, items, page)
+        listed_at = jobs.now()
+        for page in connector.deletions(spec, deletions_since):
+            items = _noting_ids((stream.map(raw, deleted=True) for raw in page.records), seen)
+            touched |= _store_page(ctx, run, items, page, deleted=True)
+        with session_scope(ctx.engine) as session:
+            state.deletions_checked(session, run.source, run.stream, listed_at)
+            if seen is not None:
+                touched |= _reconcile(session, run, seen)
+        outcome, error = jobs.SUCCEEDED, None
+    except BudgetExhausted as exc:
+        outcome, error = jobs.INCOMPLETE, str(exc)
+        log.warning("api budget spent; stopping at a page boundary", stream=run.stream)
+    with session_scope(ctx.engine) as session:
+        jobs.heartbeat(session, run.id, api_calls=connector.usage().calls - calls_before)
+    return touched, outcome, error
+
+
+class Seen:
+    """The record ids a full pull saw, at 8 bytes each (a 64-bit hash), for reconciliation.
+
+    A set of id strings costs ~100 bytes per record, enough to make a full sync's memory grow
+    with the largest stream. Two different ids share a hash with odds of about n^2 / 2^65
+    (1e-9 for 200,000 records); the only effect would be one purged record left undeleted.
+    """
+
+    def __init__(self) -> None:
+        self.hashes: array[int] = array("q")
+        self.sorted = True
+
+    def add(self, record_id: str) -> None:
+        """Remember one record id."""
+        self.hashes.append(hash(record_id))
+        self.sorted = False
+
+    def __contains__(self, record_id: object) -> bool:
+        if not self.sorted:
+            self.hashes = array("q", sorted(self.hashes))
+            self.sorted = True
+        value = hash(record_id)
+        position = bisect_left(self.hashes, value)
+        return position < len(self.hashes) and self.hashes[position] == value
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+
+def _noting_ids(items: Iterable[Any], seen: Seen | None) -> Iterator[Any]:
+    """Pass mapped items through, remembering their record ids during a full pull."""
+    for item in items:
+        if seen is not None:
+            seen.add(item.record_id)
+        yield item
+
+
+_RECONCILE_ROWS = 10_000
+"""Stored rows read per fetch while reconciling: memory stays flat in the stream's size."""
+
+
+def _reconcile(session: Session, run: RunRow, seen: Seen) -> set[int]:
+    """After a complete full pull, mark deleted what the CRM no longer has at all.
+
+    Records purged from the CRM's recycle bin never appear in a deletions listing; only a full
+    pull can notice them. Their activities are kept (nothing is lost) but flagged deleted, so
+    metrics stop counting them. Holds 8 bytes per record of the stream (:class:`Seen`) and
+    reads the stored rows in batches: that is the price of ``--full``, which incremental runs
+    do not pay.
+    """
+    assert run.id is not None and run.source is not None and run.stream is not None
+    query = select(
+        col(ActivityRow.id), col(ActivityRow.record_id), col(ActivityRow.partner_id)
+    ).where(
+        col(ActivityRow.source) == run.source,
+        col(ActivityRow.stream) == run.stream,
+        col(ActivityRow.deleted).is_(False),
+    )
+    rows = session.execute(query.execution_options(yield_per=_RECONCILE_ROWS))
+    gone = [(row_id, partner) for row_id, record_id, partner in rows if record_id not in seen]
+    for start in range(0, len(gone), 1000):
+        ids = [row_id for row_id, _ in gone[start : start + 1000]]
+        session.execute(
+            update(ActivityRow)
+            .where(col(ActivityRow.id).in_(ids))
+            .values(deleted=True, stored_at=jobs.now())
+        )
+    if gone:
+        jobs.heartbeat(session, run.id, records_deleted=len(gone))
+        log.info("marked records missing from a full pull as deleted", count=len(gone))
+    return {partner for _, partner in gone if partner is not None}
+
+
+def _store_page(
+    ctx: Context, run: RunRow, items: Iterable[Any], page: Any, *, deleted: bool = False
+) -> set[int]:
+    """Store one page and advance the watermark in ONE transaction."""
+    assert run.id is not None and run.source is not None and run.stream is not None
+    with session_scope(ctx.engine) as session:
+        result = store_batch(session, run.source, run.stream, items, jobs.now())
+        linked: set[int] = set()
+        if ctx.project.mappings.streams[run.stream].kind == "partner":
+            # activities stored before their partner arrived are linked now, in this unit
+            linked = resolve_partners(session)
+        if page.watermark is not None and not deleted:
+            state.advance(session, run.source, run.stream, page.watermark)
+        jobs.heartbeat(
+            session,
+            run.id,
+            records_pulled=len(page.records),
+            records_mapped=result.stored + result.unchanged,
+            records_quarantined=result.quarantined,
+            records_deleted=result.deleted,
+        )
+    if result.stored:
+        refresh_statistics(ctx.engine, "activity")
+    ctx.observer.page(run.stream, len(page.records))
+    return linked | {partner for partner, _ in result.touched if partner is not None}

@@ -1,0 +1,69 @@
+"""Building a :class:`~worker.pipeline.Context` from the environment and config.
+
+Worker processes started by Dramatiq get their configuration the same way the CLI does:
+``PARTNERPLAN_CONFIG`` (or ``./config``), ``DATABASE_URL`` and ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from functools import cache
+from pathlib import Path
+
+from partnerplan.config import config_dir
+from plans.db import make_engine
+from worker.pipeline import Context, Dispatcher, NullObserver, Observer
+from worker.project import load_project
+
+
+def build_context(
+    dispatcher: Dispatcher,
+    *,
+    config: Path | None = None,
+    database_url: str | None = None,
+    observer: Observer | None = None,
+) -> Context:
+    """Load and validate the config, open the store, and wire the dispatcher.
+
+    An inline dispatcher means no broker will retry a failed run, so it fails on its first try.
+    """
+    from worker.dispatch import InlineDispatcher
+    from worker.pipeline import MAX_ATTEMPTS
+
+    project = load_project(config_dir(config))
+    url = database_url or os.environ.get("DATABASE_URL") or project.settings.database_url
+    return Context(
+        project=project,
+        engine=make_engine(url),
+        dispatcher=dispatcher,
+        observer=observer or NullObserver(),
+        max_attempts=1 if isinstance(dispatcher, InlineDispatcher) else MAX_ATTEMPTS,
+    )
+
+
+def redis_url(explicit: str | None = None, settings_url: str | None = None) -> str | None:
+    """``explicit``, else ``REDIS_URL``, else settings.yaml's; None means in-process mode."""
+    return explicit or os.environ.get("REDIS_URL") or settings_url or None
+
+
+GC_THRESHOLDS = (10_000, 10, 10)
+"""Young-generation threshold raised from CPython's 700 allocations; the older two unchanged."""
+
+
+@cache
+def settle_heap() -> None:
+    """Keep the garbage collector off what a run loaded up front, and off every page's records.
+
+    Called once per process, after the config, mappings and store are loaded: those live as
+    long as the process, and frozen, the collector's full passes skip them. A sync allocates a
+    page of records, rows and activities at a time (tens of thousands of containers that live
+    until the page is stored, then go by reference counting); with CPython's default
+    thresholds each page set off dozens of young collections that promoted it to the old
+    generation, and every few pages a full pass over the whole heap. Measured on
+    ``partnerplan run --full`` at scale 100 (SQLite, 4 runs each): 0.9-1.5 s of 9-10 s of CPU
+    in the collector, 0.2-0.5 s after.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -1,0 +1,504 @@
+"""The push stage: write changed progress back to each CRM, diff-only, never claiming a miss.
+
+For each destination of ``writeback.yaml``, a hundred partners at a time
+(:func:`~writeback.payloads.chunks`, so memory does not grow with the program):
+
+1. :mod:`~writeback.payloads` builds every record the CRM should hold, fingerprinted.
+2. Only records whose fingerprint differs from the one last pushed *successfully* are chosen
+   (plus never-pushed ones); a record that failed waits out its backoff (``next_attempt_at``).
+3. Before the first write, the CRM's describe / properties are checked for every field written.
+4. Chosen records wait in a buffer per part until it holds one full CRM batch (200 Salesforce,
+   100 HubSpot), which goes in one call; only the last batch of a part may be short, so the
+   calls are the minimum however the chunks fall. The connector answers per record.
+5. Each record's :class:`~plans.store.PushStateRow` records the outcome: the new
+   fingerprint and values when it landed; the CRM's message, an attempt count and an
+   exponential backoff when it did not. Only landed records count as pushed.
+
+Transactions: nothing here commits. The push state is written into the caller's session
+(flushed after each chunk, so written rows leave memory) and committed with the run's outcome
+(``pipeline.push_progress``). No per-batch commit is needed for crash safety: a crash after
+the CRM accepted a batch but before the commit leaves the old fingerprints, so the next push
+re-sends those records, and an upsert by external id (or an update by record id) of the same
+values is harmless.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from connectors.base import Connector, WriteResult
+from connectors.hubspot import connector as hubspot
+from connectors.salesforce import connector as salesforce
+from connectors.spec import StreamSpec
+from partnerplan.errors import ConfigurationError, FatalError, PartnerplanError
+from partnerplan.logs import get_logger, redact
+from plans.store import PushStateRow
+from worker import jobs
+from writeback.config import Destination, WritebackFile
+from writeback.payloads import ASSOCIATED, Outgoing, build, chunks, plain
+
+if TYPE_CHECKING:
+    from worker.pipeline import Context
+
+log = get_logger(__name__)
+WRITE_BATCH = {"salesforce": salesforce.BATCH_SIZE, "hubspot": hubspot.BATCH_SIZE}
+"""Records per write call: the connectors' own batch sizes."""
+ASSOCIATION_BATCH = hubspot.ASSOCIATE_BATCH
+"""Associations per call, as the HubSpot connector sends them."""
+MODIFIED_FIELD = {"salesforce": "SystemModstamp", "hubspot": "hs_lastmodifieddate"}
+BACKOFF = timedelta(minutes=1)
+"""First wait after a record is rejected; doubled per further attempt ..."""
+MAX_BACKOFF = timedelta(hours=6)
+"""... up to this."""
+
+
+@dataclass
+class PushSummary:
+    """What a push did, for the run record."""
+
+    outcome: str
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Associating(Protocol):
+    """A connector that can associate records (HubSpot: a progress record with a company)."""
+
+    def associate(
+        self, object: str, to_object: str, pairs: list[tuple[str, str]]
+    ) -> list[WriteResult]:
+        """Associate each ``(record id, other record id)``; one result per pair."""
+        ...
+
+
+@dataclass
+class DestinationPlan:
+    """What one destination's push would do."""
+
+    name: str
+    kind: str
+    config: Destination
+    send: list[Outgoing]
+    states: dict[str, PushStateRow]
+    unlinked: int = 0
+    waiting: int = 0
+    associations: list[Outgoing] = field(default_factory=list)
+
+    def part(self, part: str) -> list[Outgoing]:
+        """The records of one part (``progress`` / ``rollup``) to send."""
+        return [o for o in self.send if o.part == part]
+
+    def write_calls(self) -> int:
+        """Write calls the connector will make for :attr:`send` (its batching, no failures)."""
+        size = WRITE_BATCH.get(self.kind, 100)
+        return sum(math.ceil(len(self.part(p)) / size) for p in ("progress", "rollup"))
+
+    def association_calls(self) -> int:
+        """Association calls (HubSpot), if the connector can associate."""
+        return math.ceil(len(self.associations) / ASSOCIATION_BATCH)
+
+    def check_calls(self) -> int:
+        """Describe / properties calls made before the first write (one per object written)."""
+        return sum(1 for p in ("progress", "rollup") if self.part(p))
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before retrying a record rejected ``attempts`` times in a row."""
+    wait: timedelta = BACKOFF * 2 ** min(max(0, attempts - 1), 20)
+    return min(wait, MAX_BACKOFF)
+
+
+SEND, SAME, WAITING = "send", "same", "waiting"
+
+
+def decide(out: Outgoing, state: PushStateRow | None, now: datetime) -> tuple[str, bool]:
+    """What to do with one record: send it, leave it (unchanged) or let it wait out a backoff;
+    and whether it still needs associating with its partner's company."""
+    unassociated = out.associate_to is not None and (
+        state is None or (state.pushed or {}).get(ASSOCIATED) != out.associate_to
+    )
+    if state is not None and state.fingerprint == out.fingerprint:
+        return SAME, unassociated
+    if state is not None and state.next_attempt_at and state.next_attempt_at > now:
+        return WAITING, False
+    return SEND, unassociated
+
+
+def plan(
+    session: Session,
+    writeback: WritebackFile,
+    kinds: Mapping[str, str],
+    labels: Mapping[str, str],
+    now: datetime,
+) -> list[DestinationPlan]:
+    """Decide what each enabled destination needs, reading only the store (no API call).
+
+    This holds every destination's records at once, which a dry run needs to show them; the
+    push itself (:func:`push_all`) decides and sends chunk by chunk.
+    """
+    plans: list[DestinationPlan] = []
+    for name, config in _enabled(writeback, kinds):
+        outgoing, unlinked = build(session, name, config, labels, _today(now))
+        query = select(PushStateRow).where(col(PushStateRow.destination) == name)
+        states = {s.record_key: s for s in session.scalars(query)}
+        dest = DestinationPlan(name, kinds[name], config, [], states, unlinked)
+        for out in outgoing:
+            verdict, associate = decide(out, states.get(out.record_key), now)
+            if verdict == WAITING:
+                dest.waiting += 1
+            elif verdict == SEND:
+                dest.send.append(out)
+            if associate:
+                dest.associations.append(out)
+        plans.append(dest)
+    return plans
+
+
+def _enabled(
+    writeback: WritebackFile, kinds: Mapping[str, str]
+) -> Iterator[tuple[str, Destination]]:
+    for name, config in writeback.destinations.items():
+        if not config.enabled:
+            continue
+        if name not in kinds:
+            raise ConfigurationError(
+                f"writeback.yaml names destination {name!r}, which is not a source in "
+                "settings.yaml; add the source or remove the destination"
+            )
+        yield name, config
+
+
+def _today(now: datetime) -> date:
+    return now.date()
+
+
+@dataclass
+class _Work:
+    """One destination's records, as chunks of ``(records, their push states, unlinked)``."""
+
+    name: str
+    kind: str
+    config: Destination
+    chunks: Iterable[tuple[list[Outgoing], dict[str, PushStateRow], int]]
+    waiting: int = 0
+
+
+def push(
+    session: Session,
+    plans: list[DestinationPlan],
+    connector_for: Callable[[str], Connector],
+    now: datetime,
+) -> PushSummary:
+    """Send each plan's records and record every outcome in ``session`` (not committed)."""
+    work = []
+    for dest in plans:
+        records = list({id(o): o for o in [*dest.send, *dest.associations]}.values())
+        chunk = (records, dest.states, dest.unlinked)
+        work.append(_Work(dest.name, dest.kind, dest.config, [chunk], dest.waiting))
+    return _push(session, work, connector_for, now)
+
+
+def _streamed(
+    session: Session,
+    name: str,
+    config: Destination,
+    labels: Mapping[str, str],
+    now: datetime,
+) -> Iterator[tuple[list[Outgoing], dict[str, PushStateRow], int]]:
+    """Chunks of records with their push states, read per chunk; flushed after each."""
+    for records, unlinked in chunks(session, name, config, labels, _today(now)):
+        keys = [o.record_key for o in records]
+        states: dict[str, PushStateRow] = {}
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            query = select(PushStateRow).where(
+                col(PushStateRow.destination) == name,
+                col(PushStateRow.record_key).in_(keys[start : start + _KEYS_PER_QUERY]),
+            )
+            states.update((s.record_key, s) for s in session.scalars(query))
+        yield records, states, unlinked
+        # Written states leave the session's (weak) identity map once flushed and unreferenced.
+        session.flush()
+
+
+_KEYS_PER_QUERY = 10_000
+"""Bound parameters per state query: under SQLite's 32,766 and PostgreSQL's 65,535."""
+
+
+def _push(
+    session: Session,
+    work: Iterable[_Work],
+    connector_for: Callable[[str], Connector],
+    now: datetime,
+) -> PushSummary:
+    details: dict[str, Any] = {}
+    errors: list[str] = []
+    failed_rows = 0
+    fatal = False
+    for dest in work:
+        report: dict[str, Any] = {
+            "sent": 0,
+            "landed": 0,
+            "failed": 0,
+            "waiting": dest.waiting,
+            "unlinked": 0,
+            "write_calls": 0,
+        }
+        details[dest.name] = report
+        connector: Connector | None = None
+        before = 0
+        try:
+            sender: _Sender | None = None
+            for records, states, unlinked in dest.chunks:
+                report["unlinked"] += unlinked
+                for out in records:
+                    state = states.get(out.record_key)
+                    verdict, associate = decide(out, state, now)
+                    if verdict == WAITING:
+                        report["waiting"] += 1
+                        continue
+                    if verdict == SAME and not associate:
+                        continue
+                    if sender is None:
+                        connector = connector_for(dest.name)
+                        before = connector.usage().write_calls
+                        sender = _Sender(session, dest, connector, now, report)
+                    sender.offer(out, state, verdict == SEND, associate)
+            if sender is not None:
+                sender.finish()
+        except PartnerplanError as exc:
+            message = redact(f"{dest.name}: {exc}")
+            errors.append(message)
+            report["error"] = message
+            fatal = fatal or isinstance(exc, ConfigurationError | FatalError)
+            log.warning("push stopped for destination", destination=dest.name, error=message)
+        finally:
+            if connector is not None:
+                report["write_calls"] = connector.usage().write_calls - before
+        failed_rows += report["failed"]
+    if failed_rows:
+        errors.append(f"{failed_rows} record(s) rejected; see `partnerplan push errors`")
+    outcome = jobs.FAILED if fatal else jobs.INCOMPLETE if errors else jobs.SUCCEEDED
+    return PushSummary(outcome, "; ".join(errors) or None, details)
+
+
+class _Sender:
+    """Sends one destination's records in full CRM batches as they are offered.
+
+    Each part (progress records, roll-ups) and the associations wait in a buffer until it
+    holds one whole batch (200 Salesforce, 100 HubSpot); only the last batch of each may be
+    short. So the number of calls is the minimum, however the records arrive in chunks, and
+    memory holds one batch per part. Before the first write of a part, the CRM's fields are
+    checked; an error there or from the connector stops this destination only.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        dest: _Work,
+        connector: Connector,
+        now: datetime,
+        report: dict[str, Any],
+    ) -> None:
+        self.session, self.dest, self.connector = session, dest, connector
+        self.now, self.report = now, report
+        self.size = WRITE_BATCH.get(dest.kind, 100)
+        self.buffers: dict[str, list[tuple[Outgoing, PushStateRow | None, bool]]] = {
+            "progress": [],
+            "rollup": [],
+        }
+        self.checked: set[str] = set()
+        self.to_associate: list[tuple[Outgoing, PushStateRow]] = []
+        self.unassociated = 0
+
+    def offer(self, out: Outgoing, state: PushStateRow | None, send: bool, associate: bool) -> None:
+        """Queue ``out`` to be sent (``send``) and/or associated once it has landed."""
+        if not send:
+            if associate and state is not None:
+                self._associate_later(out, state)
+            return
+        buffer = self.buffers[out.part]
+        buffer.append((out, state, associate))
+        if len(buffer) >= self.size:
+            self._flush(out.part)
+
+    def finish(self) -> None:
+        """Send what is still buffered: progress, then roll-ups, then associations."""
+        for part in ("progress", "rollup"):
+            if self.buffers[part]:
+                self._flush(part)
+        if self.to_associate:
+            self._associate()
+        if self.unassociated:
+            self.report["associations_pending"] = self.unassociated
+            log.warning(
+                "connector cannot associate records; progress records are written unassociated",
+                destination=self.dest.name,
+                pending=self.unassociated,
+            )
+
+    def _flush(self, part: str) -> None:
+        items, self.buffers[part] = self.buffers[part], []
+        config = self.dest.config
+        records = [out.record for out, _, _ in items]
+        if part == "progress" and config.progress is not None:
+            progress = config.progress
+            if part not in self.checked:
+                _check(
+                    self.connector, self.dest, progress.object, [progress.key_field, *records[0]]
+                )
+                self.checked.add(part)
+            results = self.connector.upsert(progress.object, progress.key_field, records)
+        elif part == "rollup" and config.rollup is not None:
+            rollup = config.rollup
+            if part not in self.checked:
+                _check(self.connector, self.dest, rollup.object, list(rollup.crm_fields()))
+                self.checked.add(part)
+            results = self.connector.update(rollup.object, records)
+        else:
+            return
+        landed = _record_all(self.session, self.dest.name, items, results, self.now, self.report)
+        for (out, _, associate), state in zip(items, landed, strict=True):
+            if associate:
+                self._associate_later(out, state)
+
+    def _associate_later(self, out: Outgoing, state: PushStateRow) -> None:
+        if not state.crm_record_id or state.fingerprint != out.fingerprint:
+            return  # never landed: nothing to associate yet
+        self.to_associate.append((out, state))
+        if len(self.to_associate) >= ASSOCIATION_BATCH:
+            self._associate()
+
+    def _associate(self) -> None:
+        """Associate landed progress records with their partner's company (HubSpot)."""
+        pairs, self.to_associate = self.to_associate, []
+        progress = self.dest.config.progress
+        if progress is None or not progress.associate:
+            return
+        if not isinstance(self.connector, Associating):
+            self.unassociated += len(pairs)
+            return
+        results = self.connector.associate(
+            progress.object,
+            progress.associate,
+            [(s.crm_record_id or "", o.associate_to or "") for o, s in pairs],
+        )
+        self.report.setdefault("associated", 0)
+        for (out, state), result in zip(pairs, results, strict=False):
+            if result.ok:
+                state.pushed = {**(state.pushed or {}), ASSOCIATED: out.associate_to}
+                self.report["associated"] += 1
+            else:
+                state.last_error = redact(f"association failed: {result.error}")
+
+
+def _check(connector: Connector, dest: _Work, object: str, fields: list[str]) -> None:
+    """Fail before writing if the CRM lacks a field (raises ConfigurationError naming it)."""
+    wanted = tuple(dict.fromkeys(f for f in fields if f.lower() not in ("id", "hs_object_id")))
+    spec = StreamSpec(
+        name=f"writeback:{dest.name}:{object}",
+        source=dest.name,
+        object=object,
+        fields=wanted,
+        modified_field=MODIFIED_FIELD.get(dest.kind, "SystemModstamp"),
+    )
+    connector.check_fields(spec)
+
+
+def _record_all(
+    session: Session,
+    destination: str,
+    items: list[tuple[Outgoing, PushStateRow | None, bool]],
+    results: list[WriteResult],
+    now: datetime,
+    report: dict[str, Any],
+) -> list[PushStateRow]:
+    """Record each record's outcome; returns the push states, in the order of ``items``."""
+    by_key = {r.key: r for r in results}
+    states: list[PushStateRow] = []
+    for index, (out, state, _) in enumerate(items):
+        result = results[index] if index < len(results) else None
+        if result is None or result.key != _key_of(out):
+            result = by_key.get(_key_of(out)) or WriteResult(
+                out.record_key, False, error="the connector returned no result for this record"
+            )
+        states.append(_record(session, destination, out, state, result, now))
+        report["sent"] += 1
+        report["landed" if result.ok else "failed"] += 1
+    return states
+
+
+def _key_of(out: Outgoing) -> str:
+    """The key the connector reports a record under: its external id, or its record id."""
+    return out.record_key if out.part == "progress" else str(out.record["id"])
+
+
+def _record(
+    session: Session,
+    destination: str,
+    out: Outgoing,
+    state: PushStateRow | None,
+    result: WriteResult,
+    now: datetime,
+) -> PushStateRow:
+    if state is None:
+        state = PushStateRow(destination=destination, record_key=out.record_key, pushed={})
+        session.add(state)
+    state.target_id = out.target_id
+    if result.ok:
+        associated = (state.pushed or {}).get(ASSOCIATED)
+        pushed = {k: plain(v) for k, v in out.record.items()}
+        if associated is not None:
+            pushed[ASSOCIATED] = associated
+        state.fingerprint = out.fingerprint
+        state.pushed = pushed
+        state.pushed_at = now
+        state.crm_record_id = result.record_id or state.crm_record_id
+        state.last_error, state.attempts, state.next_attempt_at = None, 0, None
+    else:
+        state.attempts += 1
+        state.last_error = redact(result.error or "rejected without a reason")
+        state.next_attempt_at = now + backoff(state.attempts)
+        log.warning(
+            "record rejected",
+            destination=destination,
+            record=out.record_key,
+            error=state.last_error,
+        )
+    return state
+
+
+def labels_of(project: Any) -> dict[str, str]:
+    """Metric labels from the project's catalogue, if it has one loaded."""
+    catalogue = getattr(project, "metrics", None)
+    if catalogue is None:
+        return {}
+    keys: list[str] = catalogue.keys()  # a Catalogue is not iterable; keys() lists it
+    return {key: catalogue[key].label for key in keys}
+
+
+def kinds_of(project: Any) -> dict[str, str]:
+    """Each source's CRM kind (``salesforce`` / ``hubspot``)."""
+    return {name: source.type for name, source in project.settings.sources.items()}
+
+
+def push_all(ctx: Context, session: Session) -> PushSummary:
+    """The push stage: send what changed to every destination of ``writeback.yaml``."""
+    writeback: WritebackFile | None = getattr(ctx.project, "writeback", None)
+    if writeback is None or not writeback.destinations:
+        return PushSummary(jobs.SKIPPED, details={"reason": "no destinations in writeback.yaml"})
+    now, kinds, labels = jobs.now(), kinds_of(ctx.project), labels_of(ctx.project)
+    work = (
+        _Work(name, kinds[name], config, _streamed(session, name, config, labels, now))
+        for name, config in _enabled(writeback, kinds)
+    )
+    summary = _push(session, work, ctx.connector, now)
+    log.info("push finished", outcome=summary.outcome, **{k: v for k, v in summary.details.items()})
+    return summary
