@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PACKAGES := partnerplan connectors mappings plans writeback worker sandbox
+SCALE  ?= 100
+BENCH_ARGS ?=
 
-.PHONY: demo test lint unit bench install lock migration clean starter
+.PHONY: demo test lint unit bench bench-smoke install lock migration clean starter
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,7 @@ install: $(STAMP)  ## create the virtualenv with the locked dependencies
 demo: $(STAMP)  ## start the sandbox CRMs, run the whole flow on SQLite, show the plans
 	$(BIN)/python -m worker.demo
 
-test: lint unit  ## lint, type-check, then every test
+test: lint unit bench-smoke  ## lint, type-check, every test, then the benchmark at scale 1
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
@@ -29,8 +31,11 @@ lint: $(STAMP)  ## ruff and mypy --strict, as CI runs them
 	$(BIN)/ruff format --check $(PACKAGES) tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## the benchmark workload (SCALE=2000 for the standard one)
-	$(BIN)/python -m bench.run --scale $${SCALE:-100}
+bench: $(STAMP)  ## the benchmark workload (SCALE=2000 for the standard one; BENCH_ARGS="--db sqlite")
+	$(BIN)/python -m bench.run --scale $(SCALE) $(BENCH_ARGS)
+
+bench-smoke: $(STAMP)  ## every benchmark stage at scale 1 on SQLite, nothing written; fails if one breaks
+	$(BIN)/python -m bench.run --smoke
 
 lock:  ## re-resolve the pinned dependencies after editing pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml -o requirements.txt -q --python-version 3.11

@@ -18,7 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session
+
 from mappings.loader import load_mappings
+from plans.db import create_all, make_engine
+from plans.ingest import store_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["Prospecting", "Qualification", "Negotiation/Review", "Closed Won", "Closed Lost"]
@@ -90,11 +94,6 @@ def main() -> None:
         f"{len(results) / elapsed:,.0f} records/s"
     )
     if args.store:
-        from sqlmodel import Session
-
-        from plans.db import create_all, make_engine
-        from plans.ingest import store_batch
-
         with tempfile.TemporaryDirectory() as tmp:
             engine = make_engine(f"sqlite:///{tmp}/bench.db")
             create_all(engine)

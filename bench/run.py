@@ -1,6 +1,7 @@
 """The benchmark: ``make bench`` (``--scale 100``) or ``SCALE=2000 make bench`` (the standard one).
 
     .venv/bin/python -m bench.run [--scale 100] [--db sqlite,postgres] [--repeat N] [--no-write]
+    .venv/bin/python -m bench.run --smoke     # every stage at scale 1 on SQLite, in seconds
 
 For each database, on a fresh sandbox (seed 1) with every partner holding an active plan of ten
 targets, it measures (medians of ``--repeat`` runs where a run is cheap):
@@ -15,8 +16,12 @@ targets, it measures (medians of ``--repeat`` runs where a run is cheap):
 7. peak RSS of the full sync at ``scale / 10`` against ``scale``;
 
 then a cProfile of one full sync (SQLite), top functions by cumulative time. Results go to
-``bench/results/<date>-<db>.json`` (and ``<date>-profile-scale<N>.txt``); nothing here is
-asserted, the figures depend on the machine.
+``bench/results/<date>-<db>-scale<N>.json`` (and ``<date>-profile-<N>.txt``); no figure is
+asserted, they depend on the machine.
+
+``--smoke`` (``make bench-smoke``, part of ``make test``) runs the same stages once at scale 1 on
+SQLite with a small mapping sample and no profile, writes nothing, and exits 1 unless every
+stage measured something (:mod:`bench.smoke`): a moved module cannot break the benchmark unseen.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import os
 import platform
 import pstats
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -34,9 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import compute as compute_bench
-from bench import floor, mapping_throughput, measure
-from bench.workload import ROOT, Recorder, sandbox_env, store, touch_share, write_config
+from bench import floor, mapping_throughput, measure, smoke
+from bench.workload import ROOT, Recorder, store, touch_share, write_config
 from sandbox import Sandbox
+from worker.demo import sandbox_env
 
 RESULTS = ROOT / "bench" / "results"
 SEED = 1
@@ -186,17 +193,39 @@ def _profile(scale: int, config: Path, tmp: Path, text_file: Path) -> dict[str, 
     }
 
 
-def main() -> None:
-    """Run everything, print a summary, write bench/results/<date>-<db>.json."""
+def _arguments() -> argparse.Namespace:
+    """The command line; ``--smoke`` turns every size down and every write off."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=100, help="partners (2000 = standard)")
-    parser.add_argument("--db", default="sqlite,postgres", help="comma-separated databases")
+    parser.add_argument("--scale", type=int, help="partners (default 100; 2000 = standard)")
+    parser.add_argument("--db", help="comma-separated databases (default sqlite,postgres)")
     parser.add_argument("--repeat", type=int, help="runs per median (default 3; 1 above 500)")
     parser.add_argument("--rss-scale", type=int, help="scale compared for RSS (default N/10)")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-compute", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="every stage once at scale 1 on SQLite, nothing written; exit 1 if one measured "
+        "nothing (make test runs this)",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.scale = args.scale or 1
+        args.db = args.db or "sqlite"
+        args.repeat = 1
+        args.rss_scale = args.rss_scale or args.scale  # reuses the full sync's figure
+        args.no_profile = args.no_write = True
+    args.scale = args.scale or 100
+    args.db = args.db or "sqlite,postgres"
+    return args
+
+
+def main() -> None:
+    """Run everything, print a summary, write bench/results/<date>-<db>-scale<N>.json."""
+    args = _arguments()
+    if args.smoke:
+        print(f"smoke: {len(smoke.import_all())} bench modules import")
     repeat = args.repeat or (3 if args.scale <= 500 else 1)
     stamp = date.today().isoformat()
     machine = {
@@ -206,7 +235,7 @@ def main() -> None:
     }
     started = time.perf_counter()
     print(f"mapping alone (shipped sf_opportunities, {machine['cpus']} cpus) ...")
-    mapping = mapping_throughput.measure(50_000)
+    mapping = mapping_throughput.measure(*((2_000, 1) if args.smoke else (50_000, 3)))
     print(f"  {mapping['records_per_s']:,} records/s")
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="pp-bench-") as folder:
@@ -220,12 +249,15 @@ def main() -> None:
                 recorder.install(sb)
                 fulls, incs = _full_syncs(sb, db, config, tmp, repeat, recorder)
                 if floor_figures is None:
-                    floor_figures = _floor(sb, recorder, max(repeat, 3))
+                    floor_figures = _floor(sb, recorder, 1 if args.smoke else max(repeat, 3))
                     print(f"  floor: {floor_figures['records_per_s']:,} records/s")
             figures = _summary(fulls, incs, floor_figures["records_per_s"])
             small_scale = args.rss_scale or max(1, args.scale // 10)
-            print(f"[{db}] peak RSS at scale {small_scale} ...")
-            small = _rss_small(small_scale, db, config, tmp)
+            if small_scale == args.scale:  # the full syncs above measured this very scale
+                small = {"scale": small_scale, "maxrss_mib": figures["full_sync"]["maxrss_mib"]}
+            else:
+                print(f"[{db}] peak RSS at scale {small_scale} ...")
+                small = _rss_small(small_scale, db, config, tmp)
             figures["rss"] = {
                 "small": small,
                 "large": {"scale": args.scale, "maxrss_mib": figures["full_sync"]["maxrss_mib"]},
@@ -260,6 +292,18 @@ def main() -> None:
         _print(figures)
         if not args.no_write:
             _write(figures, stamp)
+    if args.smoke:
+        _smoke_verdict(results)
+
+
+def _smoke_verdict(results: dict[str, dict[str, Any]]) -> None:
+    """Print what each database's smoke run failed to measure; exit 1 if anything."""
+    found = [f"[{db}] {problem}" for db, f in results.items() for problem in smoke.problems(f)]
+    for problem in found:
+        print(f"smoke: {problem}", file=sys.stderr)
+    if found:
+        sys.exit(1)
+    print(f"smoke: every stage measured ({', '.join(results)})")
 
 
 def _write(figures: dict[str, Any], stamp: str) -> None:

@@ -17,8 +17,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.workload import ROOT, sandbox_env, store, write_config
+from bench.workload import ROOT, store, write_config
 from sandbox import Sandbox
+from worker import pipeline
+from worker.cli import run
+from worker.demo import sandbox_env
 
 
 def _memory() -> dict[str, int]:
@@ -32,9 +35,6 @@ def _memory() -> dict[str, int]:
 
 def child(config: str, url: str) -> int:
     """In the child: wrap every stage, then run the CLI."""
-    from worker import pipeline
-    from worker.cli import run
-
     for name, body in list(pipeline.STAGES.items()):
 
         def wrapped(ctx: Any, run_row: Any, body: Any = body, name: str = name) -> str:

@@ -3,8 +3,8 @@
 A connector turns "what changed in this CRM object since the watermark" into a lazy stream of
 pages of raw records, and "these values for these records" into the fewest write calls the CRM
 allows. It owns authentication, pagination, retries, rate limits and API budgets, so nothing
-above it knows HTTP. Implementations: :mod:`connectors.salesforce.connector` and
-:mod:`connectors.hubspot.connector`; :func:`connect` picks one from a source's settings.
+above it knows HTTP. Each CRM's folder implements it (``connectors/<crm>/connector.py``); the
+registry (:mod:`connectors.registry`) builds the one a source's ``type:`` names.
 
 Pull contract (the worker relies on each point):
 
@@ -22,12 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from connectors.config import HubSpotSource, SalesforceSource
-    from connectors.retry import RetryPolicy
-    from connectors.spec import StreamSpec
+from connectors.spec import StreamSpec
 
 
 @dataclass(frozen=True, order=True)
@@ -127,23 +124,12 @@ class Connector(Protocol):
         ...
 
 
-def connect(
-    name: str, source: SalesforceSource | HubSpotSource, retry: RetryPolicy | None = None
-) -> Connector:
-    """Build the connector for one configured source.
+@runtime_checkable
+class Associating(Protocol):
+    """A connector whose CRM ties records together by association (HubSpot), not by lookup."""
 
-    Args:
-        name: The source's name in settings.yaml (used in messages and logs).
-        source: Its validated settings.
-        retry: How to retry transient failures (tests pass one that does not sleep).
-
-    Returns:
-        A connector; Salesforce authenticates on first use, HubSpot needs no login.
-    """
-    if source.type == "salesforce":
-        from connectors.salesforce.connector import SalesforceConnector
-
-        return SalesforceConnector(name, source, retry=retry)
-    from connectors.hubspot.connector import HubSpotConnector
-
-    return HubSpotConnector(name, source, retry=retry)
+    def associate(
+        self, object: str, to_object: str, pairs: list[tuple[str, str]]
+    ) -> list[WriteResult]:
+        """Associate each ``(record id, other record id)``; one result per pair."""
+        ...

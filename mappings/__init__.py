@@ -4,14 +4,15 @@ Knows nothing of HTTP (records arrive as dicts) and nothing of SQL (activities l
 
 Public surface::
 
-    load_mappings(directory, known_sources) -> (MappingSet | None, [Problem])
+    load_mappings(directory, sources) -> (MappingSet | None, [Problem])
     MappingSet.streams[name] -> CompiledStream (.spec(), .map(raw, deleted=), .map_many(raws))
     Activity / Rejection      what a record becomes
     unusable_references(...)  the cross-check with the metric catalogue
 
-Modules: ``schema`` (pydantic, structure), ``catalog`` (CRM fields, kinds), ``paths`` (field path
-checks), ``expressions`` + ``coerce`` (compiled rules), ``streams`` (compiling a stream),
-``stream`` (the per-record hot path), ``loader`` (files → MappingSet), ``usage``.
+Modules: ``schema`` (pydantic, structure), ``kinds`` (the built-in kinds), ``paths`` (field
+paths, checked by the source CRM's dialect), ``expressions`` + ``coerce`` (compiled rules),
+``compiler`` (compiling a stream), ``compiled`` (the per-record hot path), ``loader`` (files →
+MappingSet), ``usage``.
 """
 
 from __future__ import annotations

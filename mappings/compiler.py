@@ -8,19 +8,15 @@ normalized field is not given a type it cannot have.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from connectors.spec import Filter, StreamSpec
-from mappings.catalog import DEFAULTS, default_modified_field
 from mappings.compiled import SLOT_TYPES, CompiledStream, Rule, slot_rule
 from mappings.expressions import Compiler, Loc
 from mappings.paths import PathChecker
 from mappings.schema import Expr, FilterIn, StreamIn
 from partnerplan.config import Document
-
-if TYPE_CHECKING:
-    from mappings.loader import MappingSet
 
 _NO_VALUE_OPS = ("is_null", "not_null")
 _LIST_OPS = ("in", "not_in")
@@ -92,7 +88,7 @@ class _StreamCompiler:
                 "error",
             )
 
-    def filters(self, source_type: str) -> tuple[Filter, ...]:
+    def filters(self) -> tuple[Filter, ...]:
         out: list[Filter] = []
         for index, item in enumerate(self.stream.filter):
             loc = (*self.loc, "filter", index)
@@ -100,9 +96,7 @@ class _StreamCompiler:
             if message:
                 self._report((*loc, "field"), message, "error")
             self._check_operand(item, loc)
-            name = item.field
-            if source_type == "hubspot":
-                name = name.removeprefix("properties.")
+            name = self.checker.dialect.filter_field(item.field)
             out.append(Filter(name, item.op, item.value))
         return tuple(out)
 
@@ -119,33 +113,42 @@ def compile_stream(
     doc: Document,
     loc: Loc,
     source: str,
-    source_type: str,
     stream: StreamIn,
     checker: PathChecker,
-    mappings: MappingSet,
+    kinds: Mapping[str, tuple[str, ...]],
 ) -> CompiledStream | None:
-    """Check and compile one stream; problems go to ``doc.problems``."""
-    statuses = mappings.kinds.get(stream.kind)
+    """Check and compile one stream; problems go to ``doc.problems``.
+
+    Args:
+        doc: The mapping file (problems are located in it).
+        loc: Where the stream sits in the file.
+        source: The source name the file reads from.
+        stream: The validated stream definition.
+        checker: Checks paths against the source's CRM dialect and collects the fields.
+        kinds: Every known kind (built in and declared) with its statuses.
+    """
+    statuses = kinds.get(stream.kind)
     if statuses is None:
-        hint = difflib.get_close_matches(stream.kind, list(mappings.kinds), n=1)
+        hint = difflib.get_close_matches(stream.kind, list(kinds), n=1)
         suggestion = f"did you mean {hint[0]!r}? " if hint else ""
         doc.problems.append(
             doc.problem(
                 (*loc, "kind"),
                 f"unknown kind {stream.kind!r}; {suggestion}built-in kinds: "
-                f"{', '.join(mappings.kinds)}; or declare it under `kinds:`",
+                f"{', '.join(kinds)}; or declare it under `kinds:`",
             )
         )
         return None
     build = _StreamCompiler(doc, loc, stream, checker)
-    defaults = DEFAULTS[source_type]
+    dialect = checker.dialect
+    defaults = dialect.record_paths
     record_id = build.rule(
-        "record_id", stream.record_id, (*loc, "record_id"), defaults["record_id"], "string"
+        "record_id", stream.record_id, (*loc, "record_id"), defaults.record_id, "string"
     )
     modified = build.rule(
-        "modified", stream.modified, (*loc, "modified"), defaults["modified"], "datetime"
+        "modified", stream.modified, (*loc, "modified"), defaults.modified, "datetime"
     )
-    deleted = build.rule("deleted", stream.deleted, (*loc, "deleted"), defaults["deleted"], "bool")
+    deleted = build.rule("deleted", stream.deleted, (*loc, "deleted"), defaults.deleted, "bool")
     slots = tuple(build.slot(name, statuses) for name in SLOT_TYPES)
     attributes = tuple(
         Rule(
@@ -155,8 +158,8 @@ def compile_stream(
         )
         for name, expr in stream.attributes.items()
     )
-    filters = build.filters(source_type)
-    modified_field = stream.modified_field or default_modified_field(source_type, stream.object)
+    filters = build.filters()
+    modified_field = stream.modified_field or dialect.modified_field(stream.object)
     spec = StreamSpec(
         name=stream.name,
         source=source,

@@ -177,7 +177,8 @@ class MappingFile(StrictModel):
 
     version: Literal[1] = 1
     source: str = Field(min_length=1, max_length=100)
-    type: Literal["salesforce", "hubspot"] | None = None
+    type: str | None = Field(default=None, min_length=1)
+    """The CRM kind; settings.yaml's source says it already, so this is rarely needed."""
     kinds: dict[str, KindIn] = Field(default_factory=dict)
     streams: list[StreamIn] = Field(default_factory=list)
 

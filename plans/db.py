@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from partnerplan.errors import ConfigurationError
 from plans import bulk
+from plans.store import METADATA
 
 DEFAULT_URL = "sqlite:///partnerplan.db"
 _CHUNK_ROWS = 10_000  # rows taken from the iterable at a time (a page is 2,000 records)
@@ -95,9 +96,7 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
 
 def create_all(engine: Engine) -> None:
     """Create every table directly from the models (tests; production uses ``db upgrade``)."""
-    import plans.store  # noqa: F401  (registers the tables)
-
-    SQLModel.metadata.create_all(engine)
+    METADATA.create_all(engine)
 
 
 @contextmanager

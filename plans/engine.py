@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -29,6 +29,7 @@ from plans.periods import Period
 from plans.queries import Scope
 from plans.rates import CONFIG_SOURCE
 from plans.store import FxRateRow, PlanRow, ProgressRow, TargetRow
+from plans.target import TargetDefinition
 
 log = structlog.get_logger(__name__)
 ACTIVE = "active"
@@ -44,17 +45,14 @@ class ComputeResult:
     statements: int = 0
 
 
-@dataclass(frozen=True)
-class _Target:
+@dataclass(frozen=True, kw_only=True)
+class _Target(TargetDefinition):
+    """A stored target as the engine computes it: with its plan's partner, period and the
+    fingerprint of its last stored progress."""
+
     id: int
     plan_id: int
     partner_id: int | None
-    metric: str
-    value: Decimal
-    currency: str | None
-    weight: Decimal
-    filters: dict[str, Any]
-    phasing: dict[str, Any]
     period: Period
     fingerprint: str | None
 
@@ -122,23 +120,23 @@ def _load_targets(
         scores[pid] = score
         targets.append(
             _Target(
-                tid,
-                pid,
-                partner,
-                metric,
-                value,
-                currency,
-                weight,
-                filters or {},
-                phasing or {},
-                Period(start, end, name),
-                fingerprint,
+                id=tid,
+                plan_id=pid,
+                partner_id=partner,
+                metric=metric,
+                value=value,
+                currency=currency,
+                weight=weight,
+                filters=filters or {},
+                phasing=phasing or {},
+                period=Period(start, end, name),
+                fingerprint=fingerprint,
             )
         )
     return targets, scores
 
 
-def _scope(catalogue: Catalogue, metric: Metric, target: _Target, reporting: str) -> Scope:
+def _scope(metric: Metric, target: _Target, reporting: str) -> Scope:
     currency = target.currency or (reporting if metric.unit is Unit.money else None)
     filters = json.dumps(target.filters, sort_keys=True)
     return Scope(metric.key, target.period.start, target.period.end, filters, currency)
@@ -195,8 +193,6 @@ def compute_progress(
             plans whose period ends after d (cumulative metrics included).
         rates_source: which stored rates convert currencies (``config`` or a CRM stream).
     """
-    from sqlalchemy import event
-
     counter = _Counter()
     bind = session.connection()
     event.listen(bind, "before_cursor_execute", counter)
@@ -282,7 +278,7 @@ def _plan(
 ) -> tuple[_Target, Metric, list[Scope]]:
     """A target with its metric and the scopes (one, or two for a ratio) it reads."""
     metric = catalogue[target.metric]
-    scope = _scope(catalogue, metric, target, reporting)
+    scope = _scope(metric, target, reporting)
     return (
         target,
         metric,

@@ -14,9 +14,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
-import plans.store  # noqa: F401
+from plans.store import METADATA
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -44,7 +43,7 @@ def pending_changes(engine: Engine) -> list[Any]:
     """Differences between the database and the models (empty when migrations are complete)."""
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return list(compare_metadata(context, SQLModel.metadata))
+        return list(compare_metadata(context, METADATA))
 
 
 def revision(engine: Engine, message: str) -> None:

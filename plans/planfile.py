@@ -4,8 +4,9 @@ Checks: the period parses, each target's metric exists, a money target has a cur
 percent target is at most 100, explicit phasing names months inside the period, target keys are
 unique in a plan, plan keys are unique, and no two plans of one partner overlap in time. When the
 caller knows the partners (``partners=``), an unknown partner is an error too and ``tier:``
-templates are expanded; otherwise tier templates are kept and expanded by :func:`sync_plans`
-from the partners in the store (a plan written for a partner wins over a tier template's).
+templates are expanded; otherwise tier templates are kept and expanded by
+:func:`plans.planstore.sync_plans` from the partners in the store (a plan written for a partner
+wins over a tier template's).
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-from sqlmodel import Session
 
 from partnerplan.config import Document, parse, validate, yaml_files
 from partnerplan.errors import Problem
@@ -27,22 +25,17 @@ from plans.periods import Period, parse_period
 from plans.planchecks import check_targets, target_key
 from plans.planspec import PlansFile, SectionSpec, TargetSpec, TemplateSpec
 from plans.rates import RateSet, load_rates
+from plans.target import TargetDefinition
 
 Loc = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Target:
-    """A resolved target, ready to store."""
+@dataclass(frozen=True, kw_only=True)
+class Target(TargetDefinition):
+    """A resolved target, ready to store: its definition, its key and the section it sits in."""
 
     key: str
     section: str
-    metric: str
-    value: Decimal
-    currency: str | None
-    weight: Decimal
-    filters: dict[str, Any]
-    phasing: dict[str, Any]
 
 
 @dataclass
@@ -156,13 +149,11 @@ def _expand(tpl: TemplateSpec, partner: str, period: Period, file: str, line: in
             if change is not None:
                 if change.remove:
                     continue
-                target = Target(
-                    **{
-                        **target.__dict__,
-                        "value": change.value if change.value is not None else target.value,
-                        "currency": change.currency or target.currency,
-                        "weight": change.weight if change.weight is not None else target.weight,
-                    }
+                target = replace(
+                    target,
+                    value=change.value if change.value is not None else target.value,
+                    currency=change.currency or target.currency,
+                    weight=change.weight if change.weight is not None else target.weight,
                 )
             targets.append(target)
     return Plan(
@@ -301,7 +292,7 @@ def load_plans(
         catalogue: the metrics targets may name.
         fiscal_year_start_month: the month FY periods start in (settings).
         partners: partner key → tier, when known: unknown partners become errors and tier
-            templates are expanded now rather than at :func:`sync_plans`.
+            templates are expanded now rather than at :func:`plans.planstore.sync_plans`.
     """
     problems: list[Problem] = []
     plans: list[Plan] = []
@@ -322,10 +313,3 @@ def load_plans(
     if any(p.severity == "error" for p in problems):
         return None, problems
     return plan_set, problems
-
-
-def sync_plans(session: Session, plans: PlanSet) -> set[int]:
-    """Write ``plans`` into the store; see :func:`plans.planstore.sync_plans`."""
-    from plans.planstore import sync_plans as sync  # sync imports this module
-
-    return sync(session, plans)

@@ -24,6 +24,7 @@ from plans.store import (
     SectionRow,
     TargetRow,
 )
+from plans.target import DEFINITION_FIELDS
 
 REMOVED = "removed"
 
@@ -63,12 +64,8 @@ def _sync_children(session: Session, row: PlanRow, plan: Plan) -> None:
             plan_id=row.id, key=spec.key, metric=spec.metric, value=spec.value
         )
         target.section_id = sections[spec.section].id
-        target.metric = spec.metric
-        target.value = spec.value
-        target.currency = spec.currency
-        target.weight = spec.weight
-        target.filters = spec.filters
-        target.phasing = spec.phasing
+        for name in DEFINITION_FIELDS:
+            setattr(target, name, getattr(spec, name))
         session.add(target)
     gone = [t.id for t in targets.values() if t.id is not None]
     if gone:

@@ -291,3 +291,11 @@ class PushStateRow(SQLModel, table=True):
     next_attempt_at: datetime | None = _utc()
     pushed: dict[str, Any] = _json()
     version: int = Field(default=STATE_VERSION)
+
+
+METADATA = SQLModel.metadata
+"""The store's schema: every table above, registered on it by its class definition.
+
+What creates or migrates the schema (:func:`plans.db.create_all`, :mod:`plans.migrate`) imports
+this name rather than importing the module for its side effect.
+"""

@@ -1,8 +1,13 @@
-"""Local Salesforce and HubSpot servers that the unmodified client libraries cannot tell apart.
+"""The local CRMs: Salesforce and HubSpot servers the unmodified client libraries cannot tell apart.
+
+A test asset, not part of the sync: it imports nothing from partnerplan's packages (it emulates
+the CRMs' published APIs, so sharing our code would let a bug hide on both sides). The one
+dependency only it needs, trustme, is the optional ``partnerplan[sandbox]`` extra.
 
 ``Sandbox`` starts both in-process (see :mod:`.sandbox`); ``partnerplan sandbox serve`` runs
 them from the command line (:mod:`.server`). The data model is in ``DATA.md``; fault keys are
-in :mod:`.faults`.
+in :mod:`.faults`. Each emulator is an app that routes requests (:mod:`.salesforce`,
+:mod:`.hubspot`) over the state its route modules share (:mod:`.sf_org`, :mod:`.hs_portal`).
 """
 
 from __future__ import annotations

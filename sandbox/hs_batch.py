@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox.formats import hs_datetime, now_ms
+from sandbox.hs_portal import HubSpotPortal
 from sandbox.hs_schema import PORTAL, ObjectType
 from sandbox.hs_store import HsError
 from sandbox.httpbase import Request, Response, json_response
 
-if TYPE_CHECKING:
-    from sandbox.hubspot import HubSpotApp
-
 MAX_INPUTS = 100
 
 
-def routes(app: HubSpotApp) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
-    """The write routes, bound to ``app``."""
-    batch = Batch(app)
+def routes(portal: HubSpotPortal) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
+    """The write routes, bound to ``portal``."""
+    batch = Batch(portal)
     base = r"^/crm/v3/objects/([\w-]+)"
     return [
         ("POST", re.compile(base + "$"), batch.create_one),
@@ -50,8 +48,8 @@ def _fault_error(key: str) -> dict[str, Any]:
 class Batch:
     """Handlers for writes."""
 
-    def __init__(self, app: HubSpotApp) -> None:
-        self.app, self.store = app, app.store
+    def __init__(self, portal: HubSpotPortal) -> None:
+        self.portal, self.store = portal, portal.store
 
     def _inputs(self, request: Request) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         body = request.json() or {}
@@ -127,7 +125,7 @@ class Batch:
         body = request.json() or {}
         record = self.store.create(kind, self.store.coerce(kind, body.get("properties") or {}))
         self._associate(kind, record["p"]["hs_object_id"], body.get("associations") or [])
-        self.app.faults.wrote()
+        self.portal.faults.wrote()
         return json_response(
             201, self.store.render(kind, record, list(body.get("properties") or {}))
         )
@@ -151,7 +149,7 @@ class Batch:
             )
         props = (request.json() or {}).get("properties") or {}
         updated = self.store.update(kind, record, self.store.coerce(kind, props))
-        self.app.faults.wrote()
+        self.portal.faults.wrote()
         return json_response(200, self.store.render(kind, updated, list(props)))
 
     def archive_one(self, request: Request, type_name: str, record_id: str) -> Response:
@@ -160,7 +158,7 @@ class Batch:
         record = self._locate(kind, record_id, None)
         if record is not None:
             self.store.archive(kind, record)
-            self.app.faults.wrote()
+            self.portal.faults.wrote()
         return Response(204)
 
     def read(self, request: Request, type_name: str) -> Response:
@@ -185,7 +183,7 @@ class Batch:
                 missing.append(key)
                 continue
             results.append(self.store.render(kind, record, properties))
-        self.app.faults.served(kind.name, len(results))
+        self.portal.faults.served(kind.name, len(results))
         return self._envelope(
             results, [self._missing(kind, missing)] if missing else [], started, 200
         )
@@ -199,7 +197,7 @@ class Batch:
         results, errors = [], []
         for position, (item, props) in enumerate(zip(inputs, prepared, strict=True)):
             trace = item.get("objectWriteTraceId")
-            if self.app.faults.write_fails(position, [trace or ""]):
+            if self.portal.faults.write_fails(position, [trace or ""]):
                 failure = _fault_error(trace or str(position))
                 if trace:
                     failure["context"] = {"objectWriteTraceId": [trace]}
@@ -211,7 +209,7 @@ class Batch:
             if trace:
                 rendered["objectWriteTraceId"] = trace
             results.append(rendered)
-        self.app.faults.wrote()
+        self.portal.faults.wrote()
         return self._envelope(results, errors, started, 201)
 
     def update(self, request: Request, type_name: str) -> Response:
@@ -231,7 +229,7 @@ class Batch:
             if record is None:
                 missing.append(key)
                 continue
-            if self.app.faults.write_fails(position, [key]):
+            if self.portal.faults.write_fails(position, [key]):
                 errors.append(_fault_error(key))
                 continue
             results.append(
@@ -239,7 +237,7 @@ class Batch:
             )
         if missing:
             errors.insert(0, self._missing(kind, missing))
-        self.app.faults.wrote()
+        self.portal.faults.wrote()
         return self._envelope(results, errors, started, 200)
 
     def upsert(self, request: Request, type_name: str) -> Response:
@@ -254,7 +252,7 @@ class Batch:
         results, errors = [], []
         for position, (item, props) in enumerate(zip(inputs, prepared, strict=True)):
             key, prop = str(item.get("id", "")), str(item["idProperty"])
-            if self.app.faults.write_fails(position, [key]):
+            if self.portal.faults.write_fails(position, [key]):
                 errors.append(_fault_error(key))
                 continue
             record = self._locate(kind, key, prop)
@@ -264,7 +262,7 @@ class Batch:
                 record, new = self.store.update(kind, record, props), False
             rendered = self.store.render(kind, record, [*props, prop])
             results.append({**rendered, "new": new})
-        self.app.faults.wrote()
+        self.portal.faults.wrote()
         return self._envelope(results, errors, started, 200)
 
     def archive(self, request: Request, type_name: str) -> Response:
@@ -275,5 +273,5 @@ class Batch:
             record = self._locate(kind, str(item.get("id", "")), None)
             if record is not None:
                 self.store.archive(kind, record)
-        self.app.faults.wrote()
+        self.portal.faults.wrote()
         return Response(204)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sandbox.formats import parse_instant
+from sandbox.formats import ms_day, parse_instant
 from sandbox.hs_schema import ObjectType
 from sandbox.hs_store import HsError
 from sandbox.table import Table
@@ -60,8 +60,6 @@ def value_key(kind: ObjectType, name: str, value: Any) -> Any:
         )
     if kind_of == "date":
         if text.isdigit():
-            from sandbox.formats import ms_day
-
             return ms_day(int(text))
         return text[:10]
     if kind_of == "enumeration":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox.formats import hs_datetime, now_ms
+from sandbox.hs_portal import HubSpotPortal
 from sandbox.hs_schema import (
     ASSOCIATION_TYPES,
     TYPES,
@@ -18,16 +19,13 @@ from sandbox.hs_schema import (
 from sandbox.hs_store import HsError
 from sandbox.httpbase import Request, Response, json_response
 
-if TYPE_CHECKING:
-    from sandbox.hubspot import HubSpotApp
-
 MAX_ASSOCIATION_INPUTS = 1000
 _TYPES = {"string", "number", "date", "datetime", "enumeration", "bool", "phone_number"}
 
 
-def routes(app: HubSpotApp) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
-    """The metadata and association routes, bound to ``app``."""
-    meta = Meta(app)
+def routes(portal: HubSpotPortal) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
+    """The metadata and association routes, bound to ``portal``."""
+    meta = Meta(portal)
     return [
         ("GET", re.compile(r"^/crm/v3/properties/([\w-]+)$"), meta.properties),
         ("POST", re.compile(r"^/crm/v3/properties/([\w-]+)$"), meta.create_property),
@@ -63,8 +61,8 @@ def routes(app: HubSpotApp) -> list[tuple[str, re.Pattern[str], Callable[..., Re
 class Meta:
     """Handlers for metadata and associations."""
 
-    def __init__(self, app: HubSpotApp) -> None:
-        self.app, self.store = app, app.store
+    def __init__(self, portal: HubSpotPortal) -> None:
+        self.portal, self.store = portal, portal.store
         self.groups_by_type: dict[str, list[dict[str, Any]]] = {
             t.name: [
                 {
@@ -126,7 +124,7 @@ class Meta:
             created=hs_datetime(now_ms()),
         )
         kind.props[name] = prop
-        self.app.faults.wrote()
+        self.portal.faults.wrote()
         return json_response(201, prop.definition(group))
 
     def groups(self, request: Request, type_name: str) -> Response:
@@ -232,7 +230,7 @@ class Meta:
                     "labels": [],
                 }
             )
-        self.app.faults.wrote()
+        self.portal.faults.wrote()
         return json_response(
             201,
             {

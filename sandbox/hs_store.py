@@ -8,7 +8,7 @@ from typing import Any
 
 from sandbox.formats import hs_datetime, ms_day, now_ms, parse_instant
 from sandbox.hs_data import HubSpotData
-from sandbox.hs_schema import TYPES, ObjectType, Prop, object_type
+from sandbox.hs_schema import ASSOCIATION_TYPES, TYPES, ObjectType, Prop, object_type
 from sandbox.table import Record, Table
 from sandbox.world import World
 
@@ -92,8 +92,6 @@ class HubSpotStore:
         if record["_del"]:
             out["archivedAt"] = hs_datetime(record["_archived"])
         if associations:
-            from sandbox.hs_schema import ASSOCIATION_TYPES
-
             found: dict[str, Any] = {}
             for to in associations:
                 linked = self.associated(kind, record, to)

@@ -1,8 +1,11 @@
 """The HubSpot CRM v3 emulator: routing, bearer auth, rate-limit headers, faults, objects, search.
 
 Batch writes live in :mod:`hs_batch`; properties, pipelines, schemas and v4 associations in
-:mod:`hs_meta`. Error bodies carry ``status``, ``message``, ``correlationId`` and ``category``;
-success statuses are exactly the ones hubspot-api-client maps to models (201 for creates).
+:mod:`hs_meta`; both are written against :class:`~sandbox.hs_portal.HubSpotPortal`, the state
+this app extends, so that neither imports this module back.
+
+Error bodies carry ``status``, ``message``, ``correlationId`` and ``category``; success statuses
+are exactly the ones hubspot-api-client maps to models (201 for creates).
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox import hs_batch, hs_meta
-from sandbox.faults import Injector, control_route
+from sandbox.faults import control_route
 from sandbox.formats import hs_datetime, now_ms
+from sandbox.hs_portal import HubSpotPortal
 from sandbox.hs_schema import PORTAL
 from sandbox.hs_search import MAX_RESULTS, Searcher
 from sandbox.hs_store import HsError, HubSpotStore
 from sandbox.httpbase import Request, Response, json_response, match_route
 
-DEFAULT_DAILY = 1_000_000
 BURST = (
     190  # Enterprise private apps: 190 requests per 10 s (reported, not enforced unless faulted)
 )
@@ -53,14 +56,13 @@ def _split(values: list[str] | None) -> list[str]:
     return [part for value in values or [] for part in value.split(",") if part]
 
 
-class HubSpotApp:
+class HubSpotApp(HubSpotPortal):
     """Handles every request of the HubSpot server."""
 
     def __init__(self, store: HubSpotStore) -> None:
-        self.store = store
+        super().__init__(store)
         self.url = ""
         self.token = "pat-na1-" + secrets.token_hex(16)
-        self.faults = Injector(DEFAULT_DAILY)
         self.searcher = Searcher()
         self.recent: deque[float] = deque()
         self.lock = threading.Lock()

@@ -1,6 +1,10 @@
 """The Salesforce REST emulator: routing, auth, limits headers, faults, queries and describe.
 
-Writes (sObject rows, collections, upsert) live in :mod:`sf_writes`, Bulk 2.0 in :mod:`sf_bulk`.
+Writes (sObject rows, collections, upsert) live in :mod:`sf_writes`, Bulk 2.0 in :mod:`sf_bulk`,
+getUpdated/getDeleted in :mod:`sf_replication`; all are written against
+:class:`~sandbox.sf_org.SalesforceOrg`, the state this app extends, so that none imports this
+module back.
+
 Every ``/services/data/vNN.N/`` response carries ``Sforce-Limit-Info: api-usage=N/M``; errors
 are JSON arrays of ``{"message", "errorCode"}`` as simple-salesforce requires.
 """
@@ -9,7 +13,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable
@@ -17,16 +20,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox import ids, sf_bulk, sf_replication, sf_writes
-from sandbox.faults import Injector, control_route
+from sandbox.faults import control_route
 from sandbox.httpbase import Request, Response, json_response, match_route
 from sandbox.sf_oauth import OAuth, soap_login
+from sandbox.sf_org import SalesforceOrg
 from sandbox.sf_schema import describe_global, describe_object, sobject
 from sandbox.sf_store import DmlError, SalesforceStore
-from sandbox.soql import SoqlError, parse
-from sandbox.soql_eval import Plan, compile_query, render, select
+from sandbox.soql import SoqlError
+from sandbox.soql_eval import Plan, render, select
 
 MAX_CURSORS = 20  # real orgs keep ~10 open cursors a user; older ones answer INVALID_QUERY_LOCATOR
-DEFAULT_BUDGET = 100_000
 _VERSIONS = [
     ("Winter '24", "59.0"),
     ("Spring '24", "60.0"),
@@ -52,21 +55,17 @@ class Cursor:
     locator: str = ""
 
 
-class SalesforceApp:
+class SalesforceApp(SalesforceOrg):
     """Handles every request of the Salesforce server (call :meth:`__call__`)."""
 
     def __init__(self, store: SalesforceStore, oauth: OAuth) -> None:
-        self.store = store
+        super().__init__(store)
         self.url = ""
         self.oauth = oauth
-        self.faults = Injector(DEFAULT_BUDGET)
-        self.lock = threading.Lock()
         self.tokens: dict[str, bool] = {}
         self.session_id = self.issue_token()
         self.expired_for_spec = False
         self.cursors: OrderedDict[str, Cursor] = OrderedDict()
-        self.jobs: dict[str, sf_bulk.Job] = {}
-        self.serial = 0
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"^limits$"), self.limits),
             ("GET", re.compile(r"^sobjects$"), self.describe_global),
@@ -84,12 +83,6 @@ class SalesforceApp:
         with self.lock:
             self.tokens[token] = True
         return token
-
-    def next_serial(self) -> int:
-        """A fresh number for cursor and job ids."""
-        with self.lock:
-            self.serial += 1
-            return self.serial
 
     def limit_header(self) -> dict[str, str]:
         """``Sforce-Limit-Info`` as simple-salesforce parses it."""
@@ -212,10 +205,6 @@ class SalesforceApp:
         if o is None:
             return error(404, "NOT_FOUND", "The requested resource does not exist")
         return json_response(200, describe_object(o, version))
-
-    def plan(self, text: str) -> Plan:
-        """Parse and compile ``text``; raises SoqlError as the API reports it."""
-        return compile_query(parse(text), self.store)
 
     def query(self, request: Request, version: str, endpoint: str) -> Response:
         """``GET /query?q=`` and ``/queryAll?q=``: the first page and a cursor for the rest."""

@@ -13,36 +13,19 @@ import io
 import re
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox import ids
 from sandbox.formats import now_ms, sf_csv_datetime, sf_datetime
 from sandbox.httpbase import Request, Response, json_response
+from sandbox.sf_org import Job, SalesforceOrg
 from sandbox.soql import SoqlError
-from sandbox.soql_eval import Plan, Row, resolve, select
-
-if TYPE_CHECKING:
-    from sandbox.salesforce import SalesforceApp
+from sandbox.soql_eval import Row, resolve, select
 
 
-@dataclass
-class Job:
-    """One query job and its fixed result rows."""
-
-    id: str
-    operation: str
-    plan: Plan
-    rows: array[int]
-    created: int
-    polls: int = 0
-    state: str = "UploadComplete"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def routes(app: SalesforceApp) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
-    """The Bulk 2.0 query routes, bound to ``app``."""
-    bulk = Bulk(app)
+def routes(org: SalesforceOrg) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
+    """The Bulk 2.0 query routes, bound to ``org``."""
+    bulk = Bulk(org)
     return [
         ("POST", re.compile(r"^jobs/query$"), bulk.create),
         ("GET", re.compile(r"^jobs/query/(\w+)$"), bulk.info),
@@ -59,8 +42,8 @@ def _error(status: int, code: str, message: str) -> Response:
 class Bulk:
     """Handlers for Bulk 2.0 query jobs."""
 
-    def __init__(self, app: SalesforceApp) -> None:
-        self.app = app
+    def __init__(self, org: SalesforceOrg) -> None:
+        self.org = org
 
     def _info(self, job: Job, version: str) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -94,19 +77,19 @@ class Bulk:
         if operation not in {"query", "queryAll"}:
             return _error(400, "INVALIDJOB", f"Invalid operation: {operation}")
         try:
-            plan = self.app.plan(str(body.get("query", "")))
+            plan = self.org.plan(str(body.get("query", "")))
         except SoqlError as exc:
             return _error(400, "INVALIDJOB", str(exc))
         if plan.query.count is not False:
             return _error(400, "INVALIDJOB", "Aggregate queries are not supported by Bulk API 2.0")
-        rows = array("q", select(plan, self.app.store, include_deleted=operation == "queryAll"))
-        job = Job(ids.sf_id("750", self.app.next_serial()), operation, plan, rows, now_ms())
-        self.app.jobs[job.id] = job
+        rows = array("q", select(plan, self.org.store, include_deleted=operation == "queryAll"))
+        job = Job(ids.sf_id("750", self.org.next_serial()), operation, plan, rows, now_ms())
+        self.org.jobs[job.id] = job
         return json_response(200, self._info(job, version))
 
     def info(self, request: Request, version: str, job_id: str) -> Response:
         """``GET /jobs/query/{id}``: InProgress at most once, then JobComplete."""
-        job = self.app.jobs.get(job_id)
+        job = self.org.jobs.get(job_id)
         if job is None:
             return _error(404, "NOT_FOUND", "The requested resource does not exist")
         if job.state in {"UploadComplete", "InProgress"}:
@@ -115,7 +98,7 @@ class Bulk:
 
     def abort(self, request: Request, version: str, job_id: str) -> Response:
         """``PATCH /jobs/query/{id}`` ``{"state": "Aborted"}``."""
-        job = self.app.jobs.get(job_id)
+        job = self.org.jobs.get(job_id)
         if job is None:
             return _error(404, "NOT_FOUND", "The requested resource does not exist")
         job.state = "Aborted"
@@ -123,12 +106,12 @@ class Bulk:
 
     def delete(self, request: Request, version: str, job_id: str) -> Response:
         """``DELETE /jobs/query/{id}``: 204."""
-        self.app.jobs.pop(job_id, None)
+        self.org.jobs.pop(job_id, None)
         return Response(204)
 
     def results(self, request: Request, version: str, job_id: str) -> Response:
         """``GET /jobs/query/{id}/results?maxRecords=&locator=``: one CSV page."""
-        job = self.app.jobs.get(job_id)
+        job = self.org.jobs.get(job_id)
         if job is None:
             return _error(404, "NOT_FOUND", "The requested resource does not exist")
         if job.state != "JobComplete":
@@ -147,7 +130,7 @@ class Bulk:
             if following < len(job.rows)
             else "null"
         )
-        self.app.faults.served(job.plan.sobject.name, len(chunk))
+        self.org.faults.served(job.plan.sobject.name, len(chunk))
         return Response(
             200,
             text.encode(),
@@ -156,7 +139,7 @@ class Bulk:
         )
 
     def _csv(self, job: Job, chunk: array[int]) -> str:
-        plan, store = job.plan, self.app.store
+        plan, store = job.plan, self.org.store
         table = store.table(plan.sobject.name)
         getters = [resolve(plan.query, plan.sobject, path, store) for path in plan.query.fields]
         out = io.StringIO()

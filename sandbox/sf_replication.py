@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox.formats import now_ms, parse_instant, sf_datetime
 from sandbox.httpbase import Request, Response, json_response
+from sandbox.sf_org import SalesforceOrg
 from sandbox.sf_schema import sobject
-
-if TYPE_CHECKING:
-    from sandbox.salesforce import SalesforceApp
 
 WINDOW_MS = 30 * 86_400_000
 
 
-def routes(app: SalesforceApp) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
-    """The replication routes, bound to ``app`` (listed before the record routes)."""
+def routes(org: SalesforceOrg) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
+    """The replication routes, bound to ``org`` (listed before the record routes)."""
 
     def replicate(request: Request, version: str, name: str, kind: str) -> Response:
-        return _replicate(app, request, name, kind)
+        return _replicate(org, request, name, kind)
 
     return [("GET", re.compile(r"^sobjects/(\w+)/(updated|deleted)$"), replicate)]
 
@@ -34,7 +32,7 @@ def _error(code: str, message: str) -> Response:
     return json_response(400, [{"message": message, "errorCode": code}])
 
 
-def _replicate(app: SalesforceApp, request: Request, name: str, kind: str) -> Response:
+def _replicate(org: SalesforceOrg, request: Request, name: str, kind: str) -> Response:
     o = sobject(name)
     if o is None:
         return json_response(
@@ -51,7 +49,7 @@ def _replicate(app: SalesforceApp, request: Request, name: str, kind: str) -> Re
         return _error("INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate")
     if start < now - WINDOW_MS:
         return _error("INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago")
-    table = app.store.table(o.name)
+    table = org.store.table(o.name)
     body: dict[str, Any] = {"latestDateCovered": sf_datetime(min(end, now))}
     found = [i for i in table.by_modified(start, end) if table.stamp(i)[1] == (kind == "deleted")]
 

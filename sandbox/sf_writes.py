@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox.httpbase import Request, Response, json_response
+from sandbox.sf_org import SalesforceOrg
 from sandbox.sf_schema import OBJECTS, SObject, sobject
 from sandbox.sf_store import DmlError
-
-if TYPE_CHECKING:
-    from sandbox.salesforce import SalesforceApp
 
 MAX_COLLECTION = 200
 _ROLLED_BACK = {
@@ -41,9 +39,9 @@ def _not_found() -> Response:
     return _error(404, "NOT_FOUND", "The requested resource does not exist")
 
 
-def routes(app: SalesforceApp) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
-    """The write routes, bound to ``app``."""
-    writes = Writes(app)
+def routes(org: SalesforceOrg) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
+    """The write routes, bound to ``org``."""
+    writes = Writes(org)
     return [
         ("GET", re.compile(r"^sobjects/(\w+)$"), writes.basic),
         ("POST", re.compile(r"^sobjects/(\w+)$"), writes.create),
@@ -62,8 +60,8 @@ def routes(app: SalesforceApp) -> list[tuple[str, re.Pattern[str], Callable[...,
 class Writes:
     """Handlers for every write route."""
 
-    def __init__(self, app: SalesforceApp) -> None:
-        self.app, self.store = app, app.store
+    def __init__(self, org: SalesforceOrg) -> None:
+        self.org, self.store = org, org.store
 
     def basic(self, request: Request, version: str, name: str) -> Response:
         """``GET /sobjects/{name}``: the object's summary."""
@@ -83,7 +81,7 @@ class Writes:
             record_id = self.store.insert(o.name, _body(request))
         except DmlError as exc:
             return _error(400, exc.status_code, exc.message, exc.fields)
-        self.app.faults.wrote()
+        self.org.faults.wrote()
         location = f"/services/data/v{version}/sobjects/{o.name}/{record_id}"
         return json_response(
             201, {"id": record_id, "success": True, "errors": []}, {"Location": location}
@@ -107,7 +105,7 @@ class Writes:
         except DmlError as exc:
             status = 404 if exc.status_code in {"NOT_FOUND", "ENTITY_IS_DELETED"} else 400
             return _error(status, exc.status_code, exc.message, exc.fields)
-        self.app.faults.wrote()
+        self.org.faults.wrote()
         return Response(204)
 
     def delete(self, request: Request, version: str, name: str, record_id: str) -> Response:
@@ -116,7 +114,7 @@ class Writes:
         if o is None or self.store.find(o.name, record_id) is None:
             return _not_found()
         self.store.delete(o.name, record_id)
-        self.app.faults.wrote()
+        self.org.faults.wrote()
         return Response(204)
 
     def _external(self, o: SObject, field: str) -> str | None:
@@ -166,7 +164,7 @@ class Writes:
                 record_id = self.store.insert(o.name, {**body, key: value})
         except DmlError as exc:
             return _error(400, exc.status_code, exc.message, exc.fields)
-        self.app.faults.wrote()
+        self.org.faults.wrote()
         result = {"id": record_id, "success": True, "errors": [], "created": not found}
         return json_response(200 if found else 201, result)
 
@@ -215,7 +213,7 @@ class Writes:
                 results.append({"success": True, "errors": [], **apply()})
             except DmlError as exc:
                 results.append({"success": False, "errors": [exc.as_error()]})
-        self.app.faults.wrote()
+        self.org.faults.wrote()
         return json_response(200, results)
 
     def _typed(
@@ -239,7 +237,7 @@ class Writes:
             o, values = self._typed(record)
             if "id" in {k.lower() for k in values}:
                 raise DmlError("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-            if self.app.faults.write_fails(position, []):
+            if self.org.faults.write_fails(position, []):
                 raise _FAULT
             return lambda: {"id": self.store.insert(o.name, values)}
 
@@ -258,7 +256,7 @@ class Writes:
                 raise DmlError(
                     "MALFORMED_ID", f"{o.name} ID: id value of incorrect type: {record_id}", ["Id"]
                 )
-            if self.app.faults.write_fails(position, [str(record_id)]):
+            if self.org.faults.write_fails(position, [str(record_id)]):
                 raise _FAULT
 
             def apply() -> dict[str, Any]:
@@ -308,7 +306,7 @@ class Writes:
                     "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {value}", [key]
                 )
             seen.add(value)
-            if self.app.faults.write_fails(position, [str(value)]):
+            if self.org.faults.write_fails(position, [str(value)]):
                 raise _FAULT
             found = self.store.find_by(o.name, key, value)
             if len(found) > 1:

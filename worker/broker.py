@@ -21,6 +21,7 @@ from partnerplan.errors import ConfigurationError
 from partnerplan.logs import get_logger
 from worker.dispatch import ActorDispatcher
 from worker.pipeline import MAX_ATTEMPTS, STAGES, Context, execute
+from worker.runner import recover
 
 NAMESPACE = "partnerplan"
 QUEUE = "partnerplan"
@@ -89,8 +90,6 @@ def start_recovery(actors: ActorSet, *, every: float) -> threading.Event:
 
     Every worker process runs one; duplicates are harmless because a run is claimed once.
     """
-    from worker.runner import recover
-
     pending_for = timedelta(seconds=max(every, 1) * 2)
     stop = threading.Event()
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
+
+
+class Dispatcher(Protocol):
+    """Delivers a run to whatever executes it (inline deque, or a Dramatiq actor)."""
+
+    def send(self, stage: str, run_id: int) -> None: ...
 
 
 class InlineDispatcher:

@@ -17,11 +17,16 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+# The outcome vocabulary is the store's (plans.runs); re-exported for the stages' convenience.
+from plans.runs import FAILED as FAILED
+from plans.runs import FINISHED as FINISHED
+from plans.runs import INCOMPLETE as INCOMPLETE
+from plans.runs import PENDING as PENDING
+from plans.runs import RUNNING as RUNNING
+from plans.runs import SKIPPED as SKIPPED
+from plans.runs import SUCCEEDED as SUCCEEDED
 from plans.store import RunRow
 
-PENDING, RUNNING = "pending", "running"
-SUCCEEDED, INCOMPLETE, FAILED, SKIPPED = "succeeded", "incomplete", "failed", "skipped"
-FINISHED = (SUCCEEDED, INCOMPLETE, FAILED, SKIPPED)
 STALE_AFTER = timedelta(seconds=int(os.environ.get("PARTNERPLAN_STALE_AFTER_SECONDS", "120")))
 """A running job silent for this long is presumed dead (heartbeats come every page)."""
 

@@ -10,29 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from connectors.base import Connector, connect
+from connectors.base import Connector
+from connectors.crms import REGISTRY
+from connectors.settings import SourceSettings
 from partnerplan.errors import ConfigurationError
 from partnerplan.logs import get_logger, redact
 from plans.db import session_scope
+from plans.engine import compute_progress as compute
 from plans.ingest import resolve_partners
+from plans.planstore import sync_plans
 from plans.store import RunRow
 from worker import jobs, locks
+from worker.dispatch import Dispatcher
 from worker.project import Project
 from worker.pull import pull_and_store
+from writeback.push import push_all
 
 log = get_logger(__name__)
 MAX_ATTEMPTS = 5
 """A failing run is tried this many times (with backoff) before it is marked failed."""
-
-
-class Dispatcher(Protocol):
-    """Delivers a run to whatever executes it (inline deque, or a Dramatiq actor)."""
-
-    def send(self, stage: str, run_id: int) -> None: ...
 
 
 class Observer(Protocol):
@@ -65,7 +65,7 @@ class Context:
     project: Project
     engine: Engine
     dispatcher: Dispatcher
-    connector_factory: Callable[[str, Any], Connector] = connect
+    connector_factory: Callable[[str, SourceSettings], Connector] = REGISTRY.connect
     observer: Observer = field(default_factory=NullObserver)
     max_attempts: int = MAX_ATTEMPTS
     """Tries before a failing run is marked failed; 1 in-process, where no broker retries."""
@@ -82,13 +82,6 @@ class Context:
                 )
             self._connectors[source] = self.connector_factory(source, settings)
         return self._connectors[source]
-
-
-def streams_of(project: Project, source: str | None = None) -> list[str]:
-    """Stream names, partner streams first (so activities find their partners sooner)."""
-    streams = project.mappings.streams.values()
-    chosen = [s for s in streams if source is None or s.source == source]
-    return [s.name for s in sorted(chosen, key=lambda s: (s.kind != "partner", s.name))]
 
 
 def _send_all(ctx: Context, runs: Iterable[RunRow]) -> None:
@@ -142,7 +135,7 @@ def sync_source(ctx: Context, run: RunRow) -> str:
                 args={"full": bool(args.get("full")), "chain": True},
                 parent_id=run.id,
             )
-            for name in streams_of(ctx.project, run.source)
+            for name in ctx.project.mappings.ordered(run.source)
         ]
         jobs.finish(session, run.id, jobs.SUCCEEDED, details={"streams": len(children)})
     _send_all(ctx, children)
@@ -159,7 +152,14 @@ def sync_stream(ctx: Context, run: RunRow) -> str:
                 jobs.finish(session, run.id, jobs.SKIPPED, error="another sync holds the stream")
             return jobs.SKIPPED
         ctx.observer.stream_started(run.stream)
-        touched, outcome, error = pull_and_store(ctx, run, full=bool(args.get("full")))
+        touched, outcome, error = pull_and_store(
+            ctx.engine,
+            run,
+            ctx.project.mappings.streams[run.stream],
+            ctx.connector(run.source),
+            ctx.observer,
+            full=bool(args.get("full")),
+        )
     next_runs: list[RunRow] = []
     with session_scope(ctx.engine) as session:
         jobs.finish(
@@ -182,9 +182,6 @@ def sync_stream(ctx: Context, run: RunRow) -> str:
 
 def compute_progress(ctx: Context, run: RunRow) -> str:
     """Recompute the progress of the touched partners' plans (all when no partners are given)."""
-    from plans.engine import compute_progress as compute
-    from plans.planfile import sync_plans
-
     assert run.id is not None
     args = jobs.args_of(run)
     settings = ctx.project.settings
@@ -228,13 +225,24 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
     return jobs.SUCCEEDED
 
 
+def labels(project: Project) -> dict[str, str]:
+    """Each metric's label (what ``metric_label`` fields show a CRM user)."""
+    return {key: metric.label for key, metric in project.metrics.metrics.items()}
+
+
 def push_progress(ctx: Context, run: RunRow) -> str:
     """Write changed progress back to the CRMs (the write-back stage)."""
-    from writeback.push import push_all
-
     assert run.id is not None
+    project = ctx.project
     with session_scope(ctx.engine) as session:
-        summary = push_all(ctx, session)
+        summary = push_all(
+            session,
+            project.writeback,
+            project.settings.kinds(),
+            ctx.connector,
+            labels(project),
+            jobs.now(),
+        )
         jobs.finish(session, run.id, summary.outcome, error=summary.error, details=summary.details)
     return summary.outcome
 

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mappings.loader import MappingSet, load_mappings
+from mappings.usage import unusable_references
 from partnerplan.config import parse, validate
 from partnerplan.errors import ConfigProblems, Problem
 from plans.catalogue import Catalogue, load_catalogue
 from plans.planfile import PlanSet, load_plans
-from worker.settings import Settings
+from plans.references import usable_references
+from worker.settings import Settings, settings_model
 from writeback.config import WritebackFile, load_writeback
 
 
@@ -49,18 +51,14 @@ def load_project(root: Path) -> Project:
     settings: Settings | None = None
     if settings_path.exists():
         doc = parse(settings_path)
-        settings = validate(doc, Settings)
-        if settings is not None:
-            from worker.scheduler import check as check_schedules
-
-            doc.problems.extend(check_schedules(settings.schedules, doc))
+        settings = validate(doc, settings_model())
         problems.extend(doc.problems)
     else:
         problems.append(
             Problem(str(settings_path), 0, "settings.yaml is missing; run `partnerplan init`")
         )
-    known_sources = set(settings.sources) if settings is not None else None
-    mappings, mapping_problems = load_mappings(root / "mappings", known_sources)
+    kinds = settings.kinds() if settings is not None else None
+    mappings, mapping_problems = load_mappings(root / "mappings", kinds)
     problems.extend(mapping_problems)
     sources = dict(settings.sources) if settings is not None else None
     writeback, writeback_problems = load_writeback(root / "writeback.yaml", sources)
@@ -96,9 +94,6 @@ def _unusable_kinds(mappings: MappingSet, metrics: Catalogue, plans: PlanSet) ->
     Attributes are not checked here: any attribute may be used by a plan target's filter, so
     an attribute no metric reads today is not a mistake.
     """
-    from mappings.usage import unusable_references
-    from plans.references import usable_references
-
     usable = usable_references(metrics, plans)
     every_attribute = usable | {(kind, "*") for kind, _ in usable}
     return unusable_references(mappings, every_attribute, severity="error")

@@ -12,11 +12,14 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from contextlib import closing
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from connectors.base import Connector, Page
+from mappings.compiled import CompiledStream
 from partnerplan.errors import BudgetExhausted
 from partnerplan.logs import get_logger
 from plans.db import refresh_statistics, session_scope
@@ -25,25 +28,43 @@ from plans.store import ActivityRow, RunRow
 from worker import jobs, state
 from worker.prefetch import prefetched
 
-if TYPE_CHECKING:
-    from worker.pipeline import Context
-
 log = get_logger(__name__)
 
 
-def pull_and_store(ctx: Context, run: RunRow, *, full: bool) -> tuple[set[int], str, str | None]:
+class PageObserver(Protocol):
+    """Hears of each stored page (the CLI moves a progress bar)."""
+
+    def page(self, stream: str, records: int) -> None: ...
+
+
+def pull_and_store(
+    engine: Engine,
+    run: RunRow,
+    stream: CompiledStream,
+    connector: Connector,
+    observer: PageObserver,
+    *,
+    full: bool,
+) -> tuple[set[int], str, str | None]:
     """Pull the run's stream page by page and store it; returns (touched partners, outcome, error).
 
     A spent API budget ends the pull cleanly at a page boundary: the outcome is ``incomplete``
     and the watermark stands after the last stored page, where the next run resumes.
+
+    Args:
+        engine: The store.
+        run: The ``sync_stream`` run (its source and stream; counts are added to it).
+        stream: The stream's compiled mapping.
+        connector: The connector of the stream's source.
+        observer: Told of each stored page.
+        full: Pull everything (ignore the watermark) and reconcile purged records.
     """
     assert run.id is not None and run.source is not None and run.stream is not None
-    stream = ctx.project.mappings.streams[run.stream]
     spec = stream.spec()
-    connector = ctx.connector(run.source)
     connector.check_fields(spec)
     calls_before = connector.usage().calls
-    with Session(ctx.engine) as session:
+    store = _PageStore(engine, run, stream.kind == "partner", observer)
+    with Session(engine) as session:
         since = None if full else state.watermark(session, run.source, run.stream)
         row = state.get(session, run.source, run.stream)
         deletions_since = None if full or row is None else row.deletions_checked_at
@@ -54,12 +75,12 @@ def pull_and_store(ctx: Context, run: RunRow, *, full: bool) -> tuple[set[int], 
         with closing(prefetched(connector.pull(spec, since))) as pages:
             for page in pages:
                 items = _noting_ids(stream.map_many(page.records), seen)
-                touched |= _store_page(ctx, run, items, page)
+                touched |= store.page(items, page)
         listed_at = jobs.now()
         for page in connector.deletions(spec, deletions_since):
             items = _noting_ids((stream.map(raw, deleted=True) for raw in page.records), seen)
-            touched |= _store_page(ctx, run, items, page, deleted=True)
-        with session_scope(ctx.engine) as session:
+            touched |= store.page(items, page, deleted=True)
+        with session_scope(engine) as session:
             state.deletions_checked(session, run.source, run.stream, listed_at)
             if seen is not None:
                 touched |= _reconcile(session, run, seen)
@@ -67,7 +88,7 @@ def pull_and_store(ctx: Context, run: RunRow, *, full: bool) -> tuple[set[int], 
     except BudgetExhausted as exc:
         outcome, error = jobs.INCOMPLETE, str(exc)
         log.warning("api budget spent; stopping at a page boundary", stream=run.stream)
-    with session_scope(ctx.engine) as session:
+    with session_scope(engine) as session:
         jobs.heartbeat(session, run.id, api_calls=connector.usage().calls - calls_before)
     return touched, outcome, error
 
@@ -145,28 +166,33 @@ def _reconcile(session: Session, run: RunRow, seen: Seen) -> set[int]:
     return {partner for _, partner in gone if partner is not None}
 
 
-def _store_page(
-    ctx: Context, run: RunRow, items: Iterable[Any], page: Any, *, deleted: bool = False
-) -> set[int]:
-    """Store one page and advance the watermark in ONE transaction."""
-    assert run.id is not None and run.source is not None and run.stream is not None
-    with session_scope(ctx.engine) as session:
-        result = store_batch(session, run.source, run.stream, items, jobs.now())
-        linked: set[int] = set()
-        if ctx.project.mappings.streams[run.stream].kind == "partner":
-            # activities stored before their partner arrived are linked now, in this unit
-            linked = resolve_partners(session)
-        if page.watermark is not None and not deleted:
-            state.advance(session, run.source, run.stream, page.watermark)
-        jobs.heartbeat(
-            session,
-            run.id,
-            records_pulled=len(page.records),
-            records_mapped=result.stored + result.unchanged,
-            records_quarantined=result.quarantined,
-            records_deleted=result.deleted,
-        )
-    if result.stored:
-        refresh_statistics(ctx.engine, "activity")
-    ctx.observer.page(run.stream, len(page.records))
-    return linked | {partner for partner, _ in result.touched if partner is not None}
+class _PageStore:
+    """Stores one page and advances the watermark in ONE transaction."""
+
+    def __init__(self, engine: Engine, run: RunRow, partners: bool, observer: PageObserver) -> None:
+        assert run.id is not None and run.source is not None and run.stream is not None
+        self.engine, self.partners, self.observer = engine, partners, observer
+        self.run_id, self.source, self.stream = run.id, run.source, run.stream
+
+    def page(self, items: Iterable[Any], page: Page, *, deleted: bool = False) -> set[int]:
+        """Store ``items`` (the mapped ``page``); returns the partners they touched."""
+        with session_scope(self.engine) as session:
+            result = store_batch(session, self.source, self.stream, items, jobs.now())
+            linked: set[int] = set()
+            if self.partners:
+                # activities stored before their partner arrived are linked now, in this unit
+                linked = resolve_partners(session)
+            if page.watermark is not None and not deleted:
+                state.advance(session, self.source, self.stream, page.watermark)
+            jobs.heartbeat(
+                session,
+                self.run_id,
+                records_pulled=len(page.records),
+                records_mapped=result.stored + result.unchanged,
+                records_quarantined=result.quarantined,
+                records_deleted=result.deleted,
+            )
+        if result.stored:
+            refresh_statistics(self.engine, "activity")
+        self.observer.page(self.stream, len(page.records))
+        return linked | {partner for partner, _ in result.touched if partner is not None}

@@ -16,10 +16,11 @@ from sqlmodel import Session, col
 from partnerplan.errors import ConfigurationError, PartnerplanError
 from partnerplan.logs import get_logger, redact
 from plans.db import session_scope
+from plans.planstore import sync_plans
 from plans.store import RunRow
 from worker import jobs
 from worker.dispatch import InlineDispatcher
-from worker.pipeline import Context, execute, streams_of
+from worker.pipeline import Context, execute
 
 log = get_logger(__name__)
 
@@ -61,9 +62,7 @@ def run_once(
     trigger: str = "cli",
 ) -> RunSummary:
     """Sync the chosen streams (all by default), compute what they touched, push what changed."""
-    from plans.planfile import sync_plans
-
-    chosen = streams or streams_of(ctx.project)
+    chosen = streams or ctx.project.mappings.ordered()
     unknown = sorted(set(chosen) - set(ctx.project.mappings.streams))
     if unknown:
         known = ", ".join(sorted(ctx.project.mappings.streams))

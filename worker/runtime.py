@@ -13,7 +13,8 @@ from pathlib import Path
 
 from partnerplan.config import config_dir
 from plans.db import make_engine
-from worker.pipeline import Context, Dispatcher, NullObserver, Observer
+from worker.dispatch import Dispatcher, InlineDispatcher
+from worker.pipeline import MAX_ATTEMPTS, Context, NullObserver, Observer
 from worker.project import load_project
 
 
@@ -28,9 +29,6 @@ def build_context(
 
     An inline dispatcher means no broker will retry a failed run, so it fails on its first try.
     """
-    from worker.dispatch import InlineDispatcher
-    from worker.pipeline import MAX_ATTEMPTS
-
     project = load_project(config_dir(config))
     url = database_url or os.environ.get("DATABASE_URL") or project.settings.database_url
     return Context(

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from croniter import croniter
+from sqlalchemy.engine import Engine
 
-from partnerplan.config import Document
-from partnerplan.errors import Problem
+from mappings.loader import MappingSet
 from partnerplan.logs import get_logger
 from plans.db import session_scope
 from worker import jobs
-from worker.pipeline import Context, streams_of
+from worker.dispatch import Dispatcher
 from worker.settings import Schedule
 
 log = get_logger(__name__)
@@ -43,18 +43,6 @@ class Slot:
         return f"partnerplan:schedule:{digest}:{self.at.isoformat()}"
 
 
-def check(schedules: list[Schedule], doc: Document) -> list[Problem]:
-    """Problems with the cron expressions (validated with croniter, not by hand)."""
-    return [
-        doc.problem(
-            ("schedules", i, "cron"),
-            f"invalid cron expression {s.cron!r}; use 5 fields, e.g. '*/15 * * * *'",
-        )
-        for i, s in enumerate(schedules)
-        if not croniter.is_valid(s.cron)
-    ]
-
-
 def due(schedules: list[Schedule], after: datetime, until: datetime) -> list[Slot]:
     """Every slot in ``(after, until]`` of every schedule, oldest first."""
     slots: list[Slot] = []
@@ -68,11 +56,13 @@ def due(schedules: list[Schedule], after: datetime, until: datetime) -> list[Slo
     return sorted(slots, key=lambda s: (s.at, s.index))
 
 
-def enqueue_slot(ctx: Context, slot: Slot) -> list[int]:
+def enqueue_slot(
+    engine: Engine, dispatcher: Dispatcher, mappings: MappingSet, slot: Slot
+) -> list[int]:
     """Create (and send) the runs a slot calls for; returns their ids."""
     schedule = slot.schedule
     trigger = f"schedule:{slot.at.isoformat()}"
-    with session_scope(ctx.engine) as session:
+    with session_scope(engine) as session:
         if schedule.action == "recompute":
             runs = [
                 jobs.create(
@@ -85,7 +75,7 @@ def enqueue_slot(ctx: Context, slot: Slot) -> list[int]:
         elif schedule.action == "push":
             runs = [jobs.create(session, "push_progress", trigger=trigger)]
         elif schedule.stream is not None:
-            stream = ctx.project.mappings.streams[schedule.stream]
+            stream = mappings.streams[schedule.stream]
             runs = [
                 jobs.create(
                     session,
@@ -100,18 +90,19 @@ def enqueue_slot(ctx: Context, slot: Slot) -> list[int]:
             sources = (
                 [schedule.source]
                 if schedule.source
-                else sorted(
-                    {ctx.project.mappings.streams[n].source for n in streams_of(ctx.project)}
-                )
+                else sorted({stream.source for stream in mappings.streams.values()})
             )
             runs = [jobs.create(session, "sync_source", trigger=trigger, source=s) for s in sources]
     for run in runs:
-        ctx.dispatcher.send(run.stage, run.id)  # type: ignore[arg-type]
+        dispatcher.send(run.stage, run.id)  # type: ignore[arg-type]
     return [r.id for r in runs if r.id is not None]
 
 
 def tick(
-    ctx: Context,
+    engine: Engine,
+    dispatcher: Dispatcher,
+    mappings: MappingSet,
+    schedules: list[Schedule],
     claim: Callable[[str, timedelta], bool],
     *,
     after: datetime,
@@ -119,11 +110,11 @@ def tick(
 ) -> list[Slot]:
     """Enqueue every due slot this scheduler wins; returns the slots it enqueued."""
     won = []
-    for slot in due(ctx.project.settings.schedules, after, until):
+    for slot in due(schedules, after, until):
         if not claim(slot.key, SLOT_TTL):
             log.info("slot taken by another scheduler", slot=slot.key)
             continue
-        enqueue_slot(ctx, slot)
+        enqueue_slot(engine, dispatcher, mappings, slot)
         won.append(slot)
     return won
 

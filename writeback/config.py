@@ -3,9 +3,9 @@
 Each destination is named after a source in ``settings.yaml`` (its connection is reused) and
 holds up to two parts:
 
-* ``progress``: one CRM record per plan target (a Salesforce custom object upserted by an
-  external-id field and looked up to the partner's Account; a HubSpot custom object upserted by
-  a unique property and associated with the partner's company);
+* ``progress``: one CRM record per plan target, upserted by an external-id field / unique
+  property and tied to the partner's record, by a lookup field (``partner_field:``, e.g.
+  Salesforce) or an association (``associate:``, e.g. HubSpot), as the CRM's dialect says;
 * ``rollup``: fields on the partner's own account/company record (plan score, status, when
   computed), updated by record id.
 
@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from connectors.crms import REGISTRY
 from partnerplan.config import Document, Loc, StrictModel, parse, validate
 from partnerplan.errors import Problem
 
@@ -122,10 +123,11 @@ class ProgressPart(_Part):
     """One CRM record per plan target.
 
     Attributes:
-        key_field: The external-id field (Salesforce) / unique property (HubSpot) the records
-            are upserted by; partnerplan fills it with ``<plan key>:<target key>``.
-        partner_field: Salesforce: the lookup field set to the partner's Account Id.
-        associate: HubSpot: the object type the record is associated with (the partner company).
+        key_field: The external-id field / unique property the records are upserted by;
+            partnerplan fills it with ``<plan key>:<target key>``.
+        partner_field: In CRMs that link by lookup: the field set to the partner's record id.
+        associate: In CRMs that link by association: the object type the record is associated
+            with (the partner's company).
     """
 
     key_field: str = Field(min_length=1)
@@ -183,22 +185,11 @@ def _cross_check(
         if progress is None:
             continue
         problems += _check_names(doc, (*loc, "progress"), progress, PROGRESS_FIELDS, "progress")
-        if kind == "salesforce" and not progress.partner_field:
-            problems.append(
-                doc.problem(
-                    (*loc, "progress"),
-                    "Salesforce progress records need `partner_field:` (the lookup to the "
-                    "partner's Account, e.g. Partner_Account__c) so they show on the Account",
-                )
-            )
-        if kind == "hubspot" and not progress.associate:
-            problems.append(
-                doc.problem(
-                    (*loc, "progress"),
-                    "HubSpot progress records need `associate: companies` so they show on "
-                    "the partner's company",
-                )
-            )
+        if kind in REGISTRY.kinds():
+            link = REGISTRY.dialect(kind).partner_link
+            linked = progress.partner_field if link.via == "lookup" else progress.associate
+            if not linked:
+                problems.append(doc.problem((*loc, "progress"), link.hint))
         mapped = {t.field.lower() for t in progress.targets().values()}
         if progress.key_field.lower() in mapped:
             problems.append(

@@ -23,14 +23,13 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlmodel import Session, col
 
+from connectors.dialect import Dialect
 from plans.store import PartnerLinkRow, PartnerRow, PlanRow, ProgressRow, TargetRow
 from writeback.config import FRESHNESS, Destination, ProgressPart, RollupPart
 
-MAX_KEY = 255
-"""Salesforce external-id text fields hold at most 255 characters."""
 _STATUS_ORDER = ("off_track", "at_risk", "on_track", "achieved")
 ASSOCIATED = "_associated"
-"""Key in ``PushStateRow.pushed`` naming the company a HubSpot record is associated with."""
+"""Key in ``PushStateRow.pushed`` naming the partner record a record is associated with."""
 
 
 @dataclass
@@ -46,7 +45,8 @@ class Outgoing:
         record: The CRM field values, as Python values (Decimal, datetime, str).
         fingerprint: Hash of what is sent, freshness fields excluded.
         target_id: The target a progress record belongs to.
-        associate_to: HubSpot: the company id to associate the record with.
+        associate_to: The partner's record id to associate the record with, in CRMs that tie
+            records by association.
     """
 
     part: str
@@ -58,13 +58,14 @@ class Outgoing:
     associate_to: str | None = None
 
 
-def progress_key(plan_key: str, target_key: str) -> str:
+def progress_key(plan_key: str, target_key: str, max_length: int) -> str:
     """The external id of a target's progress record: ``<plan key>:<target key>``.
 
-    A key longer than Salesforce's 255-character external ids is replaced by a stable hash.
+    A key longer than the CRM's external ids hold (``max_length``, the dialect's
+    ``key_max_length``) is replaced by a stable hash.
     """
     key = f"{plan_key}:{target_key}"
-    if len(key) <= MAX_KEY:
+    if len(key) <= max_length:
         return key
     return "h:" + hashlib.sha256(key.encode()).hexdigest()
 
@@ -153,6 +154,7 @@ def chunks(
     config: Destination,
     labels: Mapping[str, str],
     today: date,
+    dialect: Dialect,
     size: int | None = None,
 ) -> Iterator[tuple[list[Outgoing], int]]:
     """The records ``destination`` should hold now, ``size`` partners at a time.
@@ -166,7 +168,7 @@ def chunks(
     partner_ids = _partners_with_progress(session)
     for start in range(0, len(partner_ids), size):
         rows = _rows(session, partner_ids[start : start + size])
-        yield _build(rows, config, ids, labels, today)
+        yield _build(rows, config, ids, labels, today, dialect.key_max_length)
 
 
 def build(
@@ -175,6 +177,7 @@ def build(
     config: Destination,
     labels: Mapping[str, str],
     today: date,
+    dialect: Dialect,
 ) -> tuple[list[Outgoing], int]:
     """Every record ``destination`` should hold now, and how many were left out (no link).
 
@@ -184,7 +187,7 @@ def build(
     """
     out: list[Outgoing] = []
     unlinked = 0
-    for records, left_out in chunks(session, destination, config, labels, today):
+    for records, left_out in chunks(session, destination, config, labels, today, dialect):
         out.extend(records)
         unlinked += left_out
     return out, unlinked
@@ -196,6 +199,7 @@ def _build(
     ids: Mapping[int, str],
     labels: Mapping[str, str],
     today: date,
+    key_max: int,
 ) -> tuple[list[Outgoing], int]:
     out: list[Outgoing] = []
     unlinked = 0
@@ -211,7 +215,9 @@ def _build(
         if record_id is None:
             unlinked += 1
             continue
-        out.append(_progress(config.progress, progress, target, plan, partner, record_id, labels))
+        out.append(
+            _progress(config.progress, progress, target, plan, partner, record_id, labels, key_max)
+        )
     if config.rollup is not None:
         out.extend(_rollups(config.rollup, by_plan, plans, ids, today))
     return out, unlinked
@@ -225,6 +231,7 @@ def _progress(
     partner: PartnerRow,
     record_id: str,
     labels: Mapping[str, str],
+    key_max: int,
 ) -> Outgoing:
     values = {
         "plan_key": plan.key,
@@ -245,7 +252,7 @@ def _progress(
         "metric_version": progress.metric_version,
     }
     mapped, fresh = _map(part, values)
-    key = progress_key(plan.key, target.key)
+    key = progress_key(plan.key, target.key, key_max)
     record = {part.key_field: key}
     if part.partner_field:
         record[part.partner_field] = record_id

@@ -7,9 +7,10 @@ For each destination of ``writeback.yaml``, a hundred partners at a time
 2. Only records whose fingerprint differs from the one last pushed *successfully* are chosen
    (plus never-pushed ones); a record that failed waits out its backoff (``next_attempt_at``).
 3. Before the first write, the CRM's describe / properties are checked for every field written.
-4. Chosen records wait in a buffer per part until it holds one full CRM batch (200 Salesforce,
-   100 HubSpot), which goes in one call; only the last batch of a part may be short, so the
-   calls are the minimum however the chunks fall. The connector answers per record.
+4. Chosen records wait in a buffer per part until it holds one full CRM batch (the dialect's
+   ``write_batch``: 200 on Salesforce, 100 on HubSpot), which goes in one call; only the last
+   batch of a part may be short, so the calls are the minimum however the chunks fall. The
+   connector answers per record.
 5. Each record's :class:`~plans.store.PushStateRow` records the outcome: the new
    fingerprint and values when it landed; the CRM's message, an attempt count and an
    exponential backoff when it did not. Only landed records count as pushed.
@@ -28,31 +29,23 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from connectors.base import Connector, WriteResult
-from connectors.hubspot import connector as hubspot
-from connectors.salesforce import connector as salesforce
+from connectors.base import Associating, Connector, WriteResult
+from connectors.crms import REGISTRY
+from connectors.dialect import Dialect
 from connectors.spec import StreamSpec
 from partnerplan.errors import ConfigurationError, FatalError, PartnerplanError
 from partnerplan.logs import get_logger, redact
+from plans.runs import FAILED, INCOMPLETE, SKIPPED, SUCCEEDED
 from plans.store import PushStateRow
-from worker import jobs
 from writeback.config import Destination, WritebackFile
 from writeback.payloads import ASSOCIATED, Outgoing, build, chunks, plain
 
-if TYPE_CHECKING:
-    from worker.pipeline import Context
-
 log = get_logger(__name__)
-WRITE_BATCH = {"salesforce": salesforce.BATCH_SIZE, "hubspot": hubspot.BATCH_SIZE}
-"""Records per write call: the connectors' own batch sizes."""
-ASSOCIATION_BATCH = hubspot.ASSOCIATE_BATCH
-"""Associations per call, as the HubSpot connector sends them."""
-MODIFIED_FIELD = {"salesforce": "SystemModstamp", "hubspot": "hs_lastmodifieddate"}
 BACKOFF = timedelta(minutes=1)
 """First wait after a record is rejected; doubled per further attempt ..."""
 MAX_BACKOFF = timedelta(hours=6)
@@ -66,17 +59,6 @@ class PushSummary:
     outcome: str
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
-
-
-@runtime_checkable
-class Associating(Protocol):
-    """A connector that can associate records (HubSpot: a progress record with a company)."""
-
-    def associate(
-        self, object: str, to_object: str, pairs: list[tuple[str, str]]
-    ) -> list[WriteResult]:
-        """Associate each ``(record id, other record id)``; one result per pair."""
-        ...
 
 
 @dataclass
@@ -98,12 +80,13 @@ class DestinationPlan:
 
     def write_calls(self) -> int:
         """Write calls the connector will make for :attr:`send` (its batching, no failures)."""
-        size = WRITE_BATCH.get(self.kind, 100)
+        size = REGISTRY.dialect(self.kind).write_batch
         return sum(math.ceil(len(self.part(p)) / size) for p in ("progress", "rollup"))
 
     def association_calls(self) -> int:
-        """Association calls (HubSpot), if the connector can associate."""
-        return math.ceil(len(self.associations) / ASSOCIATION_BATCH)
+        """Association calls, when the CRM ties records by association."""
+        size = REGISTRY.dialect(self.kind).associate_batch
+        return math.ceil(len(self.associations) / size) if size else 0
 
     def check_calls(self) -> int:
         """Describe / properties calls made before the first write (one per object written)."""
@@ -146,7 +129,8 @@ def plan(
     """
     plans: list[DestinationPlan] = []
     for name, config in _enabled(writeback, kinds):
-        outgoing, unlinked = build(session, name, config, labels, _today(now))
+        dialect = REGISTRY.dialect(kinds[name])
+        outgoing, unlinked = build(session, name, config, labels, _today(now), dialect)
         query = select(PushStateRow).where(col(PushStateRow.destination) == name)
         states = {s.record_key: s for s in session.scalars(query)}
         dest = DestinationPlan(name, kinds[name], config, [], states, unlinked)
@@ -185,7 +169,7 @@ class _Work:
     """One destination's records, as chunks of ``(records, their push states, unlinked)``."""
 
     name: str
-    kind: str
+    dialect: Dialect
     config: Destination
     chunks: Iterable[tuple[list[Outgoing], dict[str, PushStateRow], int]]
     waiting: int = 0
@@ -202,7 +186,8 @@ def push(
     for dest in plans:
         records = list({id(o): o for o in [*dest.send, *dest.associations]}.values())
         chunk = (records, dest.states, dest.unlinked)
-        work.append(_Work(dest.name, dest.kind, dest.config, [chunk], dest.waiting))
+        dialect = REGISTRY.dialect(dest.kind)
+        work.append(_Work(dest.name, dialect, dest.config, [chunk], dest.waiting))
     return _push(session, work, connector_for, now)
 
 
@@ -212,9 +197,10 @@ def _streamed(
     config: Destination,
     labels: Mapping[str, str],
     now: datetime,
+    dialect: Dialect,
 ) -> Iterator[tuple[list[Outgoing], dict[str, PushStateRow], int]]:
     """Chunks of records with their push states, read per chunk; flushed after each."""
-    for records, unlinked in chunks(session, name, config, labels, _today(now)):
+    for records, unlinked in chunks(session, name, config, labels, _today(now), dialect):
         keys = [o.record_key for o in records]
         states: dict[str, PushStateRow] = {}
         for start in range(0, len(keys), _KEYS_PER_QUERY):
@@ -285,7 +271,7 @@ def _push(
         failed_rows += report["failed"]
     if failed_rows:
         errors.append(f"{failed_rows} record(s) rejected; see `partnerplan push errors`")
-    outcome = jobs.FAILED if fatal else jobs.INCOMPLETE if errors else jobs.SUCCEEDED
+    outcome = FAILED if fatal else INCOMPLETE if errors else SUCCEEDED
     return PushSummary(outcome, "; ".join(errors) or None, details)
 
 
@@ -293,7 +279,7 @@ class _Sender:
     """Sends one destination's records in full CRM batches as they are offered.
 
     Each part (progress records, roll-ups) and the associations wait in a buffer until it
-    holds one whole batch (200 Salesforce, 100 HubSpot); only the last batch of each may be
+    holds one whole batch (the dialect's ``write_batch``); only the last batch of each may be
     short. So the number of calls is the minimum, however the records arrive in chunks, and
     memory holds one batch per part. Before the first write of a part, the CRM's fields are
     checked; an error there or from the connector stops this destination only.
@@ -309,7 +295,7 @@ class _Sender:
     ) -> None:
         self.session, self.dest, self.connector = session, dest, connector
         self.now, self.report = now, report
-        self.size = WRITE_BATCH.get(dest.kind, 100)
+        self.size = dest.dialect.write_batch
         self.buffers: dict[str, list[tuple[Outgoing, PushStateRow | None, bool]]] = {
             "progress": [],
             "rollup": [],
@@ -373,11 +359,11 @@ class _Sender:
         if not state.crm_record_id or state.fingerprint != out.fingerprint:
             return  # never landed: nothing to associate yet
         self.to_associate.append((out, state))
-        if len(self.to_associate) >= ASSOCIATION_BATCH:
+        if len(self.to_associate) >= max(1, self.dest.dialect.associate_batch):
             self._associate()
 
     def _associate(self) -> None:
-        """Associate landed progress records with their partner's company (HubSpot)."""
+        """Associate landed progress records with their partner's record."""
         pairs, self.to_associate = self.to_associate, []
         progress = self.dest.config.progress
         if progress is None or not progress.associate:
@@ -401,13 +387,14 @@ class _Sender:
 
 def _check(connector: Connector, dest: _Work, object: str, fields: list[str]) -> None:
     """Fail before writing if the CRM lacks a field (raises ConfigurationError naming it)."""
-    wanted = tuple(dict.fromkeys(f for f in fields if f.lower() not in ("id", "hs_object_id")))
+    own_ids = dest.dialect.record_id_fields
+    wanted = tuple(dict.fromkeys(f for f in fields if f.lower() not in own_ids))
     spec = StreamSpec(
         name=f"writeback:{dest.name}:{object}",
         source=dest.name,
         object=object,
         fields=wanted,
-        modified_field=MODIFIED_FIELD.get(dest.kind, "SystemModstamp"),
+        modified_field=dest.dialect.modified_field(object),
     )
     connector.check_fields(spec)
 
@@ -475,30 +462,35 @@ def _record(
     return state
 
 
-def labels_of(project: Any) -> dict[str, str]:
-    """Metric labels from the project's catalogue, if it has one loaded."""
-    catalogue = getattr(project, "metrics", None)
-    if catalogue is None:
-        return {}
-    keys: list[str] = catalogue.keys()  # a Catalogue is not iterable; keys() lists it
-    return {key: catalogue[key].label for key in keys}
+def push_all(
+    session: Session,
+    writeback: WritebackFile,
+    kinds: Mapping[str, str],
+    connector_for: Callable[[str], Connector],
+    labels: Mapping[str, str],
+    now: datetime,
+) -> PushSummary:
+    """The push stage: send what changed to every destination of ``writeback.yaml``.
 
-
-def kinds_of(project: Any) -> dict[str, str]:
-    """Each source's CRM kind (``salesforce`` / ``hubspot``)."""
-    return {name: source.type for name, source in project.settings.sources.items()}
-
-
-def push_all(ctx: Context, session: Session) -> PushSummary:
-    """The push stage: send what changed to every destination of ``writeback.yaml``."""
-    writeback: WritebackFile | None = getattr(ctx.project, "writeback", None)
-    if writeback is None or not writeback.destinations:
-        return PushSummary(jobs.SKIPPED, details={"reason": "no destinations in writeback.yaml"})
-    now, kinds, labels = jobs.now(), kinds_of(ctx.project), labels_of(ctx.project)
+    Args:
+        session: The store; the push state is written here, not committed.
+        writeback: The loaded ``writeback.yaml``.
+        kinds: Each source's CRM kind (``settings.yaml``).
+        connector_for: The connector of a source, built on first use.
+        labels: Metric labels, for the ``metric_label`` field.
+        now: The moment of the push (backoffs are measured from it).
+    """
+    if not writeback.destinations:
+        return PushSummary(SKIPPED, details={"reason": "no destinations in writeback.yaml"})
     work = (
-        _Work(name, kinds[name], config, _streamed(session, name, config, labels, now))
+        _Work(
+            name,
+            REGISTRY.dialect(kinds[name]),
+            config,
+            _streamed(session, name, config, labels, now, REGISTRY.dialect(kinds[name])),
+        )
         for name, config in _enabled(writeback, kinds)
     )
-    summary = _push(session, work, ctx.connector, now)
+    summary = _push(session, work, connector_for, now)
     log.info("push finished", outcome=summary.outcome, **{k: v for k, v in summary.details.items()})
     return summary

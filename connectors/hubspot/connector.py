@@ -10,7 +10,7 @@ them, and so every response's rate-limit headers feed the daily budget.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -19,10 +19,11 @@ import orjson
 
 from connectors.base import ApiUsage, Page, Watermark, WriteResult
 from connectors.budget import Budget
-from connectors.config import HubSpotSource
 from connectors.errors import MissingField
+from connectors.hubspot.dialect import ASSOCIATE_BATCH, BATCH_SIZE
 from connectors.hubspot.errors import translate
 from connectors.hubspot.search import SearchPager
+from connectors.hubspot.settings import HubSpotSource
 from connectors.hubspot.writes import upsert_inputs, values, write_results
 from connectors.retry import RetryPolicy
 from connectors.spec import Filter, StreamSpec
@@ -32,14 +33,10 @@ from partnerplan.logs import get_logger
 
 T = TypeVar("T")
 log = get_logger(__name__)
-BATCH_SIZE = 100
-"""Inputs per batch write: HubSpot's maximum."""
 SEARCH_LIMIT = 200
 """Records per search request: HubSpot's maximum."""
 ASSOCIATION_BATCH = 1000
 """Ids per v4 association batch read: HubSpot's maximum."""
-ASSOCIATE_BATCH = 100
-"""Pairs per v4 association create call (kept at the write batch size)."""
 MAX_FILTERS = 6
 """Filters per search filter group; the pager itself needs two."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -105,12 +102,12 @@ class HubSpotConnector:
             try:
                 response = fn(*args, _preload_content=False, _request_timeout=self._timeout, **kw)
             except Exception as exc:
-                self.budget.observe_hubspot(getattr(exc, "headers", None) or {})
+                observe_usage(self.budget, getattr(exc, "headers", None) or {})
                 error = translate(exc, self.name)
                 if error is None:
                     raise
                 raise error from exc
-            self.budget.observe_hubspot(response.headers)
+            observe_usage(self.budget, response.headers)
             data = response.data
             response.release_conn()
             return orjson.loads(data) if data else None
@@ -307,6 +304,17 @@ class HubSpotConnector:
     def usage(self) -> ApiUsage:
         """Calls made (retries included) and the portal's daily usage."""
         return ApiUsage(self.calls, self.write_calls, self.budget.used, self.budget.limit)
+
+
+def observe_usage(budget: Budget, headers: Mapping[str, str]) -> None:
+    """Feed ``X-HubSpot-RateLimit-Daily`` / ``-Daily-Remaining`` to the budget; a response
+    without them (search answers) counts as one call spent."""
+    daily = headers.get("X-HubSpot-RateLimit-Daily")
+    remaining = headers.get("X-HubSpot-RateLimit-Daily-Remaining")
+    if daily and remaining and daily.isdigit() and remaining.isdigit():
+        budget.observe(int(daily) - int(remaining), int(daily))
+    else:
+        budget.spent()
 
 
 def _search_filter(flt: Filter) -> dict[str, Any]:

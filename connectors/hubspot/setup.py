@@ -12,17 +12,20 @@ stages to their right).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import hubspot
 
-from connectors.config import HubSpotSource
+from connectors.hubspot.settings import HubSpotSource
+from connectors.setup import SetupStep, WantedObject, WantedProperty
 from partnerplan.errors import ConfigurationError, FatalError
 
 GROUP = "partner_plan"
 GROUP_LABEL = "Partner plan"
+PARTNER_OBJECT = "COMPANY"
+"""What a custom object linked to the partner is associated with: the partner's company."""
 _TYPES: dict[str, tuple[str, str]] = {
     "text": ("string", "text"),
     "number": ("number", "number"),
@@ -32,50 +35,20 @@ _TYPES: dict[str, tuple[str, str]] = {
 """Our value kinds to HubSpot ``(type, fieldType)``."""
 
 
-@dataclass(frozen=True)
-class WantedProperty:
-    """A property write-back writes: its name, value kind and whether it is a unique key."""
-
-    name: str
-    kind: Literal["text", "number", "percent", "datetime"]
-    label: str = ""
-    unique: bool = False
-
-    def body(self, group: str) -> dict[str, Any]:
-        """The Properties API create body."""
-        kind, field_type = _TYPES[self.kind]
-        body: dict[str, Any] = {
-            "name": self.name,
-            "label": self.label or self.name.replace("_", " ").capitalize(),
-            "groupName": group,
-            "type": kind,
-            "fieldType": field_type,
-            "description": "Written by partnerplan; edits are overwritten on the next push.",
-        }
-        if self.unique:
-            body["hasUniqueValue"] = True
-        return body
-
-
-@dataclass(frozen=True)
-class WantedObject:
-    """An object type write-back writes to, and the properties it needs there.
-
-    Attributes:
-        object: ``companies`` for a standard object, or the custom object's name (or its
-            ``2-…`` id / fully qualified name when it already exists).
-        properties: The properties to ensure.
-        custom: Create the object schema itself when the portal lacks it.
-        associated_with: HubSpot object types the custom object is associated with
-            (``COMPANY``), used when creating the schema.
-        label: The custom object's label.
-    """
-
-    object: str
-    properties: tuple[WantedProperty, ...]
-    custom: bool = False
-    associated_with: tuple[str, ...] = ()
-    label: str = ""
+def property_body(wanted: WantedProperty, group: str) -> dict[str, Any]:
+    """The Properties API create body of one wanted property."""
+    kind, field_type = _TYPES[wanted.kind]
+    body: dict[str, Any] = {
+        "name": wanted.name,
+        "label": wanted.label or wanted.name.replace("_", " ").capitalize(),
+        "groupName": group,
+        "type": kind,
+        "fieldType": field_type,
+        "description": "Written by partnerplan; edits are overwritten on the next push.",
+    }
+    if wanted.unique:
+        body["hasUniqueValue"] = True
+    return body
 
 
 @dataclass
@@ -135,8 +108,8 @@ def _schema_body(wanted: WantedObject) -> dict[str, Any]:
         "primaryDisplayProperty": key,
         "requiredProperties": [key],
         "searchableProperties": [key],
-        "associatedObjects": list(wanted.associated_with),
-        "properties": [p.body(GROUP) for p in wanted.properties],
+        "associatedObjects": [PARTNER_OBJECT] if wanted.linked_to_partner else [],
+        "properties": [property_body(p, GROUP) for p in wanted.properties],
     }
 
 
@@ -157,7 +130,9 @@ def plan_setup(admin: Admin, wanted: list[WantedObject]) -> list[Step]:
         if missing and GROUP not in admin.groups(object_type):
             body = {"name": GROUP, "label": GROUP_LABEL, "displayOrder": -1}
             steps.append(Step("create_group", object_type, GROUP, body))
-        steps.extend(Step("create_property", object_type, p.name, p.body(GROUP)) for p in missing)
+        steps.extend(
+            Step("create_property", object_type, p.name, property_body(p, GROUP)) for p in missing
+        )
     return steps
 
 
@@ -231,3 +206,18 @@ class ClientAdmin:
             self._call(self._groups.create, step.object, step.body)
         else:
             self._call(self._properties.create, step.object, step.body)
+
+
+class HubSpotSetup:
+    """:class:`~connectors.setup.CrmSetup` for one HubSpot source."""
+
+    def __init__(self, name: str, source: HubSpotSource, admin: Admin | None = None) -> None:
+        self.admin = admin or ClientAdmin(name, source)
+
+    def plan(self, wanted: list[WantedObject]) -> Sequence[SetupStep]:
+        """The missing group, properties and custom objects."""
+        return plan_setup(self.admin, wanted)
+
+    def apply(self, steps: Sequence[SetupStep], echo: Callable[[str], None]) -> None:
+        """Create them, in order."""
+        apply(self.admin, [step for step in steps if isinstance(step, Step)], echo)

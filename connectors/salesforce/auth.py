@@ -29,8 +29,8 @@ from xml.etree import ElementTree
 import jwt
 import requests
 
-from connectors.config import SalesforceSource
 from connectors.errors import AuthenticationFailed, TransientHttpError
+from connectors.salesforce.settings import SalesforceSource
 from partnerplan.errors import ConfigurationError
 from partnerplan.logs import redact, register_secret
 

@@ -17,7 +17,8 @@ instead of one per 2,000 records, with the watermark persisted only at the end o
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -27,19 +28,20 @@ from simple_salesforce.api import Salesforce
 
 from connectors.base import ApiUsage, Page, Watermark, WriteResult
 from connectors.budget import Budget
-from connectors.config import SalesforceSource
 from connectors.errors import (
     AuthenticationFailed,
     MissingField,
     QueryLocatorExpired,
     SessionExpired,
 )
-from connectors.http import CrmSession
 from connectors.retry import RetryPolicy
 from connectors.salesforce import bulk as sf_bulk
 from connectors.salesforce import soql
 from connectors.salesforce.auth import SalesforceAuth
+from connectors.salesforce.dialect import BATCH_SIZE
 from connectors.salesforce.errors import translate
+from connectors.salesforce.http import CrmSession
+from connectors.salesforce.settings import SalesforceSource
 from connectors.spec import StreamSpec
 from connectors.wire import chunks, dumps, isolate, parse_timestamp
 from partnerplan.errors import RecordError
@@ -47,8 +49,7 @@ from partnerplan.logs import get_logger
 
 T = TypeVar("T")
 log = get_logger(__name__)
-BATCH_SIZE = 200
-"""Records per sObject Collections call: the API's maximum."""
+_SFORCE_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
 class SalesforceConnector:
@@ -80,7 +81,7 @@ class SalesforceConnector:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _observe(self, response: requests.Response) -> None:
-        self.budget.observe_salesforce(response.headers)
+        observe_usage(self.budget, response.headers)
         header = response.headers.get("Retry-After")
         self._retry_after = float(header) if header and header.isdigit() else None
 
@@ -326,6 +327,14 @@ class SalesforceConnector:
     def usage(self) -> ApiUsage:
         """Calls made (logins and retries included) and the org's daily usage."""
         return ApiUsage(self.session.calls, self.write_calls, self.budget.used, self.budget.limit)
+
+
+def observe_usage(budget: Budget, headers: Mapping[str, str]) -> None:
+    """Feed ``Sforce-Limit-Info: api-usage=N/M`` to the budget when the response carries it."""
+    value = headers.get("Sforce-Limit-Info")
+    match = _SFORCE_USAGE.search(value) if value else None
+    if match:
+        budget.observe(int(match.group(1)), int(match.group(2)))
 
 
 def _value(record: dict[str, Any], field: str) -> Any:

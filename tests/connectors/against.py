@@ -14,10 +14,11 @@ from typing import Any
 from pydantic import SecretStr
 
 from connectors.base import Page, Watermark
-from connectors.config import HubSpotSource, SalesforceSource
 from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.settings import HubSpotSource
 from connectors.retry import RetryPolicy
 from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.settings import SalesforceSource
 from connectors.spec import StreamSpec
 from sandbox import Sandbox
 

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from connectors.config import HubSpotSource, SalesforceSource
+from connectors.hubspot.settings import HubSpotSource
 from connectors.retry import RetryPolicy
+from connectors.salesforce.settings import SalesforceSource
 
 INSTANCE = "https://acme.my.salesforce.com"
 TOKEN_URL = "https://login.example.test/services/oauth2/token"

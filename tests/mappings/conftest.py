@@ -16,6 +16,6 @@ SAMPLES = ROOT / "tests" / "fixtures" / "samples"
 @pytest.fixture(scope="session")
 def shipped() -> MappingSet:
     """The shipped Salesforce and HubSpot mappings, compiled."""
-    mappings, problems = load_mappings(SHIPPED, {"salesforce", "hubspot"})
+    mappings, problems = load_mappings(SHIPPED, {"salesforce": "salesforce", "hubspot": "hubspot"})
     assert mappings is not None, [p.render() for p in problems]
     return mappings

@@ -1,7 +1,7 @@
 """The shipped mappings map every record the sandbox CRMs serve, through the real connectors.
 
 This is what makes the demo work out of the box: a drift between the sandbox's data model
-(connectors/sandbox/DATA.md) and config/mappings shows up here as quarantined records.
+(sandbox/DATA.md) and config/mappings shows up here as quarantined records.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from collections import Counter
 
 import pytest
 
-from connectors.base import connect
-from connectors.config import HubSpotSource, SalesforceSource
+from connectors.crms import REGISTRY
+from connectors.hubspot.settings import HubSpotSource
+from connectors.salesforce.settings import SalesforceSource
 from mappings.activity import Rejection
 from partnerplan.config import EnvStr
 from sandbox.sandbox import Sandbox
@@ -37,8 +38,8 @@ def connectors():
             }
         )
         yield {
-            "salesforce": connect("salesforce", salesforce),
-            "hubspot": connect("hubspot", hubspot),
+            "salesforce": REGISTRY.connect("salesforce", salesforce),
+            "hubspot": REGISTRY.connect("hubspot", hubspot),
         }
 
 

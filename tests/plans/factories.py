@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from plans.catalogue import Catalogue, load_catalogue
@@ -19,6 +20,29 @@ from plans.store import ActivityRow, PartnerRow, ProgressRow, TargetRow
 
 _ids = itertools.count(1)
 _CATALOGUE: Catalogue | None = None
+
+# The keys scripts read from `partnerplan status --format json/csv`: they must not change.
+STATUS_COLUMNS = [
+    "partner",
+    "partner_linked",
+    "plan",
+    "period",
+    "target",
+    "metric",
+    "label",
+    "unit",
+    "currency",
+    "target_value",
+    "actual",
+    "attainment",
+    "expected_to_date",
+    "forecast",
+    "gap",
+    "status",
+    "activity_count",
+    "plan_score",
+    "data_as_of",
+]
 
 
 def catalogue() -> Catalogue:
@@ -124,8 +148,6 @@ def compute(session: Session, as_of: datetime, **kwargs: Any) -> ComputeResult:
 
 def progress_by_key(session: Session) -> dict[str, ProgressRow]:
     """Progress rows by target key."""
-    from sqlalchemy import select
-
     rows = session.execute(
         select(TargetRow.key, ProgressRow).join(ProgressRow, ProgressRow.target_id == TargetRow.id)  # type: ignore[arg-type]
     )

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+import pytest
 import redis
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from partnerplan.config import parse
+from mappings.loader import MappingSet
+from partnerplan.config import parse, validate
 from plans.store import RunRow
 from worker.dispatch import InlineDispatcher
-from worker.pipeline import Context
-from worker.project import Project
-from worker.scheduler import check, due, redis_claim, tick
-from worker.settings import Schedule, Settings
+from worker.scheduler import due, redis_claim, tick
+from worker.settings import Schedule, cron_problem, settings_model
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
-
-
-def _ctx(engine, schedules: list[Schedule]) -> Context:
-    project = Project(root=Path(), settings=Settings(schedules=schedules))
-    return Context(project=project, engine=engine, dispatcher=InlineDispatcher())
 
 
 def test_due_lists_every_slot_in_the_window():
@@ -38,9 +32,30 @@ def test_invalid_cron_is_reported_at_its_line(tmp_path):
     path = tmp_path / "settings.yaml"
     path.write_text("schedules:\n  - cron: '*/15 * * *'\n  - cron: '61 * * * *'\n")
     doc = parse(path)
-    schedules = [Schedule(**s) for s in doc.data["schedules"]]
-    rendered = [p.render() for p in check(schedules, doc)]
+    assert validate(doc, settings_model()) is None
+    rendered = [p.render() for p in doc.problems]
     assert [r.split(": ")[0] for r in rendered] == [f"{path}:2", f"{path}:3"]
+
+
+@pytest.mark.parametrize(
+    ("cron", "says"),
+    [
+        ("*/15 * * *", "has 4 field(s); write 5 (minute hour day-of-month month day-of-week)"),
+        ("0 25 * * *", "the hour field '25' is not valid; it takes 0-23"),
+        ("61 * * * *", "the minute field '61' is not valid; it takes 0-59"),
+        ("0 3 * * mon-fry", "the day of week field 'mon-fry' is not valid; it takes 0-6 or sun"),
+    ],
+)
+def test_a_cron_error_names_the_field_and_its_range(cron, says):
+    """A bad cron expression says which field is wrong and what it takes, not just "invalid"."""
+    problem = cron_problem(cron) or ""
+    assert says in problem
+
+
+def test_valid_cron_expressions_pass():
+    """Ranges, lists, steps and names are all accepted."""
+    for cron in ("*/15 * * * *", "0 3 * * 1-5", "0 6,18 1 jan-mar *", "30 2 * * sun"):
+        assert cron_problem(cron) is None
 
 
 def test_two_schedulers_enqueue_each_slot_once(sqlite_engine, redis_url):
@@ -52,11 +67,17 @@ def test_two_schedulers_enqueue_each_slot_once(sqlite_engine, redis_url):
         return redis_claim(client)(f"{prefix}:{key}", ttl)
 
     schedules = [Schedule(cron="*/15 * * * *", action="recompute")]
-    first, second = _ctx(sqlite_engine, schedules), _ctx(sqlite_engine, schedules)
-    won_a = tick(first, claim, after=T0, until=T0 + timedelta(hours=1))
-    won_b = tick(second, claim, after=T0, until=T0 + timedelta(hours=1))
-    won_a += tick(first, claim, after=T0 + timedelta(minutes=50), until=T0 + timedelta(hours=2))
-    won_b += tick(second, claim, after=T0 + timedelta(minutes=50), until=T0 + timedelta(hours=2))
+
+    def scheduler(after: datetime, until: datetime) -> list:
+        dispatcher = InlineDispatcher()
+        return tick(
+            sqlite_engine, dispatcher, MappingSet(), schedules, claim, after=after, until=until
+        )
+
+    won_a = scheduler(T0, T0 + timedelta(hours=1))
+    won_b = scheduler(T0, T0 + timedelta(hours=1))
+    won_a += scheduler(T0 + timedelta(minutes=50), T0 + timedelta(hours=2))
+    won_b += scheduler(T0 + timedelta(minutes=50), T0 + timedelta(hours=2))
     with Session(sqlite_engine) as session:
         runs = session.scalar(select(func.count()).select_from(RunRow))
     assert (len(won_a), len(won_b), runs) == (8, 0, 8)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from connectors.hubspot.setup import Step, WantedObject, WantedProperty, plan_setup
+from connectors.hubspot.setup import Step, plan_setup
+from connectors.setup import WantedObject, WantedProperty
 from tests.writeback.test_push import KINDS, SHIPPED
 from writeback.config import load_writeback
 
@@ -116,9 +117,7 @@ def test_hubspot_setup_creates_the_custom_object_with_a_unique_key():
         WantedProperty("progress_key", "text", unique=True),
         WantedProperty("actual", "number"),
     )
-    wanted = [
-        WantedObject("partner_plan_progress", props, custom=True, associated_with=("COMPANY",))
-    ]
+    wanted = [WantedObject("partner_plan_progress", props, custom=True, linked_to_partner=True)]
     (step,) = plan_setup(FakeAdmin({}), wanted)
     assert (step.action, step.body["primaryDisplayProperty"], step.body["associatedObjects"]) == (
         "create_schema",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from connectors.crms import REGISTRY
 from plans.store import PushStateRow
 from tests.writeback.helpers import T0, FakeConnector, seed, set_actual
 from worker import jobs
@@ -275,10 +275,7 @@ def test_a_decimal_scale_change_does_not_change_what_is_sent():
 
 def stream_push(session, writeback, connectors):
     """The push stage as a run does it: records built, decided and sent chunk by chunk."""
-    sources = {name: SimpleNamespace(type=kind) for name, kind in KINDS.items()}
-    project = SimpleNamespace(writeback=writeback, settings=SimpleNamespace(sources=sources))
-    ctx = SimpleNamespace(project=project, connector=connectors.__getitem__)
-    summary = push.push_all(ctx, session)
+    summary = push.push_all(session, writeback, KINDS, connectors.__getitem__, {}, jobs.now())
     session.flush()
     return summary
 
@@ -316,8 +313,11 @@ def test_chunks_hold_whole_partners_and_add_up_to_every_record(sqlite_engine):
     with Session(sqlite_engine) as session:
         seed(session, partners=5, targets=3)
         config = shipped().destinations["salesforce"]
-        pieces = list(payloads.chunks(session, "salesforce", config, {}, T0.date(), size=2))
-        whole, unlinked = payloads.build(session, "salesforce", config, {}, T0.date())
+        dialect = REGISTRY.dialect("salesforce")
+        pieces = list(
+            payloads.chunks(session, "salesforce", config, {}, T0.date(), dialect, size=2)
+        )
+        whole, unlinked = payloads.build(session, "salesforce", config, {}, T0.date(), dialect)
     partners = [{o.partner_key for o in records} for records, _ in pieces]
     assert [len(p) for p in partners] == [2, 2, 1]
     assert set.union(*partners) == {f"P-{i:05d}" for i in range(1, 6)}

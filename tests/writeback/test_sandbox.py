@@ -10,10 +10,11 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlmodel import Session
 
-from connectors.config import HubSpotSource, SalesforceSource
 from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.settings import HubSpotSource
 from connectors.retry import RetryPolicy
 from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.settings import SalesforceSource
 from connectors.wire import parse_timestamp
 from plans.store import ProgressRow, PushStateRow
 from tests.writeback.helpers import T0, seed, set_actual

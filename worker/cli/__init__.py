@@ -47,10 +47,50 @@ def _root(
 
 
 def _register() -> None:
+    """Attach each area's commands; without the sandbox extra, a ``sandbox`` that says so.
+
+    The sandbox is an optional install (``partnerplan[sandbox]``, for trustme), so its command
+    module may fail to import. Then ``sandbox`` is still listed, and ``sandbox serve`` with any
+    arguments (``--help`` included: the real options cannot be shown) prints how to install the
+    extra and exits 2. Only a missing module of that extra is caught: any other ImportError is
+    our bug and propagates.
+    """
     from importlib import import_module
 
+    extra_modules = {"trustme"}  # what `pip install 'partnerplan[sandbox]'` adds
+    install = r"pip install 'partnerplan\[sandbox]'"  # help is Rich markup: \[ keeps the [
+
+    def unavailable(missing: str) -> typer.Typer:
+        hint = (
+            "error: the sandbox needs the optional dependencies: "
+            f"pip install 'partnerplan[sandbox]' (missing module: {missing})"
+        )
+        group = typer.Typer(
+            help=f"Run the local sandbox CRMs (needs: {install}).", no_args_is_help=True
+        )
+
+        @group.command(
+            "serve",
+            help=f"Unavailable until the sandbox extra is installed: {install}.",
+            add_help_option=False,
+            context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        )
+        def serve() -> None:
+            typer.echo(hint, err=True)
+            raise typer.Exit(EXIT_BAD_INPUT)
+
+        return group
+
     for name in ("core", "flow", "mappings", "plans", "sandbox", "push"):
-        import_module(f"{__name__}.{name}").register(app)
+        try:
+            module = import_module(f"{__name__}.{name}")
+        except ImportError as exc:
+            missing = exc.name or ""
+            if name != "sandbox" or missing.partition(".")[0] not in extra_modules:
+                raise
+            app.add_typer(unavailable(missing), name="sandbox")
+            continue
+        module.register(app)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -221,15 +221,11 @@ def enqueue_run(
 ) -> None:
     """Put one run (every source, or one) on the queue for the workers."""
     from plans.db import session_scope
-    from worker.pipeline import streams_of
 
     ctx, _url = _broker_context(config, database_url)
     _ensure_schema(ctx.engine)
-    sources = (
-        [source]
-        if source
-        else sorted({ctx.project.mappings.streams[n].source for n in streams_of(ctx.project)})
-    )
+    mappings = ctx.project.mappings
+    sources = [source] if source else sorted({s.source for s in mappings.streams.values()})
     with session_scope(ctx.engine) as session:
         runs = [
             jobs.create(session, "sync_source", trigger="enqueue", source=s, args={"full": full})
@@ -273,7 +269,15 @@ def scheduler(
         last = jobs.now() - timedelta(minutes=1 if once else 0)
         while True:
             current = jobs.now()
-            won = tick(ctx, claim, after=last, until=current)
+            won = tick(
+                ctx.engine,
+                ctx.dispatcher,
+                ctx.project.mappings,
+                ctx.project.settings.schedules,
+                claim,
+                after=last,
+                until=current,
+            )
             if inline is not None:
                 errors: list[str] = []
                 execute_all(ctx, inline, errors)

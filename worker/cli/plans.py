@@ -27,8 +27,9 @@ from plans.catalogue import Catalogue, load_catalogue
 from plans.csvimport import import_csv
 from plans.db import make_engine, session_scope
 from plans.engine import compute_progress
+from plans.lineage import LineageRow, explain
 from plans.planstore import sync_plans
-from plans.status import LineageRow, StatusLine, explain, status_lines
+from plans.status import StatusLine, status_lines
 from plans.store import PartnerRow
 from worker.cli.core import resolve_database_url
 from worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
@@ -112,7 +113,7 @@ def _fmt(value: Decimal | None, currency: str | None = None) -> str:
 
 def _json_line(line: StatusLine) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name, value in line.__dict__.items():
+    for name, value in line.as_dict().items():
         if isinstance(value, Decimal):
             out[name] = str(value)
         elif isinstance(value, datetime):
@@ -144,7 +145,7 @@ def status(
     if fmt is OutputFormat.csv:
         buffer = io.StringIO()
         rows = [_json_line(line) for line in lines]
-        fields = list(StatusLine.__dataclass_fields__)
+        fields = list(StatusLine.COLUMNS)
         writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
@@ -155,15 +156,17 @@ def status(
         table.add_column(column, justify="right" if column in ("target", "actual") else "left")
     for line in lines:
         partner_text = line.partner if line.partner_linked else f"{line.partner} (not in store)"
-        style = _STATUS_STYLE.get(line.status, "")
+        style = _STATUS_STYLE.get(line.progress.status, "")
         table.add_row(
             partner_text,
             line.plan,
             line.label if line.target == line.metric else f"{line.label} [{line.target}]",
-            _fmt(line.target_value, line.currency),
-            _fmt(line.actual, line.currency),
-            _bar(line.attainment),
-            f"[{style}]{line.status.replace('_', ' ')}[/]" if style else line.status,
+            _fmt(line.progress.target, line.currency),
+            _fmt(line.progress.actual, line.currency),
+            _bar(line.progress.attainment),
+            f"[{style}]{line.progress.status.replace('_', ' ')}[/]"
+            if style
+            else line.progress.status,
         )
     console = Console(width=160)
     console.print(table)

@@ -1,4 +1,4 @@
-"""Write-back commands: ``push [--dry-run]``, ``push errors`` and ``crm setup hubspot``."""
+"""Write-back commands: ``push [--dry-run]``, ``push errors`` and ``crm setup SOURCE``."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ push_app = typer.Typer(
     help="Write changed plan progress back to the CRMs.", invoke_without_command=True
 )
 crm_app = typer.Typer(help="Prepare the CRMs for write-back.", no_args_is_help=True)
-setup_app = typer.Typer(help="Create the fields write-back needs.", no_args_is_help=True)
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
 ]
@@ -97,9 +96,9 @@ def push(
     from plans import migrate
     from plans.db import session_scope
     from worker.dispatch import InlineDispatcher
-    from worker.pipeline import execute
+    from worker.pipeline import execute, labels
     from worker.runtime import build_context
-    from writeback.push import kinds_of, labels_of, plan
+    from writeback.push import plan
 
     context = build_context(InlineDispatcher(), config=config, database_url=database_url)
     migrate.upgrade(context.engine)
@@ -107,7 +106,7 @@ def push(
     if dry_run:
         with Session(context.engine) as session:
             plans = plan(
-                session, project.writeback, kinds_of(project), labels_of(project), jobs.now()
+                session, project.writeback, project.settings.kinds(), labels(project), jobs.now()
             )
             report = dry_run_report(plans)
         if fmt is OutputFormat.json:
@@ -184,15 +183,15 @@ def push_errors(
     Console(width=200).print(table)
 
 
-def wanted_hubspot(project: Any, source: str) -> list[Any]:
-    """What ``writeback.yaml`` writes to HubSpot source ``source``, as setup wants it."""
-    from connectors.hubspot.setup import WantedObject, WantedProperty
+def wanted(project: Any, source: str) -> list[Any]:
+    """What ``writeback.yaml`` writes to ``source``, in the CRM-neutral terms setup takes."""
+    from connectors.setup import WantedObject, WantedProperty
     from writeback.config import PROGRESS_FIELDS, ROLLUP_FIELDS
 
     dest = project.writeback.destinations.get(source)
     if dest is None:
         raise ConfigurationError(
-            f"writeback.yaml has no destination {source!r}; add it, or pass --source"
+            f"writeback.yaml has no destination {source!r}; add it, or name another source"
         )
     out: list[WantedObject] = []
     if dest.progress is not None:
@@ -201,10 +200,8 @@ def wanted_hubspot(project: Any, source: str) -> list[Any]:
         props += [
             WantedProperty(t.field, PROGRESS_FIELDS[name]) for name, t in part.targets().items()
         ]
-        associated = ("COMPANY",) if part.associate else ()
-        out.append(
-            WantedObject(part.object, tuple(props), True, associated, "Partner plan progress")
-        )
+        linked = bool(part.associate or part.partner_field)
+        out.append(WantedObject(part.object, tuple(props), True, linked, "Partner plan progress"))
     if dest.rollup is not None:
         part_r = dest.rollup
         props = [WantedProperty(t.field, ROLLUP_FIELDS[n]) for n, t in part_r.targets().items()]
@@ -212,37 +209,38 @@ def wanted_hubspot(project: Any, source: str) -> list[Any]:
     return out
 
 
-@setup_app.command("hubspot")
-def setup_hubspot(
+def setup(
+    source: Annotated[str, typer.Argument(help="The source in settings.yaml to set up.")],
     config: ConfigOption = None,
-    source: Annotated[str, typer.Option(help="The HubSpot source in settings.yaml.")] = "hubspot",
     dry_run: DryRunOption = False,
 ) -> None:
-    """Create the property group, properties and custom object write-back needs (idempotent)."""
-    from connectors.config import HubSpotSource
-    from connectors.hubspot.setup import ClientAdmin, apply, plan_setup
+    """Create the fields and objects write-back needs in a source's CRM (idempotent)."""
+    from connectors.crms import REGISTRY
     from worker.project import load_project
 
     project = load_project(config_dir(config))
     settings = project.settings.sources.get(source)
-    if not isinstance(settings, HubSpotSource):
-        raise ConfigurationError(
-            f"{source!r} is not a HubSpot source in settings.yaml; pass --source NAME"
-        )
-    admin = ClientAdmin(source, settings)
-    steps = plan_setup(admin, wanted_hubspot(project, source))
+    if settings is None:
+        known = ", ".join(sorted(project.settings.sources)) or "none"
+        raise ConfigurationError(f"no source {source!r} in settings.yaml; sources: {known}")
+    crm = REGISTRY.get(settings.type)
+    if crm.setup is None:
+        typer.echo(f"{source}: {crm.setup_hint}")
+        return
+    runner = crm.setup(source, settings)
+    steps = runner.plan(wanted(project, source))
     if not steps:
-        typer.echo(f"{source}: nothing to do; every property and object exists")
+        typer.echo(f"{source}: nothing to do; every field and object exists")
         return
     for step in steps:
         typer.echo(("would " if dry_run else "") + step.describe())
     if not dry_run:
-        apply(admin, steps)
+        runner.apply(steps, lambda _line: None)
         typer.echo(f"{source}: {len(steps)} change(s) applied")
 
 
 def register(app: typer.Typer) -> None:
     """Attach the write-back commands to the root app."""
     app.add_typer(push_app, name="push")
-    crm_app.add_typer(setup_app, name="setup")
+    crm_app.command("setup")(setup)
     app.add_typer(crm_app, name="crm")

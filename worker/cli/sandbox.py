@@ -1,4 +1,9 @@
-"""``partnerplan sandbox serve``: the local Salesforce and HubSpot for demos, tests and benches."""
+"""``partnerplan sandbox serve``: the local Salesforce and HubSpot for demos, tests and benches.
+
+The sandbox is the optional ``partnerplan[sandbox]`` extra (trustme). Without it this module
+cannot be imported, and :mod:`worker.cli` registers a ``sandbox`` stand-in instead whose
+commands say how to install the extra.
+"""
 
 from __future__ import annotations
 

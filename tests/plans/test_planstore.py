@@ -10,6 +10,7 @@ from sqlmodel import Session
 from plans.planfile import load_plans
 from plans.planstore import sync_plans
 from plans.store import FxRateRow, PlanRow, ProgressRow, SectionRow, TargetRow
+from plans.target import DEFINITION_FIELDS
 from tests.plans.factories import add_partners, catalogue, compute, plan, store_plans, utc
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -42,6 +43,31 @@ def test_an_edited_target_keeps_its_id_and_a_removed_one_loses_its_progress(sqli
         progress = session.scalar(select(func.count()).select_from(ProgressRow))
     assert {"won_deals": before["won_deals"]} == after
     assert (len(changed), progress) == (1, 1)
+
+
+def test_an_edit_of_any_definition_field_reaches_the_stored_target(sqlite_engine):
+    """Every field of a target's definition is written on the first sync and on an edit."""
+    first = {"metric": "won_revenue", "value": 10, "currency": "USD"}
+    edited = {
+        "key": "won_revenue",
+        "metric": "won_revenue",
+        "value": 20,
+        "currency": "EUR",
+        "weight": 3,
+        "filters": {"product_line": "Platform"},
+        "phasing": {"mode": "monthly"},
+    }
+    stored = []
+    with Session(sqlite_engine) as session:
+        for targets in ([first], [edited]):
+            written = plan("a", "P-1", "2026-Q2", targets)
+            store_plans(session, [written])
+            row = session.scalars(select(TargetRow)).one()
+            session.refresh(row)
+            given = {name: getattr(written.targets[0], name) for name in DEFINITION_FIELDS}
+            stored.append((given, {name: getattr(row, name) for name in DEFINITION_FIELDS}))
+    given, got = zip(*stored, strict=True)
+    assert given == got
 
 
 def test_a_plan_for_an_unknown_partner_is_stored_and_linked_later(sqlite_engine):

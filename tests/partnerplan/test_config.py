@@ -10,7 +10,7 @@ from partnerplan.config import Secret, StrictModel, load, parse, validate
 from partnerplan.errors import ConfigProblems
 from worker.cli import run
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SECRET_VALUE = "s3cr3t-value-that-must-not-leak"
 
 

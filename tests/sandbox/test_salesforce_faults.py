@@ -14,8 +14,8 @@ from simple_salesforce.exceptions import (
 )
 
 from sandbox import Sandbox
-from tests.connectors.sandbox.conftest import API_VERSION
-from tests.connectors.sandbox.helpers import sample, shape_differences, trusting
+from tests.sandbox.conftest import API_VERSION
+from tests.sandbox.helpers import sample, shape_differences, trusting
 
 PAGED = "SELECT Id, SystemModstamp FROM Opportunity ORDER BY SystemModstamp, Id"
 SMALL_PAGES = {"Sforce-Query-Options": "batchSize=200"}

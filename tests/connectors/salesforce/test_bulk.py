@@ -13,7 +13,7 @@ from connectors.base import Watermark
 from connectors.salesforce.connector import SalesforceConnector
 from partnerplan.errors import ConfigurationError, RetriableError
 from tests.connectors.conftest import INSTANCE, TOKEN_URL, sf_source
-from tests.connectors.test_salesforce_unit import ACCOUNT, BASE, OPPORTUNITY, SPEC
+from tests.connectors.salesforce.test_connector import ACCOUNT, BASE, OPPORTUNITY, SPEC
 
 JOB = "7508d0000000001AAA"
 CSV = (

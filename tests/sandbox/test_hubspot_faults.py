@@ -14,7 +14,7 @@ from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInputUpsert
 from urllib3.util.retry import Retry
 
 from sandbox import Sandbox
-from tests.connectors.sandbox.helpers import sample, shape_differences
+from tests.sandbox.helpers import sample, shape_differences
 
 
 def test_rate_limit_after_n_calls_with_headers(sandbox: Sandbox, hs: hubspot.Client):

@@ -13,7 +13,7 @@ import pytest
 from simple_salesforce import Salesforce
 
 from sandbox import Sandbox
-from tests.connectors.sandbox.helpers import trusting
+from tests.sandbox.helpers import trusting
 
 API_VERSION = "62.0"
 

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from plans.db import create_all, make_engine
-from tests.plans.factories import activity, add_activities, add_partners, utc
+from tests.plans.factories import STATUS_COLUMNS, activity, add_activities, add_partners, utc
 from worker.cli import run
 
 PLAN = """\
@@ -99,6 +99,16 @@ def test_status_json_lists_each_target(project, capsys):
         ("won_revenue", "500.0000", "0.5000", "off_track"),
         ("win_rate", "66.6700", "1.3334", "achieved"),
     } == got
+
+
+def test_status_json_and_csv_keep_their_columns_in_order(project, capsys):
+    """Scripts read these names: JSON keys and the CSV header are the same list, in order."""
+    _compute(project, capsys)
+    assert run(["status", "--config", str(project), "--format", "json"]) == 0
+    keys = [list(x) for x in json.loads(capsys.readouterr().out)]
+    assert run(["status", "--config", str(project), "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split(",")
+    assert [STATUS_COLUMNS] * 3 == [*keys, header]
 
 
 def test_status_table_shows_partner_metric_and_a_bar(project, capsys):

@@ -16,7 +16,7 @@ from hubspot.crm.objects import (
 from hubspot.crm.objects.exceptions import ApiException
 
 from sandbox import Sandbox
-from tests.connectors.sandbox.helpers import HS_INSTANT, sample, shape_differences
+from tests.sandbox.helpers import HS_INSTANT, sample, shape_differences
 
 
 def live(records: list[dict]) -> list[dict]:

@@ -19,8 +19,8 @@ from simple_salesforce.exceptions import (
 )
 
 from sandbox import Sandbox
-from tests.connectors.sandbox.conftest import API_VERSION
-from tests.connectors.sandbox.helpers import SF_DATETIME, sample, shape_differences, trusting
+from tests.sandbox.conftest import API_VERSION
+from tests.sandbox.helpers import SF_DATETIME, sample, shape_differences, trusting
 
 INCREMENTAL = (
     "SELECT Id, Name, StageName, Amount, CurrencyIsoCode, CloseDate, IsClosed, IsWon, AccountId,"

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from connectors.config import Timeouts
+from connectors.settings import Timeouts
 
 ResponseHook = Callable[[requests.Response], None]
 

@@ -77,7 +77,7 @@ def test_validate_rejects_a_mapped_kind_no_metric_counts(tmp_path, monkeypatch, 
     import shutil
 
     config = tmp_path / "config"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "config", config)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "config", config)
     path = config / "mappings" / "salesforce.yaml"
     text = (
         path.read_text()
@@ -101,7 +101,7 @@ def test_validate_rejects_a_mapped_kind_no_metric_counts(tmp_path, monkeypatch, 
 
 def test_starter_config_is_the_shipped_example(tmp_path):
     """`init` writes mappings, metrics, rates, write-back and a plan, as the shipped example."""
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     assert run(["init", str(tmp_path / "cfg")]) == 0
     pairs = [
         ("mappings/salesforce.yaml", "mappings/salesforce.yaml"),

@@ -1,0 +1,23 @@
+"""A HubSpot source in settings.yaml: the portal's API host and its private-app token."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from connectors.settings import SourceSettings
+from partnerplan.config import Secret
+
+
+class HubSpotSource(SourceSettings):
+    """A HubSpot portal to pull from and push to.
+
+    ``search_lag_seconds``: HubSpot's search index trails writes by seconds to minutes, so an
+    incremental search stops this far before now and the next run reads the rest.
+    """
+
+    type: Literal["hubspot"]
+    base_url: str = "https://api.hubapi.com"
+    token: Secret
+    search_lag_seconds: int = Field(default=120, ge=0)

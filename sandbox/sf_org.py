@@ -1,0 +1,63 @@
+"""What the Salesforce request handlers share: the org's records, faults, serials and Bulk jobs.
+
+:class:`~sandbox.salesforce.SalesforceApp` composes its routes from :mod:`sf_writes`,
+:mod:`sf_bulk` and :mod:`sf_replication`, so those modules cannot import it back; they are
+written against :class:`SalesforceOrg`, which the app extends with routing, sessions and query
+cursors.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.faults import Injector
+from sandbox.sf_store import SalesforceStore
+from sandbox.soql import parse
+from sandbox.soql_eval import Plan, compile_query
+
+DEFAULT_BUDGET = 100_000
+
+
+@dataclass
+class Job:
+    """One Bulk 2.0 query job and its result rows, fixed when it was created (like a cursor)."""
+
+    id: str
+    operation: str
+    plan: Plan
+    rows: array[int]
+    created: int
+    polls: int = 0
+    state: str = "UploadComplete"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class SalesforceOrg:
+    """One emulated org's state that outlives a request.
+
+    Attributes:
+        store: the org's records.
+        faults: the fault spec and the API usage counted against the daily budget.
+        lock: guards the serial and the state subclasses add; handlers run on many threads.
+        jobs: open Bulk 2.0 query jobs by id, until a client deletes them.
+    """
+
+    def __init__(self, store: SalesforceStore) -> None:
+        self.store = store
+        self.faults = Injector(DEFAULT_BUDGET)
+        self.lock = threading.Lock()
+        self.jobs: dict[str, Job] = {}
+        self.serial = 0
+
+    def next_serial(self) -> int:
+        """A fresh number for cursor and job ids."""
+        with self.lock:
+            self.serial += 1
+            return self.serial
+
+    def plan(self, text: str) -> Plan:
+        """Parse and compile ``text``; raises SoqlError as the API reports it."""
+        return compile_query(parse(text), self.store)
