@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -18,6 +18,7 @@ import orjson
 from connectors.spec import StreamSpec
 from mappings.activity import Activity, Rejection, content_hash, json_safe
 from mappings.expressions import Evaluator, Raw
+from mappings.storable import amount_problem, quarantine_safe, text_problem, value_problem
 from partnerplan.errors import RecordError
 
 SLOT_TYPES: dict[str, str] = {
@@ -82,8 +83,16 @@ def slot_rule(name: str, label: str, evaluate: Evaluator) -> Rule:
     return Rule(name, label, evaluate)
 
 
+def _slot_problem(value: Any) -> str | None:
+    """Why a normalized field's value cannot be stored (money range, text, plausible dates)."""
+    if isinstance(value, Decimal):
+        return amount_problem(value)
+    return value_problem(value)
+
+
 def _missing_id(raw: Raw) -> str:
-    digest = hashlib.blake2b(orjson.dumps(raw, default=str), digest_size=8).hexdigest()
+    encoded = orjson.dumps(quarantine_safe(raw), default=str)
+    digest = hashlib.blake2b(encoded, digest_size=8).hexdigest()
     return f"missing-id:{digest}"
 
 
@@ -123,7 +132,12 @@ class CompiledStream:
             yield self.map(raw)
 
     def map(self, raw: Raw, *, deleted: bool = False) -> Activity | Rejection:
-        """Map one raw record; ``deleted`` marks a record the connector saw deleted."""
+        """Map one raw record; ``deleted`` marks a record the connector saw deleted.
+
+        Every value is also checked against what the store can hold
+        (:mod:`mappings.storable`): a record with one that it cannot is rejected, naming the
+        field, so that the rest of its page is stored.
+        """
         try:
             record_id = self.record_id.evaluate(raw)
         except _RECORD_ERRORS:
@@ -132,6 +146,10 @@ class CompiledStream:
             reason = f"no usable record id at {self.record_id.label}"
             return self._reject(raw, _missing_id(raw), "record_id", reason)
         record_id = str(record_id)
+        unstorable = text_problem(record_id)
+        if unstorable:
+            reason = f"{self.record_id.label}: the record id {unstorable}"
+            return self._reject(raw, _missing_id(raw), "record_id", reason)
         if not deleted:
             try:
                 deleted = bool(self.deleted.evaluate(raw))
@@ -140,20 +158,32 @@ class CompiledStream:
         values: list[Any] = []
         for rule in self.slots:
             try:
-                values.append(rule.evaluate(raw))
+                value = rule.evaluate(raw)
             except _RECORD_ERRORS as exc:
                 if not deleted:
                     return self._reject(raw, record_id, rule.name, f"{rule.label}: {exc}")
-                values.append(None)
+                value = None
+            unstorable = _slot_problem(value)
+            if unstorable:
+                if not deleted:
+                    return self._reject(raw, record_id, rule.name, f"{rule.label}: {unstorable}")
+                value = None
+            values.append(value)
         attributes: dict[str, Any] = {}
         for rule in self.attributes:
+            field_name = f"attributes.{rule.name}"
             try:
-                attributes[rule.name] = json_safe(rule.evaluate(raw))
+                value = json_safe(rule.evaluate(raw))
             except _RECORD_ERRORS as exc:
                 if not deleted:
-                    field_name = f"attributes.{rule.name}"
                     return self._reject(raw, record_id, field_name, f"{rule.label}: {exc}")
-                attributes[rule.name] = None
+                value = None
+            unstorable = value_problem(value)
+            if unstorable:
+                if not deleted:
+                    return self._reject(raw, record_id, field_name, f"{rule.label}: {unstorable}")
+                value = None
+            attributes[rule.name] = value
         partner, status, amount, currency, occurred_on, created_at, closed_at = values
         if self.kind == "partner":
             partner = record_id

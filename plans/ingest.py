@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from mappings.activity import Activity, Rejection
 from mappings.loader import MappingSet
+from mappings.storable import quarantine_safe
 from plans.db import one_of, upsert
 from plans.store import ActivityRow, PartnerLinkRow, PartnerRow, QuarantineRow
 
@@ -174,10 +175,10 @@ def _quarantine(session: Session, rejections: Sequence[Rejection], now: datetime
             "source": r.source,
             "stream": r.stream,
             "object": r.object,
-            "record_id": r.record_id,
-            "raw": _json_safe(r.raw),
-            "field": None if r.field is None else r.field[:200],
-            "reason": r.reason,
+            "record_id": quarantine_safe(r.record_id),
+            "raw": _json_safe(quarantine_safe(r.raw)),
+            "field": None if r.field is None else quarantine_safe(r.field)[:200],
+            "reason": quarantine_safe(r.reason),
             "first_seen_at": now,
             "last_seen_at": now,
             "attempts": 1,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, String, and_, cast, func, literal, or_, select
+from sqlalchemy import Date, Integer, Select, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -154,7 +154,10 @@ def aggregate_query(
             .group_by(partner)
         )
     if agg is Aggregate.duration:
+        # A negative duration (closed before created: an imported historical record) is not a
+        # duration at all: leave it out of the average rather than pull the average down.
         days = _days_between(metric, dialect)
+        days = case((days >= 0, days), else_=None)
         return (
             select(partner, func.sum(days), func.count(days), func.count())
             .where(where)
