@@ -123,6 +123,14 @@ class Connector(Protocol):
         """API calls made so far and the daily budget last reported by the CRM."""
         ...
 
+    def horizon(self, started_at: datetime) -> datetime:
+        """The time up to which a pull started at ``started_at`` reads every change.
+
+        The stream's data is complete as of this time once the pull completes (the trust
+        rule): the start itself, or earlier where the CRM's search trails its writes.
+        """
+        ...
+
 
 @runtime_checkable
 class Associating(Protocol):

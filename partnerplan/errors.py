@@ -10,6 +10,7 @@
     ├── RecordError                  one record is bad: quarantine it with the reason, carry on
     ├── BudgetExhausted              the configured share of the CRM's daily API budget is spent:
     │                                stop at a page boundary, mark the run incomplete
+    ├── Interrupted                  Ctrl-C or SIGTERM: unfinished runs marked, CLI exit 130
     └── FatalError                   stop the run; a human must look (credentials rejected, ...)
 
 Messages say what went wrong, where, and how to fix it. They never carry a secret: values that
@@ -77,6 +78,10 @@ class RecordError(PartnerplanError):
 
 class BudgetExhausted(PartnerplanError):
     """The configured share of the daily API budget is spent; the run stops cleanly, incomplete."""
+
+
+class Interrupted(PartnerplanError):
+    """A signal stopped the run; what it had started is marked ``interrupted``, never resent."""
 
 
 class FatalError(PartnerplanError):

@@ -1,4 +1,4 @@
-"""The progress engine: every target of every active plan, computed with one query per scope.
+"""The progress engine: every target of every computed plan, with one query per scope.
 
 :func:`compute_progress` reads the targets to compute (one query), groups them into scopes
 (metric, period, filters, currency), runs one grouped aggregate per scope for all partners at
@@ -6,12 +6,18 @@ once (:mod:`plans.evaluate`), turns each actual into progress
 (:mod:`plans.pacing`) and writes only the progress rows whose fingerprint changed,
 in one batched upsert. The number of statements grows with the number of distinct scopes, never
 with the number of plans. The caller commits.
+
+Which plans: those whose status is in :data:`COMPUTED` and whose final numbers are not frozen.
+Which targets: those the trust rule allows (:mod:`plans.trust`); any other keeps its last good
+values, and its plan's score is not recomputed from the rest. A plan whose period has ended is
+computed once more from data complete past its end, then frozen (``frozen_at``).
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,19 +36,31 @@ from plans.queries import Scope
 from plans.rates import CONFIG_SOURCE
 from plans.store import FxRateRow, PlanRow, ProgressRow, TargetRow
 from plans.target import TargetDefinition
+from plans.trust import KindTrust, verdict
 
 log = structlog.get_logger(__name__)
-ACTIVE = "active"
+COMPUTED = ("active", "closed")
+"""Plan statuses whose progress is computed; a draft is not, and a frozen plan never again."""
 _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclass
 class ComputeResult:
-    """What a compute did: targets computed, those whose progress changed, statements issued."""
+    """What a compute did.
+
+    Attributes:
+        targets: Targets computed.
+        changed_target_ids: Targets whose stored progress changed.
+        statements: SQL statements issued.
+        stale: Targets left at their last good values, with why (the trust rule).
+        frozen_plan_ids: Plans whose period had ended, computed for the last time.
+    """
 
     targets: int
     changed_target_ids: set[int] = field(default_factory=set)
     statements: int = 0
+    stale: dict[int, str] = field(default_factory=dict)
+    frozen_plan_ids: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +106,7 @@ def _load_targets(
         )
         .join(PlanRow, col(PlanRow.id) == col(TargetRow.plan_id))
         .outerjoin(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
-        .where(col(PlanRow.status) == ACTIVE)
+        .where(col(PlanRow.status).in_(COMPUTED), col(PlanRow.frozen_at).is_(None))
         .order_by(col(TargetRow.id))
     )
     if selection.partner_ids is not None:
@@ -176,8 +194,9 @@ def compute_progress(
     plan_keys: set[str] | None = None,
     period_end_after: date | None = None,
     rates_source: str = CONFIG_SOURCE,
+    trust: Mapping[str, KindTrust] | None = None,
 ) -> ComputeResult:
-    """Compute and store the progress of every target of every active plan.
+    """Compute and store the progress of every target of every computed plan.
 
     Args:
         session: the store; not committed here.
@@ -192,12 +211,15 @@ def compute_progress(
             date of any date basis a sync touched: an activity dated d can only change the
             plans whose period ends after d (cumulative metrics included).
         rates_source: which stored rates convert currencies (``config`` or a CRM stream).
+        trust: per activity kind, whether its stored data is complete and as of when (the
+            worker derives it from its streams); targets reading an untrusted kind keep their
+            last good values. None trusts every kind, with ``data_as_of`` = ``as_of``.
     """
     counter = _Counter()
     bind = session.connection()
     event.listen(bind, "before_cursor_execute", counter)
     try:
-        changed = _compute(
+        result = _compute(
             session,
             catalogue,
             as_of,
@@ -205,16 +227,17 @@ def compute_progress(
             thresholds,
             _Selection(partner_ids, plan_keys, period_end_after),
             rates_source,
+            trust,
         )
     finally:
         event.remove(bind, "before_cursor_execute", counter)
-    result = ComputeResult(
-        targets=changed[0], changed_target_ids=changed[1], statements=counter.count
-    )
+    result.statements = counter.count
     log.info(
         "progress computed",
         targets=result.targets,
         changed=len(result.changed_target_ids),
+        stale=len(result.stale),
+        frozen_plans=len(result.frozen_plan_ids),
         statements=result.statements,
     )
     return result
@@ -228,13 +251,26 @@ def _compute(
     thresholds: tuple[float, float],
     selection: _Selection,
     rates_source: str,
-) -> tuple[int, set[int]]:
+    trust: Mapping[str, KindTrust] | None,
+) -> ComputeResult:
     targets, old_scores = _load_targets(session, selection)
     known = [t for t in targets if t.metric in catalogue]
     for target in targets:
         if target.metric not in catalogue:
             log.warning("target skipped: unknown metric", target_id=target.id, metric=target.metric)
-    planned = [_plan(catalogue, t, reporting) for t in known]
+    result = ComputeResult(targets=0)
+    planned: list[tuple[_Target, Metric, list[Scope]]] = []
+    data_as_of: dict[int, datetime | None] = {}
+    for target in known:
+        kinds = {k for part in catalogue.components(target.metric) for k in part.kinds}
+        judged = verdict(kinds, trust)
+        if not judged.trusted:
+            result.stale[target.id] = judged.reason or "a stream it reads is not complete"
+            continue
+        # No stream feeds what it reads (data put in the store some other way): as of now.
+        data_as_of[target.id] = judged.data_as_of or as_of
+        planned.append(_plan(catalogue, target, reporting))
+    result.targets = len(planned)
     rates = Rates(
         base=session.scalar(
             select(col(FxRateRow.base)).where(col(FxRateRow.source) == rates_source).limit(1)
@@ -246,14 +282,16 @@ def _compute(
     rows, by_plan = [], defaultdict(list)
     now = datetime.now(UTC)
     for target, metric, parts in planned:
-        found = [
-            values[scope].get(target.partner_id, empty_value(catalogue[scope.metric]))
-            if target.partner_id is not None
-            else empty_value(catalogue[scope.metric])
-            for scope in parts
-        ]
-        value = _combine(metric, found)
-        result = progress(
+        if target.partner_id is None:
+            # No partner linked yet: there is no data for it, which is not the same as zero.
+            value = Value(None, 0)
+        else:
+            found = [
+                values[scope].get(target.partner_id, empty_value(catalogue[scope.metric]))
+                for scope in parts
+            ]
+            value = _combine(metric, found)
+        computed = progress(
             metric,
             actual=value.value,
             count=value.count,
@@ -263,14 +301,53 @@ def _compute(
             phasing=target.phasing,
             thresholds=thresholds,
         )
-        by_plan[target.plan_id].append((target.weight, result))
+        by_plan[target.plan_id].append((target.weight, computed))
         version = catalogue.version(metric.key)
-        fingerprint = result.fingerprint(version, target.partner_id)
+        fingerprint = computed.fingerprint(version, target.partner_id)
         if fingerprint != target.fingerprint:
-            rows.append(_row(target, result, version, fingerprint, now, as_of))
+            rows.append(_row(target, computed, version, fingerprint, now, data_as_of[target.id]))
     _write(session, rows)
-    _write_scores(session, by_plan, old_scores)
-    return len(known), {r["target_id"] for r in rows}
+    partial_plans = {t.plan_id for t in known if t.id in result.stale}
+    _write_scores(session, {k: v for k, v in by_plan.items() if k not in partial_plans}, old_scores)
+    result.changed_target_ids = {r["target_id"] for r in rows}
+    result.frozen_plan_ids = _freeze(session, known, partial_plans, data_as_of, as_of, now)
+    return result
+
+
+def _freeze(
+    session: Session,
+    targets: list[_Target],
+    partial_plans: set[int],
+    data_as_of: Mapping[int, datetime | None],
+    as_of: datetime,
+    now: datetime,
+) -> set[int]:
+    """Freeze the plans whose period ended and whose every target read data complete past it.
+
+    Their numbers were just computed for the last time; freezing keeps them from changing as
+    activities keep arriving after the period (a late edit in the CRM, a re-opened deal).
+    """
+    ended: dict[int, list[_Target]] = defaultdict(list)
+    for target in targets:
+        if target.period.end <= as_of.date() and target.plan_id not in partial_plans:
+            ended[target.plan_id].append(target)
+    final: set[int] = set()
+    for plan_id, members in ended.items():
+        closing = datetime(
+            members[0].period.end.year,
+            members[0].period.end.month,
+            members[0].period.end.day,
+            tzinfo=UTC,
+        )
+        times = [data_as_of.get(t.id) for t in members]
+        if all(moment is not None and moment >= closing for moment in times):
+            final.add(plan_id)
+    if final:
+        table = PlanRow.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            update(table).where(table.c.id.in_(sorted(final))).values(frozen_at=now)
+        )
+    return final
 
 
 def _plan(
@@ -315,7 +392,7 @@ def _row(
     version: str,
     fingerprint: str,
     now: datetime,
-    as_of: datetime,
+    data_as_of: datetime | None,
 ) -> dict[str, Any]:
     return {
         "target_id": target.id,
@@ -331,7 +408,7 @@ def _row(
         "activity_count": result.activity_count,
         "metric_version": version,
         "computed_at": now,
-        "data_as_of": as_of,
+        "data_as_of": data_as_of,
         "fingerprint": fingerprint,
     }
 

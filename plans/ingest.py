@@ -231,6 +231,8 @@ def store_batch(
     stream: str,
     items: Iterable[Activity | Rejection],
     now: datetime,
+    *,
+    known_only: bool = False,
 ) -> IngestResult:
     """Store one batch of one stream's mapped records; the caller commits.
 
@@ -240,6 +242,9 @@ def store_batch(
         stream: The stream name.
         items: The mapper's output for the batch, in record order.
         now: The time recorded as ``stored_at`` / quarantine ``last_seen_at`` (aware UTC).
+        known_only: Store only records this stream already holds. For deletion listings that
+            cannot filter (HubSpot lists every archived record of an object): a record the
+            stream never stored is not one of its records, and must not appear in it deleted.
 
     Returns:
         Counts, and the (partner_id, occurred_on) pairs whose activities changed.
@@ -252,6 +257,9 @@ def store_batch(
         return result
     ids = list(activities)
     existing = _existing(session, stream_source, stream, ids)
+    if known_only:
+        activities = {k: a for k, a in activities.items() if k in existing}
+        ids = list(activities)
     changed = [
         a for a in activities.values() if existing.get(a.record_id, ("",))[0] != a.content_hash
     ]

@@ -119,6 +119,7 @@ def sync_plans(session: Session, plans: PlanSet) -> set[int]:
         row = row or PlanRow(**values)
         for name, value in values.items():
             setattr(row, name, value)
+        row.frozen_at = None  # an edited plan is computed again, even after its period closed
         session.add(row)
         session.flush()
         _sync_children(session, row, plan)

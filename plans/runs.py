@@ -8,4 +8,6 @@ from __future__ import annotations
 
 PENDING, RUNNING = "pending", "running"
 SUCCEEDED, INCOMPLETE, FAILED, SKIPPED = "succeeded", "incomplete", "failed", "skipped"
-FINISHED = (SUCCEEDED, INCOMPLETE, FAILED, SKIPPED)
+INTERRUPTED = "interrupted"
+"""Stopped by a signal (Ctrl-C, SIGTERM) before it finished; never resent."""
+FINISHED = (SUCCEEDED, INCOMPLETE, FAILED, SKIPPED, INTERRUPTED)

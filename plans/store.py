@@ -122,6 +122,8 @@ class PlanRow(SQLModel, table=True):
     definition: dict[str, Any] = _json()
     definition_hash: str = Field(max_length=64)
     score: Decimal | None = Field(default=None, sa_column=Column(Money(), nullable=True))
+    frozen_at: datetime | None = _utc()
+    """When the plan's final numbers were computed, after its period closed; never again after."""
 
 
 class SectionRow(SQLModel, table=True):
@@ -200,7 +202,14 @@ class FxRateRow(SQLModel, table=True):
 
 
 class WatermarkRow(SQLModel, table=True):
-    """How far a stream has been pulled: (last modified timestamp, record id), plus a version."""
+    """How far a stream has been pulled, and whether what is stored of it is complete.
+
+    ``(modified_at, record_id)`` is the watermark. ``complete_at`` is the start of the last pull
+    that completed: every record changed before it is stored. ``partial`` is set in the
+    transaction of the first page a later pull stores, and cleared when that pull completes: a
+    partial stream's stored data is no snapshot of the CRM at any time, so no number is computed
+    from it (the trust rule, DESIGN.md).
+    """
 
     __tablename__ = "watermark"
     __table_args__ = (UniqueConstraint("source", "stream", name="uq_watermark"),)
@@ -211,6 +220,8 @@ class WatermarkRow(SQLModel, table=True):
     modified_at: datetime | None = _utc()
     record_id: str | None = Field(default=None, max_length=100)
     deletions_checked_at: datetime | None = _utc()
+    complete_at: datetime | None = _utc()
+    partial: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     version: int = Field(default=STATE_VERSION)
     updated_at: datetime | None = _utc()
 

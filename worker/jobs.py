@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 from plans.runs import FAILED as FAILED
 from plans.runs import FINISHED as FINISHED
 from plans.runs import INCOMPLETE as INCOMPLETE
+from plans.runs import INTERRUPTED as INTERRUPTED
 from plans.runs import PENDING as PENDING
 from plans.runs import RUNNING as RUNNING
 from plans.runs import SKIPPED as SKIPPED
@@ -85,6 +86,12 @@ def claim(engine: Engine, run_id: int) -> RunRow | None:
                 started_at=stamp,
                 heartbeat_at=stamp,
                 attempts=col(col(RunRow.attempts)) + 1,
+                # each attempt counts from zero: a retried pull re-reads its pages
+                records_pulled=0,
+                records_mapped=0,
+                records_quarantined=0,
+                records_deleted=0,
+                api_calls=0,
             )
         )
         session.commit()

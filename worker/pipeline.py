@@ -28,7 +28,8 @@ from worker import jobs, locks
 from worker.dispatch import Dispatcher
 from worker.project import Project
 from worker.pull import pull_and_store
-from writeback.push import push_all
+from worker.trust import kind_trust
+from writeback.push import push_all, retries_due
 
 log = get_logger(__name__)
 MAX_ATTEMPTS = 5
@@ -152,7 +153,7 @@ def sync_stream(ctx: Context, run: RunRow) -> str:
                 jobs.finish(session, run.id, jobs.SKIPPED, error="another sync holds the stream")
             return jobs.SKIPPED
         ctx.observer.stream_started(run.stream)
-        touched, outcome, error = pull_and_store(
+        pulled = pull_and_store(
             ctx.engine,
             run,
             ctx.project.mappings.streams[run.stream],
@@ -160,18 +161,25 @@ def sync_stream(ctx: Context, run: RunRow) -> str:
             ctx.observer,
             full=bool(args.get("full")),
         )
+    outcome = pulled.outcome
     next_runs: list[RunRow] = []
     with session_scope(ctx.engine) as session:
         jobs.finish(
-            session, run.id, outcome, error=error, details={"touched_partners": sorted(touched)}
+            session,
+            run.id,
+            outcome,
+            error=pulled.error,
+            details={"touched_partners": sorted(pulled.touched), "recovered": pulled.recovered},
         )
-        if args.get("chain", True) and touched:
+        if args.get("chain", True) and (pulled.touched or pulled.recovered):
+            # a recovered stream may release targets held back on any partner: compute all
+            scope = None if pulled.recovered else sorted(pulled.touched)
             next_runs.append(
                 jobs.create(
                     session,
                     "compute_progress",
                     trigger=run.trigger,
-                    args={"partner_ids": sorted(touched), "chain": True},
+                    args={"partner_ids": scope, "chain": True},
                     parent_id=run.id,
                 )
             )
@@ -198,13 +206,15 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
         # a changed plan definition (new plan, new target, a partner changing tier) needs a
         # full compute: its plans may belong to partners no stream touched, or to none yet
         scope = None if partner_ids is None or changed_plans else set(partner_ids) | linked
+        now = jobs.now()
         result = compute(
             session,
             ctx.project.metrics,
-            as_of=jobs.now(),
+            as_of=now,
             reporting_currency=settings.reporting_currency,
             thresholds=(settings.status_thresholds.on_track, settings.status_thresholds.at_risk),
             partner_ids=scope,
+            trust=kind_trust(session, ctx.project.mappings),
         )
         jobs.finish(
             session,
@@ -214,10 +224,14 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
                 "targets": result.targets,
                 "changed_targets": len(result.changed_target_ids),
                 "changed_plans": len(changed_plans),
+                "stale_targets": len(result.stale),
+                "stale_because": sorted(set(result.stale.values())),
+                "frozen_plans": len(result.frozen_plan_ids),
                 "statements": result.statements,
             },
         )
-        if args.get("chain", True) and result.changed_target_ids:
+        due = retries_due(session, now)
+        if args.get("chain", True) and (result.changed_target_ids or due):
             next_runs.append(
                 jobs.create(session, "push_progress", trigger=run.trigger, parent_id=run.id)
             )

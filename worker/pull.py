@@ -4,6 +4,10 @@ This is the body of the ``sync_stream`` stage (see :mod:`worker.pipeline`), kept
 apart because it is where the flow's consistency rules live: one transaction per page for
 data + watermark + run counts, deletions listed after the changes, and (``--full`` only)
 reconciliation of records the CRM no longer has at all.
+
+It also keeps the stream's completeness for the trust rule: the first page that changes stored
+data marks the stream partial in its own transaction, and only a pull that ends with every page
+and the deletions listed marks it complete again, as of its connector's horizon.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from contextlib import closing
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -31,6 +36,25 @@ from worker.prefetch import prefetched
 log = get_logger(__name__)
 
 
+@dataclass
+class PullResult:
+    """What one pull of one stream did.
+
+    Attributes:
+        touched: Partners whose activities changed (their plans need computing).
+        outcome: ``succeeded``, or ``incomplete`` when the API budget stopped it between pages.
+        error: Why it is incomplete.
+        recovered: The pull completed a stream that was partial or had never completed: targets
+            the trust rule held back on any partner may be computed again, so the next compute
+            covers every plan.
+    """
+
+    touched: set[int] = field(default_factory=set)
+    outcome: str = jobs.SUCCEEDED
+    error: str | None = None
+    recovered: bool = False
+
+
 class PageObserver(Protocol):
     """Hears of each stored page (the CLI moves a progress bar)."""
 
@@ -45,8 +69,8 @@ def pull_and_store(
     observer: PageObserver,
     *,
     full: bool,
-) -> tuple[set[int], str, str | None]:
-    """Pull the run's stream page by page and store it; returns (touched partners, outcome, error).
+) -> PullResult:
+    """Pull the run's stream page by page and store it.
 
     A spent API budget ends the pull cleanly at a page boundary: the outcome is ``incomplete``
     and the watermark stands after the last stored page, where the next run resumes.
@@ -68,6 +92,7 @@ def pull_and_store(
         since = None if full else state.watermark(session, run.source, run.stream)
         row = state.get(session, run.source, run.stream)
         deletions_since = None if full or row is None else row.deletions_checked_at
+        untrusted = row is None or row.complete_at is None or row.partial
     touched: set[int] = set()
     seen: Seen | None = Seen() if full else None
     try:
@@ -84,13 +109,15 @@ def pull_and_store(
             state.deletions_checked(session, run.source, run.stream, listed_at)
             if seen is not None:
                 touched |= _reconcile(session, run, seen)
-        outcome, error = jobs.SUCCEEDED, None
+            assert run.started_at is not None
+            state.completed(session, run.source, run.stream, connector.horizon(run.started_at))
+        outcome, error, recovered = jobs.SUCCEEDED, None, untrusted
     except BudgetExhausted as exc:
-        outcome, error = jobs.INCOMPLETE, str(exc)
+        outcome, error, recovered = jobs.INCOMPLETE, str(exc), False
         log.warning("api budget spent; stopping at a page boundary", stream=run.stream)
     with session_scope(engine) as session:
         jobs.heartbeat(session, run.id, api_calls=connector.usage().calls - calls_before)
-    return touched, outcome, error
+    return PullResult(touched, outcome, error, recovered)
 
 
 class Seen:
@@ -173,17 +200,23 @@ class _PageStore:
         assert run.id is not None and run.source is not None and run.stream is not None
         self.engine, self.partners, self.observer = engine, partners, observer
         self.run_id, self.source, self.stream = run.id, run.source, run.stream
+        self.partial = False
 
     def page(self, items: Iterable[Any], page: Page, *, deleted: bool = False) -> set[int]:
         """Store ``items`` (the mapped ``page``); returns the partners they touched."""
         with session_scope(self.engine) as session:
-            result = store_batch(session, self.source, self.stream, items, jobs.now())
+            result = store_batch(
+                session, self.source, self.stream, items, jobs.now(), known_only=deleted
+            )
             linked: set[int] = set()
             if self.partners:
                 # activities stored before their partner arrived are linked now, in this unit
                 linked = resolve_partners(session)
             if page.watermark is not None and not deleted:
                 state.advance(session, self.source, self.stream, page.watermark)
+            if (result.stored or linked) and not self.partial:
+                state.mark_partial(session, self.source, self.stream)
+                self.partial = True
             jobs.heartbeat(
                 session,
                 self.run_id,

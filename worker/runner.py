@@ -2,7 +2,10 @@
 
 Streams are synced one after another (partner streams first); then ONE compute covers every
 partner any stream touched (not one per stream), then one push. A stream that fails does not
-stop the others; the run as a whole then exits 1.
+stop the others. The run as a whole succeeds only when every stream completed, no target was
+held back stale, and every record reached the CRM; otherwise :attr:`RunSummary.problems` says
+which and why, and the command exits 1. An interrupted run (Ctrl-C, SIGTERM) marks what it
+had started and raises :class:`Interrupted`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from partnerplan.errors import ConfigurationError, PartnerplanError
+from partnerplan.errors import ConfigurationError, Interrupted, PartnerplanError
 from partnerplan.logs import get_logger, redact
 from plans.db import session_scope
 from plans.planstore import sync_plans
@@ -21,21 +24,45 @@ from plans.store import RunRow
 from worker import jobs
 from worker.dispatch import InlineDispatcher
 from worker.pipeline import Context, execute
+from writeback.push import retries_due
 
 log = get_logger(__name__)
 
 
 @dataclass
 class RunSummary:
-    """The runs one invocation executed, in order, and whether all of them succeeded."""
+    """The runs one invocation executed, in order, and what kept it from complete success."""
 
     runs: list[RunRow] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
+    def problems(self) -> list[str]:
+        """Each reason the run is not a complete success, for a person to act on.
+
+        A stream that failed or stopped early (its numbers were held back), targets kept at
+        their last good values because a stream they read is partial, records the CRM
+        rejected, and any error a run raised.
+        """
+        out: list[str] = []
+        for run in self.runs:
+            what = run.stream or run.stage.replace("_", " ")
+            if run.outcome in (jobs.FAILED, jobs.INCOMPLETE):
+                out.append(f"{what}: {run.outcome}: {run.error or 'no reason recorded'}")
+            stale = run.details.get("stale_targets") or 0
+            if stale:
+                because = "; ".join(run.details.get("stale_because", []))
+                out.append(
+                    f"{stale} target(s) kept their last good values (stale), because {because}"
+                )
+        known = "\n".join(out)
+        out.extend(e for e in self.errors if e not in known)
+        return out
+
+    @property
     def ok(self) -> bool:
-        """True when no run failed (incomplete and skipped runs are not failures)."""
-        return not self.errors and all(r.outcome != jobs.FAILED for r in self.runs)
+        """True when every stream completed, nothing is stale and every write landed."""
+        return not self.problems
 
 
 def execute_all(ctx: Context, dispatcher: InlineDispatcher, errors: list[str]) -> None:
@@ -50,7 +77,34 @@ def execute_all(ctx: Context, dispatcher: InlineDispatcher, errors: list[str]) -
             log.exception("run crashed", stage=stage, run_id=run_id)
             errors.append(redact(f"{stage} #{run_id}: {exc.__class__.__name__}: {exc}"))
 
-    dispatcher.drain(run_one)
+    try:
+        dispatcher.drain(run_one)
+    except KeyboardInterrupt:
+        stopped = interrupt(ctx, dispatcher)
+        raise Interrupted(
+            f"interrupted: {stopped} run(s) marked interrupted; the next run resumes from the "
+            "stored watermarks"
+        ) from None
+
+
+def interrupt(ctx: Context, dispatcher: InlineDispatcher) -> int:
+    """Mark this invocation's running and pending runs ``interrupted``; returns how many.
+
+    Without this, a Ctrl-C left them ``running`` or ``pending`` for good: the recovery sweep
+    would resend them to a worker that was never coming, and ``runs`` showed them in flight.
+    """
+    ids = [run_id for _, run_id in dispatcher.sent]
+    dispatcher.queue.clear()
+    with session_scope(ctx.engine) as session:
+        rows = session.scalars(
+            select(RunRow).where(
+                col(RunRow.id).in_(ids), col(RunRow.outcome).in_([jobs.PENDING, jobs.RUNNING])
+            )
+        ).all()
+        for row in rows:
+            assert row.id is not None
+            jobs.finish(session, row.id, jobs.INTERRUPTED, error="interrupted by a signal")
+    return len(rows)
 
 
 def run_once(
@@ -88,20 +142,26 @@ def run_once(
     with Session(ctx.engine) as session:
         finished = list(session.scalars(select(RunRow).where(col(RunRow.id).in_(ids))))
     touched: set[int] = set()
+    recovered = False
     for run in finished:
         touched.update(run.details.get("touched_partners", []))
+        recovered = recovered or bool(run.details.get("recovered"))
     with session_scope(ctx.engine) as session:
         plans_changed = sync_plans(session, ctx.project.plans)
-        compute = None
-        if touched or plans_changed:
-            compute = jobs.create(
+        follow_up = None
+        if touched or plans_changed or recovered:
+            everything = plans_changed or recovered
+            follow_up = jobs.create(
                 session,
                 "compute_progress",
                 trigger=trigger,
-                args={"partner_ids": None if plans_changed else sorted(touched), "chain": True},
+                args={"partner_ids": None if everything else sorted(touched), "chain": True},
             )
-    if compute is not None:
-        dispatcher.send(compute.stage, compute.id)  # type: ignore[arg-type]
+        elif retries_due(session, jobs.now()):
+            # nothing changed, but records the CRM rejected are due to be sent again
+            follow_up = jobs.create(session, "push_progress", trigger=trigger)
+    if follow_up is not None:
+        dispatcher.send(follow_up.stage, follow_up.id)  # type: ignore[arg-type]
         execute_all(ctx, dispatcher, summary.errors)
 
     all_ids = ids + [run_id for _, run_id in dispatcher.sent if run_id not in ids]

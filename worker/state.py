@@ -52,3 +52,22 @@ def _write(session: Session, source: str, stream: str, **values: object) -> None
     row = {"source": source, "stream": stream, "version": STATE_VERSION, "updated_at": now()}
     row.update(values)
     upsert(session, WatermarkRow, [row], keys=["source", "stream"])
+
+
+def mark_partial(session: Session, source: str, stream: str) -> None:
+    """Say, in the transaction of a page that changed stored data, that the stream is partial.
+
+    Until the pull that stored it completes, what is stored of the stream mixes records read
+    now with records from the last complete pull: no number may be computed from it.
+    """
+    _write(session, source, stream, partial=True)
+
+
+def completed(session: Session, source: str, stream: str, since: datetime) -> None:
+    """Say that a pull started at ``since`` completed: every change before then is stored."""
+    _write(session, source, stream, partial=False, complete_at=since)
+
+
+def states(session: Session) -> list[WatermarkRow]:
+    """Every stream's stored state (watermark, completeness)."""
+    return list(session.scalars(select(WatermarkRow)))

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from connectors.base import Associating, Connector, WriteResult
@@ -460,6 +460,26 @@ def _record(
             error=state.last_error,
         )
     return state
+
+
+def retries_due(session: Session, now: datetime) -> bool:
+    """Whether any record the CRM rejected (or failed to associate) is due to be sent again.
+
+    A rejected record waits out its backoff and is then retried by the next push, whether or
+    not anything changed since: the worker asks this to decide that a push is needed.
+    """
+    query = (
+        select(col(PushStateRow.id))
+        .where(
+            col(PushStateRow.last_error).is_not(None),
+            or_(
+                col(PushStateRow.next_attempt_at).is_(None),
+                col(PushStateRow.next_attempt_at) <= now,
+            ),
+        )
+        .limit(1)
+    )
+    return session.scalar(query) is not None
 
 
 def push_all(

@@ -301,6 +301,10 @@ class HubSpotConnector:
         self._request(call, object, to_object, {"inputs": inputs}, write=True)
         return [WriteResult(key, True) for key, _ in batch]
 
+    def horizon(self, started_at: datetime) -> datetime:
+        """A search pull stops ``search_lag_seconds`` before its start (the index trails)."""
+        return started_at - timedelta(seconds=self.source.search_lag_seconds)
+
     def usage(self) -> ApiUsage:
         """Calls made (retries included) and the portal's daily usage."""
         return ApiUsage(self.calls, self.write_calls, self.budget.used, self.budget.limit)

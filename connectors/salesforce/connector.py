@@ -324,6 +324,10 @@ class SalesforceConnector:
             )
         return [_result(key, item) for (key, _), item in zip(batch, items, strict=True)]
 
+    def horizon(self, started_at: datetime) -> datetime:
+        """A SOQL pull reads every change committed before it started."""
+        return started_at
+
     def usage(self) -> ApiUsage:
         """Calls made (logins and retries included) and the org's daily usage."""
         return ApiUsage(self.session.calls, self.write_calls, self.budget.used, self.budget.limit)

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -131,24 +132,41 @@ def frozen_as_of(monkeypatch: pytest.MonkeyPatch) -> datetime:
     return AS_OF
 
 
+@contextmanager
+def make_flow_factory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch | None = None
+) -> Iterator[Callable[..., Flow]]:
+    """Build Flows on fresh sandboxes (seed 3, 4 partners, fixed anchor), closed afterwards.
+
+    The sandbox's variables go into the environment through ``monkeypatch`` (a module-scoped
+    caller passes none and gets a patch of its own, undone on exit).
+    """
+    opened: list[Sandbox] = []
+    with ExitStack() as stack:
+        patch = monkeypatch or stack.enter_context(pytest.MonkeyPatch.context())
+
+        def make(database_url: str | None = None, **sandbox_kwargs: Any) -> Flow:
+            kwargs = {"seed": 3, "scale": 4, "anchor": ANCHOR, **sandbox_kwargs}
+            sandbox = Sandbox(**kwargs)
+            opened.append(sandbox)
+            for name, value in sandbox_env(sandbox).items():
+                patch.setenv(name, value)
+            config = write_config(tmp_path / f"config-{len(opened)}")
+            url = database_url or f"sqlite:///{tmp_path / 'store.db'}"
+            return Flow(sandbox, config, url)
+
+        try:
+            yield make
+        finally:
+            for sandbox in opened:
+                sandbox.close()
+
+
 @pytest.fixture
 def make_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Flow]]:
     """Build a Flow on a fresh sandbox (seed 3, 4 partners, fixed anchor) and a store URL."""
-    opened: list[Sandbox] = []
-
-    def make(database_url: str | None = None, **sandbox_kwargs: Any) -> Flow:
-        kwargs = {"seed": 3, "scale": 4, "anchor": ANCHOR, **sandbox_kwargs}
-        sandbox = Sandbox(**kwargs)
-        opened.append(sandbox)
-        for name, value in sandbox_env(sandbox).items():
-            monkeypatch.setenv(name, value)
-        config = write_config(tmp_path / f"config-{len(opened)}")
-        url = database_url or f"sqlite:///{tmp_path / 'store.db'}"
-        return Flow(sandbox, config, url)
-
-    yield make
-    for sandbox in opened:
-        sandbox.close()
+    with make_flow_factory(tmp_path, monkeypatch) as make:
+        yield make
 
 
 def check_golden(name: str, actual: Any) -> None:

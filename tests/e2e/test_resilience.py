@@ -88,7 +88,10 @@ def _streams(flow: Flow) -> int:
 
 
 def _assert_every_opportunity_stored_once(flow: Flow) -> None:
-    expected = {o["Id"] for o in flow.sandbox.records("salesforce", "Opportunity")}
+    # deletions listed before a record was ever synced are not records of the stream
+    expected = {
+        o["Id"] for o in flow.sandbox.records("salesforce", "Opportunity") if not o["IsDeleted"]
+    }
     with Session(flow.engine()) as session:
         stored = list(
             session.scalars(

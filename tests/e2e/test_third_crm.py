@@ -118,6 +118,10 @@ class MemoryConnector:
             results.append(WriteResult(record["id"], True, record_id=record["id"]))
         return results
 
+    def horizon(self, started_at: datetime) -> datetime:
+        """Every change before a pull starts is read by it."""
+        return started_at
+
     def usage(self) -> ApiUsage:
         """Calls so far; this CRM has no daily allowance."""
         return ApiUsage(self.server.calls, self.server.write_calls, None, None)

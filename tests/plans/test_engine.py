@@ -208,14 +208,14 @@ def test_unchanged_progress_is_not_rewritten(engine):
         store_plans(
             session,
             [
-                plan("a", "P-1", "2026-Q2", [{"metric": "won_deals", "value": 2}]),
-                plan("b", "P-2", "2026-Q2", [{"metric": "won_deals", "value": 2}]),
+                plan("a", "P-1", "2026-Q3", [{"metric": "won_deals", "value": 2}]),
+                plan("b", "P-2", "2026-Q3", [{"metric": "won_deals", "value": 2}]),
             ],
         )
-        first = compute(session, utc(2026, 8, 1))
+        first = compute(session, utc(2026, 8, 1, 9))
         again = compute(session, utc(2026, 8, 1, 18))
-        add_activities(session, [_won(ids["P-2"], date(2026, 5, 5))])
-        third = compute(session, utc(2026, 8, 2))
+        add_activities(session, [_won(ids["P-2"], date(2026, 7, 5))])
+        third = compute(session, utc(2026, 8, 1, 20))
         b_target = session.scalar(
             select(ProgressRow.target_id).where(ProgressRow.partner_id == ids["P-2"])
         )

@@ -83,10 +83,31 @@ def _compute(root, capsys) -> str:
 
 def test_compute_reports_targets_and_changes(project, capsys):
     """`compute` syncs the plan and computes its two targets; a rerun changes nothing."""
+    first = run(["compute", "--config", str(project), "--as-of", "2026-06-01"])
+    first_out = capsys.readouterr().out
+    second = run(["compute", "--config", str(project), "--as-of", "2026-06-01T18:00"])
+    second_out = capsys.readouterr().out
+    assert (first, second) == (0, 0)
+    assert "computed 2 targets, 2 changed" in first_out
+    assert "0 plans changed in config; computed 2 targets, 0 changed" in second_out
+
+
+def test_a_closed_period_is_computed_once_then_frozen(project, capsys):
+    """After its period ends a plan is computed once more; then `compute --plan` says why not."""
     first = _compute(project, capsys)
-    second = _compute(project, capsys)
+    code = run(["compute", "--config", str(project), "--plan", "P-1-2026-Q2"])
+    captured = capsys.readouterr()
     assert "computed 2 targets, 2 changed" in first
-    assert "0 plans changed in config; computed 2 targets, 0 changed" in second
+    assert "their final numbers are frozen" in first
+    assert code == 0
+    assert "computed 0 targets" in captured.out
+    assert "plan 'P-1-2026-Q2': its period ended on 2026-07-01" in captured.err
+
+
+def test_compute_of_an_unknown_plan_is_an_error(project, capsys):
+    """`compute --plan NOPE` exits 2 naming the plan, instead of computing nothing silently."""
+    code = run(["compute", "--config", str(project), "--plan", "NOPE"])
+    assert (code, "no plan 'NOPE'") == (2, capsys.readouterr().err.split(" in config")[0][7:])
 
 
 def test_status_json_lists_each_target(project, capsys):

@@ -1,8 +1,10 @@
 """The ``partnerplan`` command line.
 
 Each area registers its commands from its own module (``core``, ``sandbox``, ``mappings``, ...).
-:func:`run` is the one place where exceptions become exit codes: 0 ok, 1 the run failed,
-2 bad input (config problems are printed one per line as ``FILE:LINE: message``). No traceback
+:func:`run` is the one place where exceptions become exit codes: 0 ok; 1 the run failed or is
+incomplete (a stream failed or stopped early, targets held back stale, records rejected); 2 bad
+input (config problems are printed one per line as ``FILE:LINE: message``); 130 interrupted
+(Ctrl-C or SIGTERM). No traceback
 reaches a user for an error we raised on purpose, and no message carries a secret.
 """
 
@@ -15,7 +17,12 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from partnerplan.errors import ConfigProblems, ConfigurationError, PartnerplanError
+from partnerplan.errors import (
+    ConfigProblems,
+    ConfigurationError,
+    Interrupted,
+    PartnerplanError,
+)
 from partnerplan.logs import configure, redact
 
 app = typer.Typer(
@@ -26,7 +33,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 @app.callback()
@@ -104,6 +111,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Interrupted as exc:
+        print(redact(str(exc)), file=sys.stderr)
+        return EXIT_INTERRUPTED
     except PartnerplanError as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_FAILED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from contextlib import ExitStack
@@ -143,9 +144,15 @@ def run(
         bool, typer.Option("--full", help="Ignore watermarks: re-pull everything.")
     ] = False,
 ) -> None:
-    """Run the whole flow once in this process: pull, map, store, compute, push."""
+    """Run the whole flow once in this process: pull, map, store, compute, push.
+
+    Exit codes: 0 every stream complete and every record written; 1 a stream failed or stopped
+    early, targets kept stale values, or the CRM rejected records (each listed); 2 bad input;
+    130 interrupted (the runs it had started are marked interrupted).
+    """
     console = Console(stderr=True)
     dispatcher = InlineDispatcher()
+    signal.signal(signal.SIGTERM, _interrupt)
     with _progress(console) as progress:
         ctx = build_context(
             dispatcher,
@@ -157,10 +164,15 @@ def run(
         settle_heap()
         summary = run_once(ctx, dispatcher, streams=stream, full=full)
     _console().print(_summary_table(summary))
-    for error in summary.errors:
-        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+    for problem in summary.problems:
+        console.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    """SIGTERM (a service manager stopping us) stops the run as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def _ensure_schema(engine: Any) -> None:

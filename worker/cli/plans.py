@@ -22,18 +22,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from partnerplan.config import config_dir
-from partnerplan.errors import ConfigProblems
+from partnerplan.errors import ConfigProblems, ConfigurationError
 from plans.catalogue import Catalogue, load_catalogue
 from plans.csvimport import import_csv
 from plans.db import make_engine, session_scope
-from plans.engine import compute_progress
+from plans.engine import COMPUTED, compute_progress
 from plans.lineage import LineageRow, explain
 from plans.planstore import sync_plans
 from plans.status import StatusLine, status_lines
-from plans.store import PartnerRow
+from plans.store import PartnerRow, PlanRow
 from worker.cli.core import resolve_database_url
 from worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
 from worker.project import load_project
+from worker.trust import kind_trust
 
 metrics_app = typer.Typer(help="The metric catalogue.", no_args_is_help=True)
 plans_app = typer.Typer(help="Plan files.", no_args_is_help=True)
@@ -70,13 +71,19 @@ def compute(
         typer.Option("--as-of", help="Compute as of this date/time (UTC; default: now)."),
     ] = None,
 ) -> None:
-    """Sync plans from config, then compute the progress of every active plan's targets."""
+    """Sync plans from config, then compute the progress of every active and closed plan.
+
+    Targets that read a stream whose last pull did not complete keep their last good values
+    (the trust rule); a plan whose period has ended is computed once more, then frozen.
+    """
     project = load_project(config_dir(config))
     settings = project.settings
     engine = make_engine(database_url or settings.database_url or None)
     moment = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
     with session_scope(engine) as session:
         changed_plans = sync_plans(session, project.plans)
+        for reason in _not_computed(session, set(plan or ())):
+            Console(stderr=True, soft_wrap=True).print(reason, highlight=False)
         partner_ids: set[int] | None = None
         if partner:
             query = select(col(PartnerRow.key), col(PartnerRow.id))
@@ -90,11 +97,54 @@ def compute(
             thresholds=(settings.status_thresholds.on_track, settings.status_thresholds.at_risk),
             partner_ids=partner_ids,
             plan_keys=set(plan) if plan else None,
+            trust=kind_trust(session, project.mappings),
         )
-    Console().print(
+    console = Console(soft_wrap=True)
+    console.print(
         f"{len(changed_plans)} plans changed in config; computed {result.targets} targets, "
         f"{len(result.changed_target_ids)} changed ({result.statements} SQL statements)"
     )
+    if result.frozen_plan_ids:
+        console.print(
+            f"{len(result.frozen_plan_ids)} plan(s) whose period has ended were computed for the "
+            "last time; their final numbers are frozen"
+        )
+    if result.stale:
+        because = "; ".join(sorted(set(result.stale.values())))
+        console.print(
+            f"{len(result.stale)} target(s) kept their last good values (stale), because {because}",
+            highlight=False,
+        )
+
+
+def _not_computed(session: Session, keys: set[str]) -> list[str]:
+    """Why each of the plans asked for by key will not be computed (none: all will be)."""
+    if not keys:
+        return []
+    rows = {
+        row.key: row for row in session.scalars(select(PlanRow).where(col(PlanRow.key).in_(keys)))
+    }
+    unknown = sorted(keys - set(rows))
+    if unknown:
+        raise ConfigurationError(
+            f"no plan {', '.join(repr(k) for k in unknown)} in config/plans; `partnerplan status` "
+            "lists the plans"
+        )
+    reasons = []
+    for key in sorted(keys):
+        row = rows[key]
+        if row.frozen_at is not None:
+            reasons.append(
+                f"plan {key!r}: its period ended on {row.period_end.isoformat()} and its final "
+                f"numbers were frozen on {row.frozen_at:%Y-%m-%d %H:%M} UTC; edit the plan in "
+                "config to compute it again"
+            )
+        elif row.status not in COMPUTED:
+            reasons.append(
+                f"plan {key!r} has status {row.status!r}; only {' and '.join(COMPUTED)} plans are "
+                "computed"
+            )
+    return reasons
 
 
 def _bar(attainment: Decimal | None, width: int = 10) -> str:
