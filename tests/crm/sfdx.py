@@ -79,6 +79,7 @@ class SObject:
     sharing: str = ""
     external_sharing: str = ""
     compact_layout: str = ""
+    record_pages: tuple[str, ...] = ()
     fields: dict[str, Field] = field(default_factory=dict)
 
     @property
@@ -185,6 +186,11 @@ def load(root: Path = ROOT) -> Package:
             sobject.sharing = get(element, "sharingModel")
             sobject.external_sharing = get(element, "externalSharingModel")
             sobject.compact_layout = get(element, "compactLayoutAssignment")
+            sobject.record_pages = tuple(
+                get(o, "content")
+                for o in element.findall("md:actionOverrides", NS)
+                if get(o, "type") == "Flexipage"
+            )
         sobject.fields = _standard(folder.name, element)
         for path in sorted((folder / "fields").glob("*.field-meta.xml")):
             custom = _field(folder.name, ET.parse(path).getroot())  # noqa: S314

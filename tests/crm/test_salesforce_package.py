@@ -283,6 +283,16 @@ def test_record_pages_show_related_lists_that_exist(package):
     ]
 
 
+def test_the_plan_page_is_its_objects_default_and_no_standard_object_is_overridden(package):
+    """The plan object opens its record page; Account keeps whatever page the org assigns."""
+    pages = {
+        path.name.split(".")[0]: get(root, "sobjectType") for path, root in package.of("flexipage")
+    }
+    overrides = {(name, page) for name, o in package.objects.items() for page in o.record_pages}
+    assert {(PLAN, "Partner_Business_Plan_Record_Page")} == overrides
+    assert all(pages[page] == name for name, page in overrides)
+
+
 def test_the_account_page_renders_the_orgs_own_layout(package):
     """The Account page uses the detail and related-list components, which draw the org's layout."""
     ((path, root),) = [
