@@ -47,6 +47,8 @@ NEEDED_AT_RUN_TIME = (
     "plans/migrations/script.py.mako",
     "worker/cli/__init__.py",
     "worker/starter/settings.yaml",
+    "partnerplan/crm/salesforce/sfdx-project.json",
+    "partnerplan/crm/salesforce/partnerplan-fields.yaml",
     *(f"{package}/py.typed" for package in PACKAGES),
 )
 """Parts the tree comparison covers too, named so that a wrong comparison cannot hide them."""
@@ -168,6 +170,13 @@ def test_wheel_carries_every_file_of_every_stage_package(source, names):
     assert set() == expected - names
 
 
+def test_wheel_carries_the_repositorys_crm_directory(names):
+    """Every file of crm/ (SFDX project, field manifest, HubSpot notes) is in partnerplan/crm/."""
+    expected = {f"partnerplan/{name}" for name in _shipped(ROOT / "crm")}
+    assert "partnerplan/crm/salesforce/force-app/main/default/objects" in "\n".join(expected)
+    assert expected == {name for name in names if name.startswith("partnerplan/crm/")}
+
+
 def test_entry_point_is_the_cli(names, wheel):
     """The wheel declares the console script ``partnerplan = worker.cli:main``."""
     (entry_points,) = (name for name in names if name.endswith(".dist-info/entry_points.txt"))
@@ -221,4 +230,14 @@ def test_init_writes_the_starter_config_from_the_installed_package(installed, el
         for path in written.rglob("*")
         if path.is_file()
     }
+    assert expected == found
+
+
+def test_an_installed_partnerplan_exports_the_crm_packages(installed, elsewhere):
+    """``crm export`` run from the install (no checkout in reach) writes crm/ byte for byte."""
+    code = "import sys, pathlib, worker.cli.crm as c; c.export(pathlib.Path(sys.argv[1]))"
+    _ok(_run([installed / "bin" / "python", "-c", code, "exported"], elsewhere))
+    crm, exported = ROOT / "crm", elsewhere / "exported"
+    expected = {p.relative_to(crm): p.read_bytes() for p in crm.rglob("*") if p.is_file()}
+    found = {p.relative_to(exported): p.read_bytes() for p in exported.rglob("*") if p.is_file()}
     assert expected == found
