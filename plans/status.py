@@ -7,17 +7,20 @@ activities behind one actual are :mod:`plans.lineage`'s.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from plans.catalogue import Catalogue
-from plans.pacing import Progress
+from plans.engine import COMPUTED
+from plans.pacing import NO_DATA, Progress
 from plans.store import PlanRow, ProgressRow, TargetRow
+from plans.trust import KindTrust, verdict
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class StatusLine:
         "activity_count",
         "plan_score",
         "data_as_of",
+        "stale",
     )
     """The keys of :meth:`as_dict`, in order: the columns scripts read from ``status``."""
 
@@ -65,6 +69,8 @@ class StatusLine:
     progress: Progress
     plan_score: Decimal | None
     data_as_of: datetime | None
+    stale: str | None = None
+    """Why the values are the last good ones rather than current (the trust rule), or None."""
 
     def as_dict(self) -> dict[str, Any]:
         """The line as flat :attr:`COLUMNS` → value (Decimal and datetime left as they are).
@@ -94,7 +100,13 @@ class StatusLine:
             "activity_count": progress.activity_count,
             "plan_score": self.plan_score,
             "data_as_of": self.data_as_of,
+            "stale": self.stale,
         }
+
+
+def _nothing_yet(target: Decimal) -> Progress:
+    """The progress of a target never computed: no data."""
+    return Progress(None, target, None, None, None, None, NO_DATA, 0)
 
 
 def _progress(row: ProgressRow) -> Progress:
@@ -108,12 +120,19 @@ def status_lines(
     *,
     plan_keys: set[str] | None = None,
     partner_keys: set[str] | None = None,
+    trust: Mapping[str, KindTrust] | None = None,
 ) -> list[StatusLine]:
-    """Every computed target's progress, ordered by partner, plan and target."""
+    """Every target's progress, ordered by partner, plan and target.
+
+    A target of a computed plan that has no progress yet (its streams never completed a pull,
+    say) is listed too, as no data, rather than left out. With ``trust`` (the worker's view of its streams), a line whose target reads a stream that
+    is partial or never completed says why it is stale. Frozen plans are final, never stale.
+    """
     query = (
         select(PlanRow, TargetRow, ProgressRow)
         .join(TargetRow, col(TargetRow.plan_id) == col(PlanRow.id))
-        .join(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
+        .outerjoin(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
+        .where(or_(col(ProgressRow.id).is_not(None), col(PlanRow.status).in_(COMPUTED)))
         .order_by(col(PlanRow.partner_key), col(PlanRow.key), col(TargetRow.id))
     )
     if plan_keys:
@@ -123,6 +142,14 @@ def status_lines(
     lines = []
     for plan, target, progress in session.execute(query):
         metric = catalogue.metrics.get(target.metric) if catalogue is not None else None
+        stale = None
+        if trust is not None and catalogue is not None and plan.frozen_at is None:
+            kinds = {
+                kind
+                for part in (catalogue.components(target.metric) if metric else [])
+                for kind in part.kinds
+            }
+            stale = verdict(kinds, trust).reason
         lines.append(
             StatusLine(
                 partner=plan.partner_key,
@@ -134,9 +161,10 @@ def status_lines(
                 label=metric.label if metric else target.metric,
                 unit=str(metric.unit) if metric else "",
                 currency=target.currency,
-                progress=_progress(progress),
+                progress=_progress(progress) if progress else _nothing_yet(target.value),
                 plan_score=plan.score,
-                data_as_of=progress.data_as_of,
+                data_as_of=progress.data_as_of if progress else None,
+                stale=stale,
             )
         )
     return lines

@@ -15,6 +15,7 @@ fails in a second, not in two minutes; the clock is frozen (pace is computed per
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -27,6 +28,7 @@ from sqlmodel import Session, col
 from plans.store import ActivityRow
 from tests.e2e.conftest import AS_OF, Flow, make_flow_factory
 from worker import jobs
+from worker.cli import run as cli
 
 SF_FIELDS = (
     "Target__c",
@@ -86,6 +88,10 @@ FAULTS: dict[str, tuple[dict[str, dict[str, Any]], int]] = {
     ),
     "partial write failures": ({"salesforce": {"fail_every": 7}, "hubspot": {"fail_every": 7}}, 1),
 }
+
+
+STREAM_STOPPED = {"hubspot 401", "query timeouts", "daily budget"}
+"""Faults that leave a stream incomplete (the others are retried away, or reject writes)."""
 
 
 def _fast_retries(flow: Flow) -> None:
@@ -175,6 +181,12 @@ def test_a_fault_never_puts_a_wrong_number_in_a_crm_and_one_more_run_heals(
     assert (code, wrong) == (expected_exit, {}), err[-2000:]
     if expected_exit:
         assert "error:" in err
+    if fault in STREAM_STOPPED:
+        # what a stopped stream held back is shown stale, not silently old
+        args = ["status", "--format", "json", "--config", str(flow.config)]
+        assert cli([*args, "--database-url", flow.database_url]) == 0
+        lines = json.loads(capsys.readouterr().out)
+        assert any(line["stale"] for line in lines)
 
     for server in specs:
         flow.sandbox.clear_faults(server)

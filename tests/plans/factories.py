@@ -42,6 +42,7 @@ STATUS_COLUMNS = [
     "activity_count",
     "plan_score",
     "data_as_of",
+    "stale",
 ]
 
 

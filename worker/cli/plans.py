@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from mappings.loader import load_mappings
 from partnerplan.config import config_dir
 from partnerplan.errors import ConfigProblems, ConfigurationError
 from plans.catalogue import Catalogue, load_catalogue
@@ -31,6 +32,7 @@ from plans.lineage import LineageRow, explain
 from plans.planstore import sync_plans
 from plans.status import StatusLine, status_lines
 from plans.store import PartnerRow, PlanRow
+from plans.trust import KindTrust
 from worker.cli.core import resolve_database_url
 from worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
 from worker.project import load_project
@@ -51,6 +53,13 @@ _STATUS_STYLE = {
     "off_track": "red",
     "no_data": "dim",
 }
+
+
+def _trust(config: Path | None, session: Session) -> dict[str, KindTrust] | None:
+    """What the streams allow to be trusted, from the mappings alone (no secrets needed)."""
+    root = config_dir(config)
+    mappings, _ = load_mappings(root / "mappings")
+    return None if mappings is None else kind_trust(session, mappings)
 
 
 def _catalogue(config: Path | None) -> Catalogue:
@@ -188,6 +197,7 @@ def status(
             _catalogue(config),
             plan_keys=set(plan) if plan else None,
             partner_keys=set(partner) if partner else None,
+            trust=_trust(config, session),
         )
     if fmt is OutputFormat.json:
         print(json.dumps([_json_line(line) for line in lines], indent=2))
@@ -214,9 +224,12 @@ def status(
             _fmt(line.progress.target, line.currency),
             _fmt(line.progress.actual, line.currency),
             _bar(line.progress.attainment),
-            f"[{style}]{line.progress.status.replace('_', ' ')}[/]"
-            if style
-            else line.progress.status,
+            (
+                f"[{style}]{line.progress.status.replace('_', ' ')}[/]"
+                if style
+                else line.progress.status
+            )
+            + (" [bold red](stale)[/]" if line.stale else ""),
         )
     console = Console(width=160)
     console.print(table)
