@@ -56,7 +56,11 @@ class Conflicts:
         self.sheet_by_partner: dict[str, list[tuple[str, _SheetPlan]]] = {}
 
     def check(self, row: Row) -> list[Problem]:
-        """Every conflict of ``row``; a row without any is remembered for the next ones."""
+        """Every conflict of ``row``; what a good row sets is remembered for the next ones.
+
+        A plan is remembered from its first row without a conflict, a target (with the plan's
+        status and owner) from a row without any problem.
+        """
         problems: list[Problem] = []
 
         def error(column: str, message: str) -> None:
@@ -85,16 +89,17 @@ class Conflicts:
                     f"plan {row.plan!r} has {column} {first[0]!r} on line {first[1]}; a plan has "
                     f"one {column}: make the rows agree",
                 )
-        line = seen.targets.get(row.target_key)
-        if line is not None:
+        target = row.target
+        line = seen.targets.get(target.key) if target is not None else None
+        if target is not None and line is not None:
             error(
                 "key",
-                f"plan {row.plan!r} already gets target {row.target_key!r} from line {line}; "
+                f"plan {row.plan!r} already gets target {target.key!r} from line {line}; "
                 "remove one of the rows, or tell them apart with the key column",
             )
-        if problems:
+        if problems or target is None:
             return problems
-        seen.targets[row.target_key] = row.line
+        seen.targets[target.key] = row.line
         for column, value in (("status", row.status), ("owner", row.owner)):
             if value is not None and getattr(seen, column) is None:
                 setattr(seen, column, (value, row.line))

@@ -27,7 +27,7 @@ from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from partnerplan.config import parse
 from plans.csvimport.decimals import plain
-from plans.csvimport.rows import Row
+from plans.csvimport.rows import Row, RowTarget
 from plans.planchecks import target_key
 from plans.planspec import TargetSpec
 
@@ -151,32 +151,31 @@ class PlansDocument:
                 changed.append(f"{name} {value}")
         return changed
 
-    def set_target(self, plan: CommentedMap, row: Row) -> Change:
-        """Add or update ``row``'s target in ``plan``, keeping the fields the row leaves empty."""
+    def set_target(self, plan: CommentedMap, line: int, wanted: RowTarget) -> Change:
+        """Add or update a row's target in ``plan``, keeping the fields the row leaves empty."""
         index = self._index(plan)
-        found = index.get(row.target_key)
+        found = index.get(wanted.key)
         if found is None:
-            section = self._section(plan, row.section or DEFAULT_SECTION)
-            target = _flow({"metric": row.target.metric})
+            section = self._section(plan, wanted.section or DEFAULT_SECTION)
+            target = _flow({"metric": wanted.spec.metric})
             section["targets"].append(target)
-            index[row.target_key] = (section, target)
-            self._fill(target, row)
+            index[wanted.key] = (section, target)
+            self._fill(target, wanted.spec)
             change: Change = "added"
         else:
             section, target = found
-            moved = row.section is not None and not _named(section, row.section)
+            moved = wanted.section is not None and not _named(section, wanted.section)
             if moved:
                 section["targets"].remove(target)
-                section = self._section(plan, row.section or DEFAULT_SECTION)
+                section = self._section(plan, wanted.section or DEFAULT_SECTION)
                 section["targets"].append(target)
-                index[row.target_key] = (section, target)
-            change = "changed" if self._fill(target, row) or moved else "unchanged"
-        self._origins[id(target)] = row.line
+                index[wanted.key] = (section, target)
+            change = "changed" if self._fill(target, wanted.spec) or moved else "unchanged"
+        self._origins[id(target)] = line
         return change
 
-    def _fill(self, target: CommentedMap, row: Row) -> bool:
-        """Set the target's fields from the row; whether any differed."""
-        spec = row.target
+    def _fill(self, target: CommentedMap, spec: TargetSpec) -> bool:
+        """Set the target's fields from the row's spec; whether any differed."""
         changed = _put(target, "metric", spec.metric)
         if spec.key is not None:
             changed |= _put(target, "key", text(spec.key))

@@ -24,12 +24,15 @@ from plans.csvimport.conflicts import Conflicts
 from plans.csvimport.decimals import DecimalSeparator, plain
 from plans.csvimport.document import PlansDocument
 from plans.csvimport.report import Changes, ProblemLog
-from plans.csvimport.rows import Row, RowChecker
-from plans.csvimport.sheet import REQUIRED, read_rows
+from plans.csvimport.rows import Row, RowChecker, RowTarget
+from plans.csvimport.sheet import REQUIRED, count_rows, read_rows
 from plans.planfile import Plan
 
 MIN_TARGET_BYTES = len("          - {metric: , value: }\n")
-"""The fewest bytes a new target line takes in the file, besides its metric and value."""
+"""The fewest bytes a new target line takes in the file as written, besides metric and value."""
+MIN_ROW_BYTES = len("{metric: x,value: 1}")
+"""The fewest bytes any target takes in any YAML style: each good row is a distinct target of
+the file, so a sheet of more rows than the size limit allows at this rate can never import."""
 
 
 @dataclass
@@ -48,6 +51,17 @@ class ImportResult:
         return self.document.path
 
 
+def _too_many(source: Path, most: int) -> Problem:
+    return Problem(
+        str(source),
+        0,
+        f"the sheet has more than {most:,} rows: its targets cannot fit in one plans file "
+        f"(config files are limited to {MAX_CONFIG_BYTES // 1024 // 1024} MiB, and a target "
+        f"takes at least {MIN_ROW_BYTES} bytes): split the sheet into several files (e.g. one "
+        "per period or region) and import each; each becomes its own plans file",
+    )
+
+
 def _too_big(source: Path, output: Path, line: int | None) -> Problem:
     stopped = f"stopped reading at line {line:,}: the rows so far" if line else "the rows"
     return Problem(
@@ -59,22 +73,22 @@ def _too_big(source: Path, output: Path, line: int | None) -> Problem:
     )
 
 
-def _merge(document: PlansDocument, row: Row, changes: Changes) -> bool:
-    """Merge one row; whether it added a target (which grows the file)."""
+def _merge(document: PlansDocument, row: Row, target: RowTarget, changes: Changes) -> bool:
+    """Merge one good row; whether it added a target (which grows the file)."""
     plan = document.plans.get(row.plan)
     if plan is None:
         plan = document.add_plan(row)
         changes.plans_added.add(row.plan)
         changes.note(f"+ plan {row.plan} ({row.partner}, {row.period.name})")
     fields = document.update_plan(plan, row)
-    if fields:
+    if fields and row.plan not in changes.plans_added:
         changes.note(f"~ plan {row.plan}: {', '.join(fields)}")
-    change = document.set_target(plan, row)
+    change = document.set_target(plan, row.line, target)
     changes.targets[change] += 1
     if change != "unchanged":
-        currency = f" {row.target.currency}" if row.target.currency else ""
+        currency = f" {target.spec.currency}" if target.spec.currency else ""
         mark = "+" if change == "added" else "~"
-        changes.note(f"  {mark} {row.target_key}: {plain(row.target.value)}{currency}")
+        changes.note(f"  {mark} {target.key}: {plain(target.spec.value)}{currency}")
     if (fields or change != "unchanged") and row.plan not in changes.plans_added:
         changes.plans_updated.add(row.plan)
     return change == "added"
@@ -105,6 +119,9 @@ def import_csv(
         ConfigProblems: every problem of every row (the first few of each severity, then a
             count), each as ``FILE.csv:LINE: column: message``; warnings included.
     """
+    most = MAX_CONFIG_BYTES // MIN_ROW_BYTES
+    if count_rows(source, delimiter, most) > most:
+        raise ConfigProblems([_too_many(source, most)])
     document = PlansDocument(plans_dir / f"{source.stem}.yaml", source.name)
     checker = RowChecker(
         source, catalogue, fiscal_year_start_month=fiscal_year_start_month, decimal=decimal
@@ -119,11 +136,12 @@ def import_csv(
             if row is not None:
                 problems += conflicts.check(row)
             log.add(problems)
-            if row is None or any(p.severity == "error" for p in problems):
+            target = row.target if row is not None else None
+            if row is None or target is None or any(p.severity == "error" for p in problems):
                 continue
             changes.rows += 1
-            if not log.errors and _merge(document, row, changes):
-                grown += MIN_TARGET_BYTES + len(row.target.metric) + len(row.value_text)
+            if not log.errors and _merge(document, row, target, changes):
+                grown += MIN_TARGET_BYTES + len(target.spec.metric) + len(target.value_text)
             if grown > MAX_CONFIG_BYTES:
                 log.add([_too_big(source, document.path, raw.line)])
                 break

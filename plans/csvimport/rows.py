@@ -9,7 +9,7 @@ matched by key or label and statuses by value, in any capitalisation; periods to
 from __future__ import annotations
 
 import difflib
-import unicodedata
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -33,8 +33,18 @@ _SPEC_COLUMN |= {"weight": "weight", "filters": "filter"}
 
 
 @dataclass(frozen=True)
+class RowTarget:
+    """The target a good row sets: its spec, its key in the plan, and where it goes."""
+
+    spec: TargetSpec
+    key: str
+    section: str | None
+    value_text: str
+
+
+@dataclass(frozen=True)
 class Row:
-    """A row with no error: the plan it belongs to and the target it sets."""
+    """A row whose plan is known: the plan it belongs to, and its target if no cell is bad."""
 
     line: int
     plan: str
@@ -42,10 +52,7 @@ class Row:
     period: Period
     status: str | None
     owner: str | None
-    section: str | None
-    target: TargetSpec
-    target_key: str
-    value_text: str
+    target: RowTarget | None
 
 
 class _Cells:
@@ -70,9 +77,8 @@ class _Cells:
         return any(p.severity == "error" for p in self.problems)
 
 
-def _control(text: str) -> str | None:
-    """The first control character in ``text`` (YAML cannot keep them as written), if any."""
-    return next((c for c in text if unicodedata.category(c) == "Cc"), None)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""Unicode's control characters (category Cc), which a YAML scalar cannot keep as written."""
 
 
 class RowChecker:
@@ -96,7 +102,13 @@ class RowChecker:
             self._labels.setdefault(metric.label.lower(), set()).add(key)
 
     def check(self, raw: RawRow) -> tuple[Row | None, list[Problem]]:
-        """The row, or None when a cell has an error; and every problem found (warnings too)."""
+        """The row and every problem it has (warnings too).
+
+        The row is None when its plan cannot be told (partner, period or plan key bad), and its
+        target is None when any cell has an error: only a good row is merged, but the checks
+        of its plan against config (:mod:`plans.csvimport.conflicts`) still run on a row with,
+        say, a bad value, so that a row's problems are all reported at once.
+        """
         cells = _Cells(self.source, raw)
         if raw.stray:
             positions = ", ".join(str(p) for p in raw.stray)
@@ -106,24 +118,42 @@ class RowChecker:
                 "contains the delimiter, or name the column",
             )
         for column, text in raw.cells.items():
-            char = _control(text)
-            if char is not None:
-                cells.error(column, f"contains the control character U+{ord(char):04X}; remove it")
-        missing = [c for c in REQUIRED if not cells.get(c)]
-        for column in missing:
-            cells.error(column, f"is empty; every row needs {', '.join(REQUIRED)}")
+            control = _CONTROL.search(text)
+            if control is not None:
+                code = f"U+{ord(control[0]):04X}"
+                cells.error(column, f"contains the control character {code}; remove it")
+        for column in REQUIRED:
+            if not cells.get(column):
+                cells.error(column, f"is empty; every row needs {', '.join(REQUIRED)}")
         for column, limit in MAX_KEY.items():
             if len(cells.get(column)) > limit:
                 cells.error(column, f"is {len(cells.get(column))} characters; at most {limit}")
         period = self._period(cells)
         metric = self._metric(cells)
+        target = self._target(cells, metric)
+        status = self._status(cells)
+        plan_cells = {p.key for p in cells.problems if p.severity == "error"}
+        if period is None or plan_cells & {"partner", "period", "plan"}:
+            return None, cells.problems
+        partner = cells.get("partner")
+        row = Row(
+            line=raw.line,
+            plan=cells.get("plan") or f"{partner}-{period.name}",
+            partner=partner,
+            period=period,
+            status=status,
+            owner=cells.get("owner") or None,
+            target=None if cells.failed or target is None else target,
+        )
+        return row, cells.problems
+
+    def _target(self, cells: _Cells, metric: str | None) -> RowTarget | None:
         value = self._value(cells, metric)
         weight = self._weight(cells)
         currency = self._currency(cells, metric)
-        status = self._status(cells)
         filters = self._filters(cells)
-        if cells.failed or period is None or metric is None or value is None:
-            return None, cells.problems
+        if metric is None or value is None:
+            return None
         fields: dict[str, object] = {"metric": metric, "value": value, "filters": filters}
         if cells.get("key"):
             fields["key"] = cells.get("key")
@@ -137,21 +167,9 @@ class RowChecker:
             for error in exc.errors(include_input=False, include_url=False):
                 column = _SPEC_COLUMN.get(str(error["loc"][0]), "") if error["loc"] else ""
                 cells.error(column, str(error["msg"]))
-            return None, cells.problems
-        partner = cells.get("partner")
-        row = Row(
-            line=raw.line,
-            plan=cells.get("plan") or f"{partner}-{period.name}",
-            partner=partner,
-            period=period,
-            status=status,
-            owner=cells.get("owner") or None,
-            section=cells.get("section") or None,
-            target=spec,
-            target_key=target_key(spec),
-            value_text=cells.get("value"),
-        )
-        return row, cells.problems
+            return None
+        section = cells.get("section") or None
+        return RowTarget(spec, target_key(spec), section, cells.get("value"))
 
     def _period(self, cells: _Cells) -> Period | None:
         text = cells.get("period").upper()

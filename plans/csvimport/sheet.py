@@ -9,6 +9,7 @@ file; a row is located at the line it starts on (a quoted cell may span several 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import itertools
@@ -70,6 +71,32 @@ def _header(source: Path, names: list[str]) -> list[str | None]:
     return columns
 
 
+@contextlib.contextmanager
+def _reader(source: Path, delimiter: str | None) -> Iterator[Iterator[list[str]]]:
+    """A CSV reader over ``source``, its delimiter given or detected from the first line."""
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        first = handle.readline()
+        lines = itertools.chain([first], handle)
+        yield csv.reader(lines, delimiter=delimiter or detect_delimiter(first))
+
+
+def count_rows(source: Path, delimiter: str | None, most: int) -> int:
+    """How many non-blank rows follow the header, counted up to ``most + 1`` and no further.
+
+    Cheap (no cell is checked), so that a sheet too big to import is refused before the real
+    reading starts; a sheet that is not UTF-8 or not CSV is counted up to that point, and
+    :func:`read_rows` then reports where.
+    """
+    count = 0
+    with contextlib.suppress(UnicodeDecodeError, csv.Error), _reader(source, delimiter) as rows:
+        for cells in itertools.islice(rows, 1, None):
+            if "".join(cells).strip():
+                count += 1
+                if count > most:
+                    break
+    return count
+
+
 def read_rows(source: Path, delimiter: str | None = None) -> Iterator[RawRow]:
     """The rows of ``source`` (UTF-8, with or without a BOM), blank ones skipped.
 
@@ -78,28 +105,24 @@ def read_rows(source: Path, delimiter: str | None = None) -> Iterator[RawRow]:
             (when reached; the rows before it have been yielded).
     """
     line = 0
-    with source.open(encoding="utf-8-sig", newline="") as handle:
-        try:
-            first = handle.readline()
-            reader = csv.reader(
-                itertools.chain([first], handle), delimiter=delimiter or detect_delimiter(first)
-            )
-            columns = _header(source, next(reader, []))
+    try:
+        with _reader(source, delimiter) as rows:
+            columns = _header(source, next(rows, []))
             while True:
-                line = reader.line_num + 1
-                cells = next(reader, None)
+                line = rows.line_num + 1  # type: ignore[attr-defined]  # csv's reader type is private
+                cells = next(rows, None)
                 if cells is None:
                     return
                 if any(cell.strip() for cell in cells):
                     yield _row(line, columns, cells)
-        except UnicodeDecodeError:
-            raise ConfigProblems(
-                [Problem(str(source), line or 1, "not UTF-8 text; save the sheet as CSV UTF-8")]
-            ) from None
-        except csv.Error as exc:
-            raise ConfigProblems(
-                [Problem(str(source), line, f"not valid CSV ({exc}); check the quotes")]
-            ) from None
+    except UnicodeDecodeError:
+        raise ConfigProblems(
+            [Problem(str(source), line or 1, "not UTF-8 text; save the sheet as CSV UTF-8")]
+        ) from None
+    except csv.Error as exc:
+        raise ConfigProblems(
+            [Problem(str(source), line, f"not valid CSV ({exc}); check the quotes")]
+        ) from None
 
 
 def _row(line: int, columns: list[str | None], cells: list[str]) -> RawRow:
