@@ -51,12 +51,21 @@ class ImportResult:
         return self.document.path
 
 
+def _limit() -> str:
+    mib = 1024 * 1024
+    return (
+        f"{MAX_CONFIG_BYTES // mib} MiB"
+        if MAX_CONFIG_BYTES % mib == 0
+        else f"{MAX_CONFIG_BYTES:,} bytes"
+    )
+
+
 def _too_many(source: Path, most: int) -> Problem:
     return Problem(
         str(source),
         0,
         f"the sheet has more than {most:,} rows: its targets cannot fit in one plans file "
-        f"(config files are limited to {MAX_CONFIG_BYTES // 1024 // 1024} MiB, and a target "
+        f"(config files are limited to {_limit()}, and a target "
         f"takes at least {MIN_ROW_BYTES} bytes): split the sheet into several files (e.g. one "
         "per period or region) and import each; each becomes its own plans file",
     )
@@ -67,7 +76,7 @@ def _too_big(source: Path, output: Path, line: int | None) -> Problem:
     return Problem(
         str(source),
         line or 0,
-        f"{stopped} make {output.name} larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB, the "
+        f"{stopped} make {output.name} larger than {_limit()}, the "
         "limit of a config file: split the sheet into several files (e.g. one per period or "
         "region) and import each; each becomes its own plans file",
     )

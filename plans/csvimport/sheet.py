@@ -13,6 +13,7 @@ import contextlib
 import csv
 import difflib
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,10 +72,19 @@ def _header(source: Path, names: list[str]) -> list[str | None]:
     return columns
 
 
+_UNDECODED = re.compile("[\udc80-\udcff]")
+"""What a byte that is not UTF-8 becomes when read with ``errors="surrogateescape"``."""
+_NOT_UTF8 = "not UTF-8 text; save the sheet as CSV UTF-8"
+
+
 @contextlib.contextmanager
 def _reader(source: Path, delimiter: str | None) -> Iterator[Iterator[list[str]]]:
-    """A CSV reader over ``source``, its delimiter given or detected from the first line."""
-    with source.open(encoding="utf-8-sig", newline="") as handle:
+    """A CSV reader over ``source``, its delimiter given or detected from the first line.
+
+    Bytes that are not UTF-8 are kept as lone surrogates rather than raised mid-buffer, so that
+    :func:`read_rows` can name the line they are on.
+    """
+    with source.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         first = handle.readline()
         lines = itertools.chain([first], handle)
         yield csv.reader(lines, delimiter=delimiter or detect_delimiter(first))
@@ -84,11 +94,11 @@ def count_rows(source: Path, delimiter: str | None, most: int) -> int:
     """How many non-blank rows follow the header, counted up to ``most + 1`` and no further.
 
     Cheap (no cell is checked), so that a sheet too big to import is refused before the real
-    reading starts; a sheet that is not UTF-8 or not CSV is counted up to that point, and
-    :func:`read_rows` then reports where.
+    reading starts; a sheet that is not CSV is counted up to that point, and :func:`read_rows`
+    then reports where.
     """
     count = 0
-    with contextlib.suppress(UnicodeDecodeError, csv.Error), _reader(source, delimiter) as rows:
+    with contextlib.suppress(csv.Error), _reader(source, delimiter) as rows:
         for cells in itertools.islice(rows, 1, None):
             if "".join(cells).strip():
                 count += 1
@@ -107,18 +117,19 @@ def read_rows(source: Path, delimiter: str | None = None) -> Iterator[RawRow]:
     line = 0
     try:
         with _reader(source, delimiter) as rows:
-            columns = _header(source, next(rows, []))
+            header = next(rows, [])
+            if _UNDECODED.search("".join(header)):
+                raise ConfigProblems([Problem(str(source), 1, _NOT_UTF8)])
+            columns = _header(source, header)
             while True:
                 line = rows.line_num + 1  # type: ignore[attr-defined]  # csv's reader type is private
                 cells = next(rows, None)
                 if cells is None:
                     return
+                if _UNDECODED.search("".join(cells)):
+                    raise ConfigProblems([Problem(str(source), line, _NOT_UTF8)])
                 if any(cell.strip() for cell in cells):
                     yield _row(line, columns, cells)
-    except UnicodeDecodeError:
-        raise ConfigProblems(
-            [Problem(str(source), line or 1, "not UTF-8 text; save the sheet as CSV UTF-8")]
-        ) from None
     except csv.Error as exc:
         raise ConfigProblems(
             [Problem(str(source), line, f"not valid CSV ({exc}); check the quotes")]
