@@ -223,7 +223,7 @@ class PlansDocument:
         """The whole file as it would be written (new files start with a header comment)."""
         out = io.StringIO()
         if not self.existed:
-            out.write(HEADER.format(csv=self.source_name))
+            out.write(HEADER.format(csv=" ".join(self.source_name.splitlines())))
         self._yaml.dump(self.data, out)
         return out.getvalue()
 

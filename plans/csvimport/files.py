@@ -24,16 +24,19 @@ from pathlib import Path
 from partnerplan.errors import ConfigProblems, ConfigurationError, Problem
 from plans.csvimport.importer import ImportResult
 
-_TARGET_COLUMNS = {"metric", "value", "currency", "weight", "key", "filters"}
-_PLAN_COLUMNS = {"key": "plan", "partner": "partner", "period": "period", "status": "status"}
+_TARGET_COLUMNS = {name: name for name in ("metric", "value", "currency", "weight", "key")}
+_TARGET_COLUMNS["filters"] = "filter"
+_PLAN_COLUMNS = {name: name for name in ("partner", "period", "status", "owner")}
+_PLAN_COLUMNS["key"] = "plan"
+_FIELD = re.compile(r"plans\[\d+\](\.sections\[\d+\]\.targets\[\d+\])?\.(\w+)")
 
 
 def _column(key: str) -> str:
     """The sheet column for a loader key such as ``plans[2].sections[0].targets[1].value``."""
-    last = re.sub(r"\[\d+\]$", "", key.rsplit(".", 1)[-1])
-    if ".targets[" in key:
-        return ("filter" if last == "filters" else last) if last in _TARGET_COLUMNS else ""
-    return _PLAN_COLUMNS.get(last, "owner" if last == "owner" else "")
+    match = _FIELD.match(key)
+    if match is None:
+        return ""
+    return (_TARGET_COLUMNS if match[1] else _PLAN_COLUMNS).get(match[2], "")
 
 
 class _Relocate:

@@ -1,9 +1,9 @@
 """Checking one row of a sheet: every problem of every cell, each named by its column.
 
-A row becomes a :class:`Row` (a plan key, its partner and period, and a validated
-:class:`~plans.planspec.TargetSpec`) only when no cell has an error. Cells are taken as text and
-stay text: nothing in them is expanded or interpreted beyond the column's own rule. Metrics are
-matched by key or label and statuses by value, in any capitalisation; periods too (``2026-q4``).
+A row becomes a :class:`Row` when its plan can be told (partner, period, plan key), and carries
+a validated :class:`~plans.planspec.TargetSpec` only when no cell has an error. Cells are taken
+as text and stay text: nothing in them is expanded or interpreted beyond the column's own rule.
+Metrics are matched by key or label, statuses and periods (``2026-q4``) in any capitalisation.
 """
 
 from __future__ import annotations
@@ -192,10 +192,9 @@ class RowChecker:
         if keys:
             cells.error("metric", f"{text!r} is the label of {', '.join(sorted(keys))}; use a key")
             return None
-        names = [*self._keys, *self._labels]
-        hint = difflib.get_close_matches(text.lower(), names, n=1)
-        guess = self._keys.get(hint[0]) or min(self._labels[hint[0]]) if hint else None
-        tip = f"did you mean {guess!r}?" if guess else "see `partnerplan metrics list`"
+        tip = "see `partnerplan metrics list`"
+        for hint in difflib.get_close_matches(text.lower(), [*self._keys, *self._labels], n=1):
+            tip = f"did you mean {self._keys.get(hint) or min(self._labels[hint])!r}?"
         cells.error("metric", f"unknown metric {text!r} (neither a key nor a label); {tip}")
         return None
 
