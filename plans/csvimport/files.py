@@ -78,6 +78,21 @@ class _Relocate:
         return Problem(source, line, message, _column(problem.key), problem.severity)
 
 
+def _yaml_only(directory: str, names: list[str]) -> set[str]:
+    """What :func:`shutil.copytree` skips: hidden entries and files that are not YAML.
+
+    The loader reads only YAML, and a config directory may hold much more (a SQLite store when
+    partnerplan runs from inside it, a ``.git``); copying those would only cost time.
+    """
+    folder = Path(directory)
+    return {
+        name
+        for name in names
+        if name.startswith(".")
+        or (Path(name).suffix not in (".yaml", ".yml") and not (folder / name).is_dir())
+    }
+
+
 def validate_in_copy(root: Path, result: ImportResult, load: Callable[[Path], object]) -> None:
     """Load a copy of config ``root`` holding the merged file with ``load``; raise its errors.
 
@@ -87,7 +102,7 @@ def validate_in_copy(root: Path, result: ImportResult, load: Callable[[Path], ob
     """
     with tempfile.TemporaryDirectory(prefix="partnerplan-import-") as tmp:
         copy = Path(tmp) / root.name
-        shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".*"))
+        shutil.copytree(root, copy, ignore=_yaml_only)
         written = copy / result.output.relative_to(root)
         written.parent.mkdir(parents=True, exist_ok=True)
         written.write_text(result.text, encoding="utf-8")

@@ -90,16 +90,18 @@ def _merge(document: PlansDocument, row: Row, target: RowTarget, changes: Change
         changes.plans_added.add(row.plan)
         changes.note(f"+ plan {row.plan} ({row.partner}, {row.period.name})")
     fields = document.update_plan(plan, row)
-    if fields and row.plan not in changes.plans_added:
-        changes.note(f"~ plan {row.plan}: {', '.join(fields)}")
     change = document.set_target(plan, row.line, target)
     changes.targets[change] += 1
+    existing = row.plan not in changes.plans_added
+    if existing and (fields or change != "unchanged") and row.plan not in changes.plans_updated:
+        changes.plans_updated.add(row.plan)
+        changes.note(f"~ plan {row.plan}")
+    for field in fields if existing else []:
+        changes.note(f"  ~ {field}")
     if change != "unchanged":
         currency = f" {target.spec.currency}" if target.spec.currency else ""
         mark = "+" if change == "added" else "~"
         changes.note(f"  {mark} {target.key}: {plain(target.spec.value)}{currency}")
-    if (fields or change != "unchanged") and row.plan not in changes.plans_added:
-        changes.plans_updated.add(row.plan)
     return change == "added"
 
 

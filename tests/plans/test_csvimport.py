@@ -211,6 +211,15 @@ def test_a_new_target_joins_its_section_and_a_new_plan_follows_the_others(root):
     assert expected == result.text
 
 
+def test_a_target_named_in_another_section_moves_there(root):
+    """won_deals with section `Pipeline` leaves Sales for a new Pipeline section."""
+    (root / "plans" / "sheet.yaml").write_text(ROUND_TRIP)
+    sheet = "partner,period,metric,value,section\nP-2,2026-Q4,won_deals,3,Pipeline\n"
+    sections = written(merge(root, sheet))["plans"][0]["sections"]
+    actual = [(s["name"], [t["metric"] for t in s["targets"]]) for s in sections]
+    assert [("Sales", ["won_revenue"]), ("Pipeline", ["won_deals"])] == actual
+
+
 def test_a_plan_key_used_by_another_file_is_reported_at_the_row(root):
     """P-1's 2026-Q3 plan lives in other.yaml: the row that reuses its key is line 3."""
     sheet = "partner,period,metric,value\nP-2,2026-Q3,won_deals,1\nP-1,2026-Q3,won_deals,2\n"

@@ -60,6 +60,29 @@ def test_a_dry_run_lists_the_changes_and_writes_nothing(project, tmp_path, capsy
     assert not (project / "plans" / "q3.yaml").exists()
 
 
+def test_a_dry_run_of_a_reimport_shows_what_changes(project, tmp_path, capsys):
+    """Re-importing with one new value: one target changed, one unchanged, one plan updated."""
+    sheet = tmp_path / "q3.csv"
+    sheet.write_text(
+        "partner,period,metric,value\nP-2,2026-Q3,won_deals,4\nP-2,2026-Q3,new_logos,1\n"
+    )
+    assert 0 == _import(project, sheet)
+    sheet.write_text(
+        "partner,period,metric,value\nP-2,2026-Q3,won_deals,5\nP-2,2026-Q3,new_logos,1\n"
+    )
+    capsys.readouterr()
+    assert 0 == _import(project, sheet, "--dry-run")
+    expected = [
+        f"would update {project / 'plans' / 'q3.yaml'}:",
+        "~ plan P-2-2026-Q3",
+        "  ~ won_deals: 5",
+        "2 rows: 0 plans added, 1 updated; 0 targets added, 1 changed, 1 unchanged "
+        "(dry run: nothing written)",
+    ]
+    assert expected == capsys.readouterr().out.splitlines()
+    assert "{metric: won_deals, value: 4}" in (project / "plans" / "q3.yaml").read_text()
+
+
 def test_an_import_that_would_break_config_writes_nothing(project, tmp_path, capsys):
     """A row whose plan key is P-1-2026-Q2 (in p1.yaml) fails the whole import at its line."""
     existing = project / "plans" / "q2.yaml"
