@@ -338,7 +338,7 @@ def plans_import(
         verb = "update" if result.document.existed else "create"
         typer.echo(f"would {verb} {result.output}:")
         for line in result.changes.details():
-            typer.echo(line)
+            typer.echo(redact(line))  # cell text, echoed: a pasted secret stays masked
         typer.echo(f"{result.changes.summary()} (dry run: nothing written)")
         return
     write_atomically(result)
