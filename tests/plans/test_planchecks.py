@@ -30,4 +30,5 @@ def test_a_percentage_written_as_a_fraction_is_a_warning(tmp_path):
         "write 35"
     ]
     assert expected == [p.render() for p in problems]
-    assert plans is not None and ["P-1-2026-Q4"] == [p.key for p in plans.plans]
+    assert plans is not None
+    assert ["P-1-2026-Q4"] == [p.key for p in plans.plans]
