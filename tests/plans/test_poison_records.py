@@ -107,10 +107,7 @@ def test_a_poison_record_is_quarantined_and_its_page_stored(engine, mappings, ca
 
 def test_a_nul_in_one_partner_name_does_not_unlink_the_others(engine, mappings):
     """The bad partner is quarantined; the other partner is stored and its activities linked."""
-    partners = [
-        _partner(P1, "P-00001", "Good"),
-        _partner("001000000000002AAA", "P-00002", "B\x00d"),
-    ]
+    partners = [_partner(P1, "P-00001", "Good"), _partner("001000000000002AAA", "P-00002", "B\x00d")]
     stream = mappings.stream("sf_partners")
     deals = mappings.stream("sf_opportunities")
     with Session(engine) as session:
