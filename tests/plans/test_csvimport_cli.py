@@ -194,7 +194,7 @@ def test_a_sheet_of_100k_rows_fails_fast_with_the_reason(project, tmp_path, caps
     assert expected == capsys.readouterr().err.splitlines()
 
 
-@pytest.mark.slow  # ~12 s idle, ~35 s on 2 busy cores: ruamel's emitter and the loader's parse
+@pytest.mark.slow  # 28-43 s measured on 2 busy cores: ruamel's emitter, the loader's parse
 def test_a_sheet_of_10k_rows_imports(project, tmp_path, capsys):
     """10,000 rows (2,000 partners x 5 metrics) become 2,000 plans in one validated file."""
     sheet = tmp_path / "q3.csv"
