@@ -2,13 +2,16 @@
 
 A target must name a known metric; money needs a currency and other units none; a percentage
 lies between 0 and 100; explicit phasing names months of the plan's period; phasing applies to
-running totals only; target keys are unique within a plan.
+running totals only; target keys are unique within a plan. A percentage written as a fraction
+(``win_rate: 0.35``) is a warning: it is a valid target of 0.35 %, but far more often a 35 %
+target typed the way a spreadsheet stores it.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+from decimal import Decimal
 
 from partnerplan.config import Document
 from partnerplan.errors import Problem
@@ -36,6 +39,17 @@ def _flat(value: object) -> str:
     if dump is not None:
         return json.dumps(dump(by_alias=True), sort_keys=True)
     return str(value)
+
+
+def percent_fraction(metric: str, value: Decimal) -> str | None:
+    """The warning for a percentage target between 0 and 1 (``0.35``: 35 % meant?), or None."""
+    if not 0 < value < 1:
+        return None
+    meant = format((value * 100).normalize(), "f")
+    return (
+        f"{metric} is a percentage from 0 to 100: {value} means {value} %; "
+        f"if the target is {meant} %, write {meant}"
+    )
 
 
 def check_targets(
@@ -88,6 +102,8 @@ def check_target(
                 f"not {spec.value}",
             )
         )
+    if metric.unit is Unit.percent and (warning := percent_fraction(spec.metric, spec.value)):
+        problems.append(doc.problem((*loc, "value"), warning, severity="warning"))
     if spec.value < 0:
         problems.append(doc.problem((*loc, "value"), "a target value cannot be negative"))
     if isinstance(spec.phasing, dict) and period is not None:

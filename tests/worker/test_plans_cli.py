@@ -183,11 +183,12 @@ def test_plans_import_writes_a_plan_file_that_validates(project, tmp_path, capsy
         'P-1,2026-Q3,won_revenue,"120,000",USD,active\n'
         "P-1,2026-Q3,win_rate,40,,active\n"
     )
-    assert run(["plans", "import", str(sheet), "--config", str(project)]) == 0
+    decimal = ["--decimal-separator", "."]  # "120,000" is 120 where the comma is the decimal
+    assert run(["plans", "import", str(sheet), "--config", str(project), *decimal]) == 0
     sheet.write_text("partner,period,metric,value,currency\nP-1,2026-Q3,won_revenue,150000,USD\n")
     assert run(["plans", "import", str(sheet), "--config", str(project)]) == 0
     written = (project / "plans" / "q3-targets.yaml").read_text()
-    assert "value: '150000'" in written and "win_rate" in written and "120000" not in written
+    assert "value: 150000" in written and "win_rate" in written and "120000" not in written
     assert run(["validate", "--config", str(project)]) == 0
 
 

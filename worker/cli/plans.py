@@ -24,8 +24,15 @@ from sqlmodel import Session, col
 from mappings.loader import load_mappings
 from partnerplan.config import config_dir
 from partnerplan.errors import ConfigProblems, ConfigurationError
+from partnerplan.logs import redact
 from plans.catalogue import Catalogue, load_catalogue
-from plans.csvimport import import_csv
+from plans.csvimport import (
+    DecimalSeparator,
+    delimiter_option,
+    import_csv,
+    validate_in_copy,
+    write_atomically,
+)
 from plans.db import make_engine, session_scope
 from plans.engine import COMPUTED, compute_progress
 from plans.lineage import LineageRow, explain
@@ -341,19 +348,64 @@ def metrics_list(
 
 @plans_app.command("import")
 def plans_import(
-    source: Annotated[Path, typer.Argument(help="A CSV export: one row per partner x metric.")],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A CSV export: one row per partner x metric.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
     config: ConfigOption = None,
+    decimal_separator: Annotated[
+        DecimalSeparator | None,
+        typer.Option(
+            "--decimal-separator",
+            help="The sheet's decimal separator. Without it, a number that reads differently "
+            "with . and , (50.000) is refused.",
+            show_default=False,
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            help="The cell separator: , ; or tab (default: detected from the header).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check everything and show the changes; write nothing."),
+    ] = False,
 ) -> None:
-    """Create or update plans and targets in config/plans from a spreadsheet export."""
+    """Create or update plans and targets in config/plans from a spreadsheet export.
+
+    Nothing is written unless every row is good and the whole config, with the merged file,
+    validates; every problem is printed as FILE.csv:LINE: column: message (exit 2).
+    """
     project = load_project(config_dir(config))
-    output, count = import_csv(
+    result = import_csv(
         source,
         project.root / "plans",
         project.metrics,
+        project.plans.plans,
         fiscal_year_start_month=project.settings.fiscal_year_start_month,
+        decimal=decimal_separator,
+        delimiter=delimiter_option(delimiter) if delimiter is not None else None,
     )
-    load_project(project.root)  # the merged file must validate with everything else
-    Console().print(f"{count} rows merged into {output}")
+    validate_in_copy(project.root, result, load_project)
+    for warning in result.warnings:
+        typer.echo(redact(warning.render()), err=True)
+    if dry_run:
+        verb = "update" if result.document.existed else "create"
+        typer.echo(f"would {verb} {result.output}:")
+        for line in result.changes.details():
+            typer.echo(redact(line))  # cell text, echoed: a pasted secret stays masked
+        typer.echo(f"{result.changes.summary()} (dry run: nothing written)")
+        return
+    write_atomically(result)
+    typer.echo(f"{result.changes.summary()}; wrote {result.output}")
 
 
 def register(app: typer.Typer) -> None:
