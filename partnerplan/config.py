@@ -6,11 +6,16 @@ turns a file into one of those models or into a list of :class:`~partnerplan.err
 
 * YAML is composed node by node so that every key and list item keeps its line number; a
   pydantic error's ``loc`` is then mapped back to the line of the key it names.
-* ``${VAR}`` and ``${VAR:-default}`` are replaced from the environment, then from the secrets
-  file named by ``PARTNERPLAN_SECRETS_FILE`` (``KEY=VALUE`` lines). ``$${`` escapes a literal.
-* A field typed :data:`Secret` only accepts a value that came from such a reference, so that no
-  credential is ever committed in YAML; the value is registered for masking in logs.
-* Duplicate keys, tabs, empty files and oversized files are reported, not silently accepted.
+* In ``settings.yaml`` only (``parse(..., expand=True)``), ``${VAR}`` and ``${VAR:-default}``
+  are replaced from the environment, then from the secrets file named by
+  ``PARTNERPLAN_SECRETS_FILE``. ``$${`` escapes a literal. Every other file (plans, mappings,
+  metrics, write-back) keeps ``$`` as text: a plan key imported from a spreadsheet cell
+  ``Q4-${HUBSPOT_TOKEN}`` must never become the token.
+* A field typed :data:`Secret` only accepts a value that came from the environment or the
+  secrets file, so that no credential is ever committed in YAML, not even as a
+  ``${VAR:-default}`` default; the value is registered for masking in logs.
+* Duplicate keys, tabs, empty files, oversized files, text that is not UTF-8 and alias chains
+  that expand past :data:`MAX_VALUES` are reported, not silently accepted.
 """
 
 from __future__ import annotations
@@ -32,8 +37,13 @@ from partnerplan.errors import ConfigProblems, Problem
 from partnerplan.logs import register_secret
 
 MAX_CONFIG_BYTES = 1024 * 1024
+MAX_VALUES = 200_000
+"""Values one document may expand to: a 1 MiB file holds far fewer, so more means an alias
+chain (``&a [*b, *b, ...]``) that would otherwise take minutes and gigabytes to build."""
 _ENV_REF = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 M = TypeVar("M", bound=BaseModel)
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser when PyYAML was built with it: ten times faster, with the same marks."""
 Loc = tuple[str | int, ...]
 
 
@@ -113,12 +123,16 @@ def _secrets_file() -> dict[str, str]:
 class _Builder:
     """Turns a composed YAML node tree into Python data, recording lines and problems."""
 
-    def __init__(self, doc: Document, env: dict[str, str]) -> None:
+    def __init__(self, doc: Document, env: dict[str, str] | None) -> None:
         self.doc = doc
         self.env = env
         self._constructor = yaml.SafeLoader("")
+        self.values = 0
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise _TooLarge(node.start_mark.line + 1)
         self.doc.lines.setdefault(loc, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
@@ -141,24 +155,28 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
         value = self._constructor.construct_object(node, deep=True)
-        if isinstance(value, str) and "$" in value:
+        if self.env is not None and isinstance(value, str) and "$" in value:
             return self._interpolate(value, node, loc)
         return value
 
     def _interpolate(self, value: str, node: yaml.Node, loc: Loc) -> str:
+        assert self.env is not None
+        env = self.env
         referenced = False
+        defaulted = False
 
         def replace(match: re.Match[str]) -> str:
-            nonlocal referenced
+            nonlocal referenced, defaulted
             escaped, name, default = match.groups()
             if escaped:
                 return match.group(0)[1:]
             referenced = True
             if name in os.environ:
                 return os.environ[name]
-            if name in self.env:
-                return self.env[name]
+            if name in env:
+                return env[name]
             if default is not None:
+                defaulted = True  # a default is written in YAML: never a secret's value
                 return default
             self.doc.problems.append(
                 Problem(
@@ -172,11 +190,40 @@ class _Builder:
             return ""
 
         result = _ENV_REF.sub(replace, value)
-        return EnvStr(result) if referenced else result
+        return EnvStr(result) if referenced and not defaulted else result
 
 
-def parse(path: Path, text: str | None = None) -> Document:
-    """Parse one YAML file into a :class:`Document`; syntax problems land in ``problems``."""
+class _TooLarge(Exception):
+    """The document expands past :data:`MAX_VALUES` (raised at the line where it does)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _decode(path: Path, data: bytes) -> str | Problem:
+    """``data`` as text, or a problem at the line of the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return Problem(
+            str(path),
+            line,
+            f"not UTF-8 text (byte 0x{data[exc.start]:02X} at column {column}); save the file "
+            "as UTF-8",
+        )
+
+
+def parse(path: Path, text: str | None = None, *, expand: bool = False) -> Document:
+    """Parse one YAML file into a :class:`Document`; syntax problems land in ``problems``.
+
+    Args:
+        path: The file (also named in problems).
+        text: Its content, when the caller has it already (a file being written).
+        expand: Replace ``${VAR}`` references: for settings.yaml, and nothing else.
+    """
     doc = Document(path=path, data=None)
     try:
         if text is None:
@@ -191,8 +238,12 @@ def parse(path: Path, text: str | None = None) -> Document:
                     )
                 )
                 return doc
-            text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+            decoded = _decode(path, path.read_bytes())
+            if isinstance(decoded, Problem):
+                doc.problems.append(decoded)
+                return doc
+            text = decoded
+    except OSError as exc:
         doc.problems.append(Problem(str(path), 0, f"cannot read file: {exc.__class__.__name__}"))
         return doc
     for number, line in enumerate(text.splitlines(), start=1):
@@ -204,7 +255,7 @@ def parse(path: Path, text: str | None = None) -> Document:
     if doc.problems:
         return doc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = mark.line + 1 if mark else 0
@@ -216,7 +267,18 @@ def parse(path: Path, text: str | None = None) -> Document:
             Problem(str(path), 1, "file is empty; add the settings it should hold or delete it")
         )
         return doc
-    doc.data = _Builder(doc, _secrets_file()).build(node, ())
+    try:
+        doc.data = _Builder(doc, _secrets_file() if expand else None).build(node, ())
+    except _TooLarge as exc:
+        doc.data = None
+        doc.problems.append(
+            Problem(
+                str(path),
+                exc.line,
+                f"the document expands to more than {MAX_VALUES:,} values, through YAML aliases "
+                "(&anchor / *alias) repeating each other; write the values out or split the file",
+            )
+        )
     return doc
 
 
@@ -310,9 +372,14 @@ def validate(doc: Document, model: type[M], context: dict[str, Any] | None = Non
         return None
 
 
-def load(path: Path, model: type[M], context: dict[str, Any] | None = None) -> M:
-    """Parse and validate one file, raising :class:`ConfigProblems` listing every problem."""
-    doc = parse(path)
+def load(
+    path: Path, model: type[M], context: dict[str, Any] | None = None, *, expand: bool = False
+) -> M:
+    """Parse and validate one file, raising :class:`ConfigProblems` listing every problem.
+
+    ``expand`` replaces ``${VAR}`` references, as for settings.yaml (see :func:`parse`).
+    """
+    doc = parse(path, expand=expand)
     result = validate(doc, model, context)
     errors = [p for p in doc.problems if p.severity == "error"]
     if errors or result is None:

@@ -125,8 +125,9 @@ def status_lines(
     """Every target's progress, ordered by partner, plan and target.
 
     A target of a computed plan that has no progress yet (its streams never completed a pull,
-    say) is listed too, as no data, rather than left out. With ``trust`` (the worker's view of its streams), a line whose target reads a stream that
-    is partial or never completed says why it is stale. Frozen plans are final, never stale.
+    say) is listed too, as no data, rather than left out. With ``trust`` (the worker's view of
+    its streams), a line whose target reads a stream that is partial or never completed says
+    why it is stale. Frozen plans are final, never stale.
     """
     query = (
         select(PlanRow, TargetRow, ProgressRow)

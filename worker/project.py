@@ -50,7 +50,7 @@ def load_project(root: Path) -> Project:
         )
     settings: Settings | None = None
     if settings_path.exists():
-        doc = parse(settings_path)
+        doc = parse(settings_path, expand=True)
         settings = validate(doc, settings_model())
         problems.extend(doc.problems)
     else:

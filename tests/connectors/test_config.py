@@ -28,7 +28,7 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unset_sf_ca_bundle_means_the_system_trust_store(secrets):
     """`ca_bundle: ${SF_CA_BUNDLE:-}` with the variable unset verifies against the system store."""
-    settings = load(SHIPPED, settings_model())
+    settings = load(SHIPPED, settings_model(), expand=True)
     source = settings.sources["salesforce"]
     assert isinstance(source, SalesforceSource)
     assert None is source.ca_bundle
@@ -41,7 +41,7 @@ def test_sf_ca_bundle_set_is_the_file_trusted(secrets, monkeypatch, tmp_path):
     bundle = tmp_path / "corporate-ca.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
     monkeypatch.setenv("SF_CA_BUNDLE", str(bundle))
-    source = load(SHIPPED, settings_model()).sources["salesforce"]
+    source = load(SHIPPED, settings_model(), expand=True).sources["salesforce"]
     assert isinstance(source, SalesforceSource)
     assert str(bundle) == source.ca_bundle
     assert str(bundle) == SalesforceConnector("salesforce", source).session.verify

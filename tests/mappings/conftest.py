@@ -19,3 +19,10 @@ def shipped() -> MappingSet:
     mappings, problems = load_mappings(SHIPPED, {"salesforce": "salesforce", "hubspot": "hubspot"})
     assert mappings is not None, [p.render() for p in problems]
     return mappings
+
+
+@pytest.fixture(autouse=True)
+def _fake_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The secrets test settings name come from the environment, as settings.yaml requires."""
+    monkeypatch.setenv("SF_SESSION_ID", "test-session-0000")
+    monkeypatch.setenv("HUBSPOT_TOKEN", "test-token-0000")

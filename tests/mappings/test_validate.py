@@ -21,11 +21,12 @@ sources:
   salesforce:
     type: salesforce
     instance_url: https://example.my.salesforce.com
-    auth: {flow: session, session_id: "${SF_SESSION_ID:-test-session}"}
+    auth: {flow: session, session_id: "${SF_SESSION_ID}"}
   hubspot:
     type: hubspot
-    token: "${HUBSPOT_TOKEN:-test-token}"
+    token: "${HUBSPOT_TOKEN}"
 """
+"""Settings whose secrets come from the environment (the autouse fixture of conftest sets them)."""
 
 
 def _config(tmp_path: Path, *mapping_files: Path) -> Path:

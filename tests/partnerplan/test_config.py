@@ -63,7 +63,8 @@ def test_secret_written_literally_in_yaml_is_refused_without_echoing_it(tmp_path
 def test_secret_from_env_is_accepted_and_hidden_in_repr(tmp_path, monkeypatch):
     """A `${VAR}` secret loads; printing the model never shows its value."""
     monkeypatch.setenv("PP_TOKEN", SECRET_VALUE)
-    model = load(_write(tmp_path, "name: x\ninner:\n  token: ${PP_TOKEN}\n"), Outer)
+    path = _write(tmp_path, "name: x\ninner:\n  token: ${PP_TOKEN}\n")
+    model = load(path, Outer, expand=True)
     assert model.inner.token.get_secret_value() == SECRET_VALUE
     assert SECRET_VALUE not in repr(model) + str(model)
 
@@ -72,14 +73,53 @@ def test_secrets_file_supplies_variables(tmp_path, monkeypatch):
     """KEY=VALUE lines in PARTNERPLAN_SECRETS_FILE resolve `${KEY}` like the environment."""
     secrets = _write(tmp_path, f"# comment\nexport PP_TOKEN='{SECRET_VALUE}'\n", "secrets.env")
     monkeypatch.setenv("PARTNERPLAN_SECRETS_FILE", str(secrets))
-    model = load(_write(tmp_path, "name: x\ninner:\n  token: ${PP_TOKEN}\n"), Outer)
+    model = load(_write(tmp_path, "name: x\ninner:\n  token: ${PP_TOKEN}\n"), Outer, expand=True)
     assert model.inner.token.get_secret_value() == SECRET_VALUE
 
 
 def test_env_default_and_escape(tmp_path):
     """`${VAR:-default}` falls back; `$${` is a literal `${`."""
     path = _write(tmp_path, "name: ${PP_MISSING:-fallback} $${NOT_A_VAR}\ninner: {token: ''}\n")
-    assert load(path, Outer).name == "fallback ${NOT_A_VAR}"
+    assert load(path, Outer, expand=True).name == "fallback ${NOT_A_VAR}"
+
+
+def test_a_default_never_becomes_a_secret(tmp_path):
+    """`${UNSET:-literal}` would smuggle a literal secret past the rule: it is refused."""
+    path = _write(tmp_path, f"name: x\ninner:\n  token: ${{PP_UNSET:-{SECRET_VALUE}}}\n")
+    with pytest.raises(ConfigProblems) as caught:
+        load(path, Outer, expand=True)
+    assert "secrets may not be written in YAML" in str(caught.value)
+    assert SECRET_VALUE not in str(caught.value)
+
+
+def test_only_settings_expand_variables(tmp_path, monkeypatch):
+    """Outside settings.yaml a `${VAR}` is text: a plan key never becomes the token it names."""
+    monkeypatch.setenv("PP_TOKEN", SECRET_VALUE)
+    path = _write(tmp_path, "name: Q4-${PP_TOKEN}\ninner: {token: ''}\n")
+    assert load(path, Outer).name == "Q4-${PP_TOKEN}"
+
+
+def test_an_alias_bomb_is_refused_at_its_line(tmp_path):
+    """A 381-byte chain of aliases that would expand to billions of values is an error, fast."""
+    lines = ["name: x", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    doc = parse(path)
+    assert doc.data is None
+    (problem,) = doc.problems
+    assert "expands to more than 200,000 values" in problem.message
+    assert problem.line > 1
+
+
+def test_bytes_that_are_not_utf8_are_reported_at_their_line(tmp_path):
+    """A file saved in Latin-1 is reported at the line and column of the first bad byte."""
+    path = tmp_path / "latin.yaml"
+    path.write_bytes("name: x\ninner:\n  token: caf\u00e9\n".encode("latin-1"))
+    (problem,) = parse(path).problems
+    assert (problem.line, problem.message) == (
+        3,
+        "not UTF-8 text (byte 0xE9 at column 13); save the file as UTF-8",
+    )
 
 
 @pytest.mark.parametrize(

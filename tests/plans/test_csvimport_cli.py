@@ -160,10 +160,6 @@ def test_a_variable_reference_in_a_cell_never_yields_its_value(
     assert [] == [where for where in (text, captured.out, captured.err) if TOKEN in where]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs partnerplan/config.py to expand ${VAR} only in settings.yaml (the lead's change)",
-)
 def test_a_plan_key_with_a_dollar_loads_as_written(project, tmp_path, monkeypatch):
     """After an import, `validate` loads the plan key `Q4-${HUBSPOT_TOKEN}` as that very text."""
     monkeypatch.setenv("HUBSPOT_TOKEN", TOKEN)
@@ -194,19 +190,22 @@ def test_a_sheet_of_100k_rows_fails_fast_with_the_reason(project, tmp_path, caps
     assert expected == capsys.readouterr().err.splitlines()
 
 
-@pytest.mark.slow  # 28-43 s measured on 2 busy cores: ruamel's emitter, the loader's parse
-def test_a_sheet_of_10k_rows_imports(project, tmp_path, capsys):
-    """10,000 rows (2,000 partners x 5 metrics) become 2,000 plans in one validated file."""
+def test_a_sheet_of_2k_rows_imports(project, tmp_path, capsys):
+    """2,000 rows (400 partners x 5 metrics) become 400 plans in one validated file.
+
+    (10,000 rows took 28-43 s, mostly ruamel's emitter and the loader's parse: too slow for
+    every test run; the size limit's fail-fast path is tested at 100,000 rows above.)
+    """
     sheet = tmp_path / "q3.csv"
     with sheet.open("w") as out:
         out.write("partner,period,metric,value\n")
-        for i in range(10_000):
+        for i in range(2_000):
             out.write(f"P-{i // 5:05d},2026-Q3,{METRICS[i % 5]},{i % 90 + 1}\n")
     assert 0 == _import(project, sheet)
     expected = (
-        "10,000 rows: 2,000 plans added, 0 updated; 10,000 targets added, 0 changed, "
+        "2,000 rows: 400 plans added, 0 updated; 2,000 targets added, 0 changed, "
         f"0 unchanged; wrote {project / 'plans' / 'q3.yaml'}"
     )
     assert [expected] == capsys.readouterr().out.splitlines()
     written = yaml.load((project / "plans" / "q3.yaml").read_text(), Loader=yaml.CSafeLoader)
-    assert 2_000 == len(written["plans"])
+    assert 400 == len(written["plans"])
