@@ -35,7 +35,7 @@ def load(data: dict[str, Any], salesforce: SalesforceStore, hubspot: HubSpotStor
     kinds = data.get("hubspot") or {}
     links: list[tuple[Any, str, str, str]] = []
     for name in sorted(kinds, key=lambda n: (n != "companies", n)):
-        kind = hubspot.kind(name)
+        kind = hubspot.kind(name, api=False)
         table = hubspot.table(kind)
         for item in kinds[name]:
             props = dict(item.get("properties") or {})
@@ -54,7 +54,7 @@ def load(data: dict[str, Any], salesforce: SalesforceStore, hubspot: HubSpotStor
             for to, ids in (item.get("associations") or {}).items():
                 links.extend((kind, record["p"]["hs_object_id"], to, str(i)) for i in ids)
     for kind, record_id, to, to_id in links:
-        hubspot.link(kind, record_id, hubspot.kind(to), to_id)
+        hubspot.link(kind, record_id, hubspot.kind(to, api=False), to_id)
 
 
 def _instant(text: Any) -> int | None:

@@ -227,11 +227,10 @@ class SalesforceApp(SalesforceOrg):
         return self.page(cursor, version, 0, self.batch_size(request))
 
     def batch_size(self, request: Request) -> int:
-        """``Sforce-Query-Options: batchSize=N`` clamped to 200..2000, or the forced page size."""
-        if self.faults.spec.page_size:
-            return self.faults.spec.page_size
+        """``Sforce-Query-Options: batchSize=N`` clamped to 200..2000, or what the faults force."""
         found = re.search(r"batchSize=(\d+)", request.header("sforce-query-options"))
-        return min(max(int(found.group(1)), 200), 2000) if found else 2000
+        asked = min(max(int(found.group(1)), 200), 2000) if found else 2000
+        return self.faults.page(asked)  # "not guaranteed": a smaller page is legal
 
     def page(self, cursor: Cursor, version: str, offset: int, size: int) -> Response:
         """Render rows ``offset..offset+size`` and keep the cursor open if more remain."""

@@ -121,7 +121,8 @@ class Bulk:
             start = int(base64.b64decode(locator + "==").decode()) if locator else 0
         except ValueError:
             return _error(400, "INVALID_LOCATOR", "invalid locator")
-        size = int(request.param("maxRecords") or 50000)
+        raw = request.param("maxRecords") or ""
+        size = self.org.faults.page(int(raw) if raw.isdigit() else 50000)
         chunk = job.rows[start : start + size]
         text = self._csv(job, chunk)
         following = start + len(chunk)

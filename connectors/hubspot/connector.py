@@ -22,6 +22,7 @@ from connectors.budget import Budget
 from connectors.errors import MissingField
 from connectors.hubspot.dialect import ASSOCIATE_BATCH, BATCH_SIZE
 from connectors.hubspot.errors import translate
+from connectors.hubspot.schema import api_object_type
 from connectors.hubspot.search import SearchPager
 from connectors.hubspot.settings import HubSpotSource
 from connectors.hubspot.writes import upsert_inputs, values, write_results
@@ -119,7 +120,7 @@ class HubSpotConnector:
     def properties(self, object: str) -> set[str]:
         """The object's property names, fetched once per connector."""
         if object not in self._known:
-            body = self._request(self._properties.get_all, object) or {}
+            body = self._request(self._properties.get_all, api_object_type(object)) or {}
             self._known[object] = {p["name"] for p in body.get("results", [])}
         return self._known[object]
 
@@ -149,14 +150,18 @@ class HubSpotConnector:
         end = self.now() - timedelta(seconds=self.source.search_lag_seconds)
         props = list(dict.fromkeys([*spec.fields, spec.modified_field, "hs_object_id"]))
 
-        def search(filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
-            body = {
+        def search(filters: list[dict[str, Any]], sort: str, after: str | None) -> dict[str, Any]:
+            body: dict[str, Any] = {
                 "filterGroups": [{"filters": filters}],
                 "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
                 "properties": props,
                 "limit": self.page_size,
             }
-            result: dict[str, Any] = self._request(self._search.do_search, spec.object, body)
+            if after is not None:
+                body["after"] = after
+            result: dict[str, Any] = self._request(
+                self._search.do_search, api_object_type(spec.object), body
+            )
             return result
 
         pager = SearchPager(
@@ -177,18 +182,41 @@ class HubSpotConnector:
             yield Page(batch, max(mark, since) if since else mark)
 
     def _associate(self, object: str, kinds: Sequence[str], records: list[dict[str, Any]]) -> None:
-        """Attach ``"associations": {kind: [ids, primary first]}`` to each record."""
+        """Attach ``"associations": {kind: [ids, primary first]}`` to each record.
+
+        A record's associations may come in several pages: a result with ``paging.next.after``
+        is asked for again (``{"id", "after"}`` in the next batch's inputs) until none has more.
+        """
         for record in records:
             record["associations"] = {kind: [] for kind in kinds}
         by_id = {str(r["id"]): r for r in records}
         for kind in kinds:
-            for part in chunks(list(by_id), ASSOCIATION_BATCH):
-                body = {"inputs": [{"id": record_id} for record_id in part]}
-                answer = self._request(self._associations.get_page, object, kind, body) or {}
-                for result in answer.get("results", []):
-                    target = by_id.get(str(result["from"]["id"]))
-                    if target is not None:
-                        target["associations"][kind] = _associated_ids(result.get("to", []))
+            found: dict[str, list[dict[str, Any]]] = {}
+            pending: list[dict[str, Any]] = [{"id": record_id} for record_id in by_id]
+            asked: set[tuple[str, str]] = set()  # a cursor that repeats itself ends the walk
+            while pending:
+                following: list[dict[str, Any]] = []
+                for part in chunks(pending, ASSOCIATION_BATCH):
+                    answer = (
+                        self._request(
+                            self._associations.get_page,
+                            api_object_type(object),
+                            api_object_type(kind),
+                            {"inputs": part},
+                        )
+                        or {}
+                    )
+                    for result in answer.get("results", []):
+                        record_id = str(result["from"]["id"])
+                        found.setdefault(record_id, []).extend(result.get("to", []))
+                        after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                        if after is not None and (record_id, str(after)) not in asked:
+                            asked.add((record_id, str(after)))
+                            following.append({"id": record_id, "after": str(after)})
+                pending = following
+            for record_id, targets in found.items():
+                if record_id in by_id:
+                    by_id[record_id]["associations"][kind] = _associated_ids(targets)
 
     def deletions(self, spec: StreamSpec, since: datetime | None) -> Iterator[Page]:
         """Yield pages of archived records (archived at or after ``since``).
@@ -204,7 +232,7 @@ class HubSpotConnector:
             kwargs["properties"] = [spec.modified_field]
             if after:
                 kwargs["after"] = after
-            body = self._request(self._basic.get_page, spec.object, **kwargs) or {}
+            body = self._request(self._basic.get_page, api_object_type(spec.object), **kwargs) or {}
             records = []
             for record in body.get("results", []):
                 stamp = parse_timestamp(record.get("archivedAt") or record["updatedAt"])
@@ -266,7 +294,9 @@ class HubSpotConnector:
         answer: dict[str, Any] = {}
         if inputs:
             call = self._batch.update if key_field is None else self._batch.upsert
-            answer = self._request(call, object, {"inputs": inputs}, write=True) or {}
+            answer = (
+                self._request(call, api_object_type(object), {"inputs": inputs}, write=True) or {}
+            )
         return write_results(batch, answer, key_field)
 
     def associate(
@@ -298,7 +328,13 @@ class HubSpotConnector:
     ) -> list[WriteResult]:
         inputs = [body for _, body in batch if body is not None]
         call = self._associations.create_default
-        self._request(call, object, to_object, {"inputs": inputs}, write=True)
+        self._request(
+            call,
+            api_object_type(object),
+            api_object_type(to_object),
+            {"inputs": inputs},
+            write=True,
+        )
         return [WriteResult(key, True) for key, _ in batch]
 
     def usage(self) -> ApiUsage:

@@ -164,7 +164,9 @@ def test_daily_budget_share_stops_between_pages(fake_hubspot, no_sleep):
     headers = {"X-HubSpot-RateLimit-Daily": "1000", "X-HubSpot-RateLimit-Daily-Remaining": "400"}
     fake_hubspot.on("GET", "/crm/v3/properties/deals", PROPS)
     page = [_deal(n, f"2026-03-01T10:{n // 60:02d}:{n % 60:02d}.000Z") for n in range(200)]
-    fake_hubspot.on("POST", SEARCH, reply(200, {"total": 500, "results": page}, headers))
+    more = {"next": {"after": "200"}}
+    body = {"total": 500, "results": page, "paging": more}
+    fake_hubspot.on("POST", SEARCH, reply(200, body, headers))
     spec = StreamSpec("deals", "hs", "deals", ("amount",), "hs_lastmodifieddate")
     pages = _connector(fake_hubspot, no_sleep, budget_share=0.5).pull(spec, None)
     first = next(pages)
