@@ -220,19 +220,29 @@ class HubSpotStore:
                 index[record["p"][prop]] = record["_i"]
 
     def create(
-        self, kind: ObjectType, props: dict[str, str | None], stamp: int | None = None
+        self,
+        kind: ObjectType,
+        props: dict[str, str | None],
+        stamp: int | None = None,
+        *,
+        created: int | None = None,
     ) -> Record:
-        """Store a new record with its system properties filled."""
+        """Store a new record with its system properties filled.
+
+        ``stamp`` is its last change (default now) and ``created`` its creation (default
+        ``stamp``): ``createdAt`` / the created property and ``updatedAt`` / the modified one.
+        """
         table = self.tables[kind.name]
         index = table.new_index()
         stamp = stamp or now_ms()
+        created = created or stamp
         record_id = table.id_of(index)
         values: dict[str, str | None] = dict.fromkeys(kind.props)
         values.update(props)
         values.update(
             {
                 "hs_object_id": record_id,
-                kind.created: hs_datetime(stamp),
+                kind.created: hs_datetime(created),
                 kind.modified: hs_datetime(stamp),
             }
         )
@@ -240,7 +250,7 @@ class HubSpotStore:
             "_i": index,
             "_ms": stamp,
             "_del": False,
-            "_created": stamp,
+            "_created": created,
             "_archived": stamp,
             "p": values,
             "_assoc": {},
@@ -258,9 +268,10 @@ class HubSpotStore:
         self._reindex(kind, changed)
         return changed
 
-    def archive(self, kind: ObjectType, record: Record) -> None:
-        """Move a record to the recycle bin: only ``archived=true`` listings show it."""
-        stamp = now_ms()
+    def archive(self, kind: ObjectType, record: Record, stamp: int | None = None) -> None:
+        """Move a record to the recycle bin (at ``stamp``, default now): only ``archived=true``
+        listings show it."""
+        stamp = stamp or now_ms()
         archived = {**record, "_del": True, "_archived": stamp}
         self.tables[kind.name].put(archived)
         for (name, prop), index in self._unique.items():
