@@ -19,6 +19,7 @@ from sandbox import ids
 from sandbox.formats import now_ms, sf_csv_datetime, sf_datetime
 from sandbox.httpbase import Request, Response, json_response
 from sandbox.sf_org import Job, SalesforceOrg
+from sandbox.sf_reference import INTEGRATION_USER
 from sandbox.soql import SoqlError
 from sandbox.soql_eval import Row, resolve, select
 
@@ -50,7 +51,7 @@ class Bulk:
             "id": job.id,
             "operation": job.operation,
             "object": job.plan.sobject.name,
-            "createdById": "0058d0000000001AAA",
+            "createdById": INTEGRATION_USER,
             "createdDate": sf_datetime(job.created),
             "systemModstamp": sf_datetime(job.created),
             "state": job.state,
