@@ -31,6 +31,8 @@ key                         effect
 ``short_pages``             every N-th page of any paged read holds a third of what it would
                             (at least one record), the API's continuation still pointing on:
                             a short page mid-stream, which says nothing about the end
+``recycle_bin_days``        Salesforce keeps deleted records this long (default 15): queryAll,
+                            Bulk ``queryAll`` and getDeleted see them until then, then never
 ``search_lag_ms``           HubSpot search does not see records changed (or created) less
                             than this many ms ago: they are not indexed yet, so no search
                             matches them until then (lists, reads and batch reads see them)
@@ -76,6 +78,7 @@ class FaultSpec:
     fail_every: int | None = None
     page_size: int | None = None
     short_pages: int | None = None
+    recycle_bin_days: int = 15
     search_lag_ms: int = 0
     change_after_page: int | None = None
     change_object: str | None = None

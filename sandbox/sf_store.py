@@ -241,11 +241,20 @@ class SalesforceStore:
             )
         return out
 
-    def records(self, name: str, version: str = "62.0") -> list[dict[str, Any]]:
-        """Every record of ``name`` in id order, deleted ones included (with ``IsDeleted``)."""
+    def records(
+        self, name: str, version: str = "62.0", purged_before: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every record of ``name`` in id order, deleted ones included (with ``IsDeleted``).
+
+        ``purged_before`` leaves out records deleted before that instant (no longer in the
+        org at all); None keeps every record the store holds.
+        """
         table = self.tables[name]
         out = []
         for index in table.by_index():
+            ms, deleted = table.stamp(index)
+            if deleted and purged_before is not None and ms < purged_before:
+                continue
             record = table.record(index)
             if record is not None:
                 out.append(self.render(name, record, version))

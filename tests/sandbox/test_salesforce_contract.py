@@ -65,6 +65,9 @@ def test_batch_size_is_clamped_to_200_through_2000(sf: Salesforce):
 
 def test_query_all_shows_deleted_rows_that_query_hides(sandbox: Sandbox, sf: Salesforce):
     """queryAll returns the IsDeleted rows query leaves out."""
+    leads = [r["Id"] for r in sandbox.records("salesforce", "Lead") if not r["IsDeleted"]]
+    sandbox.delete("salesforce", "Lead", leads[:3])  # in the Recycle Bin (the generated
+    # deletions are older than its 15 days)
     records = sandbox.records("salesforce", "Lead")
     deleted = sorted(r["Id"] for r in records if r["IsDeleted"])
     soql = "SELECT Id, IsDeleted FROM Lead ORDER BY Id"
