@@ -141,13 +141,21 @@ class HubSpotConnector:
     # -- pull -------------------------------------------------------------------------------
 
     def pull(self, spec: StreamSpec, since: Watermark | None) -> Iterator[Page]:
-        """Yield pages of records modified in ``[since - lookback, now - search lag)``."""
+        """Yield pages of records modified in ``[since - lookback, now)``.
+
+        Search indexes writes with a lag (``search_lag_seconds``): a record changed within it
+        may not show yet. Everything search shows is yielded at once (a partner company a
+        roll-up push just touched is stored in this run, not the next), but pages of records
+        changed within the lag carry no watermark, so the stream's watermark stays before the
+        lag and the next run reads that stretch again, catching what was not indexed yet.
+        """
         self.check_fields(spec)
         self.budget.check()
         start = (
             since.modified_at - timedelta(seconds=self.source.lookback_seconds) if since else EPOCH
         )
-        end = self.now() - timedelta(seconds=self.source.search_lag_seconds)
+        end = self.now()
+        settled = end - timedelta(seconds=self.source.search_lag_seconds)
         props = list(dict.fromkeys([*spec.fields, spec.modified_field, "hs_object_id"]))
 
         def search(filters: list[dict[str, Any]], sort: str, after: str | None) -> dict[str, Any]:
@@ -174,12 +182,13 @@ class HubSpotConnector:
         for batch in pager.batches(start, end):
             if spec.associations:
                 self._associate(spec.object, spec.associations, batch)
-            last = batch[-1]
-            stamp = parse_timestamp(
-                last["properties"].get(spec.modified_field) or last["updatedAt"]
-            )
-            mark = Watermark(stamp, str(last["id"]))
-            yield Page(batch, max(mark, since) if since else mark)
+            stamps = [_modified(r, spec.modified_field) for r in batch]
+            indexed = sum(1 for stamp in stamps if stamp < settled)  # stamps ascend
+            if indexed:
+                mark = Watermark(stamps[indexed - 1], str(batch[indexed - 1]["id"]))
+                yield Page(batch[:indexed], max(mark, since) if since else mark)
+            if indexed < len(batch):
+                yield Page(batch[indexed:], None)  # within the lag: read again next run
 
     def _associate(self, object: str, kinds: Sequence[str], records: list[dict[str, Any]]) -> None:
         """Attach ``"associations": {kind: [ids, primary first]}`` to each record.
@@ -361,6 +370,11 @@ def _search_filter(flt: Filter) -> dict[str, Any]:
     elif flt.op not in ("is_null", "not_null"):
         out["value"] = values({"v": flt.value})["v"]
     return out
+
+
+def _modified(record: dict[str, Any], modified: str) -> datetime:
+    """A record's modified time: its modified property, else ``updatedAt``."""
+    return parse_timestamp((record.get("properties") or {}).get(modified) or record["updatedAt"])
 
 
 def _associated_ids(targets: list[dict[str, Any]]) -> list[str]:
