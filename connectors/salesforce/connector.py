@@ -213,13 +213,19 @@ class SalesforceConnector:
     def deletions(self, spec: StreamSpec, since: datetime | None) -> Iterator[Page]:
         """Yield pages of deleted records (``queryAll``, ``IsDeleted = true``) since ``since``.
 
-        ``queryAll`` sees a deleted record only while it sits in the Recycle Bin, which
+        Objects without ``IsDeleted`` have no Recycle Bin and yield nothing. ``queryAll``
+        sees a deleted record only while it sits in the Recycle Bin, which
         Salesforce empties after :data:`RECYCLE_BIN`. When ``since`` is older than that, the
         org is asked (getDeleted's ``earliestDateAvailable``: when the newest record purged
         from it was deleted) whether anything deleted after ``since`` is gone already; if so,
         no listing can be complete and :class:`DeletionsOutOfReach` says to run ``--full``
         (a reconcile against every live Id) rather than pass for a complete listing.
         """
+        if "isdeleted" not in self.field_types(spec.object):
+            # No Recycle Bin for this object (DatedConversionRate, CurrencyType, ...): nothing
+            # to list; records removed from it are caught by a full pull's reconcile.
+            log.info("salesforce_no_deletions", source=self.name, object=spec.object)
+            return
         if since is not None and since < datetime.now(UTC) - RECYCLE_BIN:
             earliest = self._delete_log_start(spec.object)
             if earliest is None or since < earliest:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.errors import DeletionsOutOfReach
+from connectors.spec import StreamSpec
 from sandbox import Sandbox
 from tests.connectors.against import OPPORTUNITIES, live_sf_ids, salesforce
 
@@ -64,3 +65,15 @@ def test_an_old_listing_with_nothing_purged_since_still_lists(make_sandbox):
     since = datetime.now(UTC) - timedelta(days=16)
     pages = list(salesforce(sb).deletions(OPPORTUNITIES, since))
     assert ([], 1) == ([r for page in pages for r in page.records], _log_reads(sb))
+
+
+def test_an_object_without_a_recycle_bin_lists_no_deletions_and_sends_no_query(
+    sandbox: Sandbox,
+):
+    """DatedConversionRate has no IsDeleted: deletions yield nothing, no queryAll is sent."""
+    spec = StreamSpec(
+        "sf_rates", "salesforce", "DatedConversionRate", ("IsoCode",), "SystemModstamp"
+    )
+    pages = list(salesforce(sandbox).deletions(spec, None))
+    calls = sandbox.stats("salesforce")["calls_by_endpoint"]
+    assert ([], 0) == (pages, calls.get(r"GET (query|queryAll)", 0))
