@@ -209,8 +209,9 @@ def _rate_problem(
     amount: Any, currency: Any, occurred_on: Any, attributes: dict[str, Any]
 ) -> tuple[str, str] | None:
     """Why a ``rate`` record cannot be a rate (field, reason), or None when it can."""
-    if currency is None or occurred_on is None or amount is None:
-        return "fields", "a rate needs currency, amount (the rate) and occurred_on"
+    for name, value in (("currency", currency), ("amount", amount), ("occurred_on", occurred_on)):
+        if value is None:
+            return name, f"a rate needs {name}; this record has none"
     if amount <= 0:
         return "amount", f"a rate must be positive, not {amount}"
     base = attributes.get("base")

@@ -216,8 +216,7 @@ def test_dated_conversion_rates_have_no_name_and_chain_their_ranges(sf: Salesfor
 def test_users_own_the_partner_accounts_by_region_and_members_mirror_the_tiers(
     sandbox: Sandbox, sf: Salesforce
 ):
-    """Each partner Account's owner is its region's channel manager; its program level is
-    its tier."""
+    """A partner Account's owner is its region's manager; its program level is its tier."""
     accounts = sf.query_all(
         "SELECT Id, Region__c, Partner_Tier__c, Owner.Title FROM Account WHERE IsPartner = true"
     )["records"]

@@ -216,13 +216,6 @@ def test_bulk2_query_returns_the_same_rows_as_csv(sandbox: Sandbox, sf: Salesfor
     assert {"true", "false"} == {r["IsWon"] for r in rows}
 
 
-def test_bulk_api_1_is_not_enabled(sf: Salesforce):
-    """Bulk API 1.0 answers FeatureNotEnabled, as an org without it does."""
-    with pytest.raises(SalesforceMalformedRequest) as caught:
-        sf.bulk.Opportunity.query("SELECT Id FROM Opportunity")
-    assert "FeatureNotEnabled" == caught.value.content["exceptionCode"]
-
-
 def test_limit_info_header_feeds_api_usage(sf: Salesforce):
     """Every response carries Sforce-Limit-Info; simple-salesforce turns it into api_usage."""
     sf.query("SELECT Id FROM Account LIMIT 1")

@@ -36,8 +36,7 @@ def test_deletions_since_inside_the_bin_list_what_was_deleted_without_asking_the
 
 
 def test_a_deletion_purged_after_the_last_listing_asks_for_a_full_run(sandbox: Sandbox):
-    """Last listed 16 days ago, and a record deleted since is purged: an error naming the
-    stream and the fix (run --full), after one delete-log read and no listing."""
+    """Listed 16 days ago, a deletion since purged: an error naming the fix, no listing."""
     gone = sorted(live_sf_ids(sandbox, "Opportunity"))[0]
     sandbox.delete("salesforce", "Opportunity", [gone])
     sandbox.set_faults("salesforce", recycle_bin_days=0)  # the bin was emptied since
