@@ -6,6 +6,10 @@ urllib3 retries switched off: urllib3 does not retry POSTs anyway (search and ev
 are POSTs), and one tenacity policy that reads HubSpot's ``policyName`` retries better. Responses
 are read raw (``_preload_content=False``) so records reach the mappings exactly as HubSpot sent
 them, and so every response's rate-limit headers feed the daily budget.
+
+Object types go out as HubSpot resolves them (:func:`~connectors.hubspot.schema.api_object_type`):
+a custom object's bare name, which HubSpot no longer accepts, is sent as ``p_name``. Every pager
+follows HubSpot's own continuation (``paging.next``), never a page's length.
 """
 
 from __future__ import annotations
