@@ -14,7 +14,10 @@ accepted too). What the sandbox does its own way, each marked as an assumption b
 * ``Sforce-Enable-PKChunking`` splits the records by Id into ``chunkSize`` (default 100,000,
   at most 250,000) ranges: the batch added is ``NotProcessed`` and one batch per range does the
   work, its request the query with an Id range, as the guide describes;
-* ingest operations (insert, update, ...) are refused: extractors only read.
+* ingest operations (insert, update, ...) are refused: extractors only read;
+* of the faults, the daily budget and ``page_size`` apply (not 429s, 5xx or session expiry).
+
+Wire formats are in :mod:`sf_bulk1_wire`.
 """
 
 from __future__ import annotations
@@ -23,26 +26,21 @@ import re
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
-from xml.sax.saxutils import escape
 
 import orjson
 
 from sandbox import ids
-from sandbox.formats import day_ms, now_ms, sf_csv_datetime, sf_datetime
+from sandbox import sf_bulk1_wire as wire
+from sandbox.formats import now_ms
 from sandbox.httpbase import Request, Response
 from sandbox.sf_bulk import csv_text
 from sandbox.sf_org import SalesforceOrg
 from sandbox.sf_reference import INTEGRATION_USER
-from sandbox.sf_types import Field
 from sandbox.soql import SoqlError
 from sandbox.soql_eval import Plan, render, select
 
-NS = "http://www.force.com/2009/06/asyncapi/dataload"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
 RESULT_ROWS = 50_000
-DEFAULT_CHUNK, MAX_CHUNK = 100_000, 250_000
 _ROUTE = re.compile(r"^/services/async/(?P<version>\d+\.\d+)/(?P<rest>.*?)/?$")
 
 
@@ -111,26 +109,26 @@ class BulkV1:
         wants_json = _wants_json(request, None)
         token = request.header("x-sfdc-session") or request.header("authorization")
         if not self.valid(token.removeprefix("Bearer ").strip()):
-            return _error(400, "InvalidSessionId", "Invalid session id", wants_json)
+            return wire.error(400, "InvalidSessionId", "Invalid session id", wants_json)
         rest = found.group("rest")
         self.org.faults.count_call(f"{request.method} async/{_shape(rest)}")
         if self.org.faults.api_used > self.org.faults.budget:
-            return _error(400, "ExceededQuota", "TotalRequests Limit exceeded.", wants_json)
+            return wire.error(400, "ExceededQuota", "TotalRequests Limit exceeded.", wants_json)
         for method, pattern, handler in self.routes:
             match = pattern.match(rest)
             if match and method == request.method:
                 return handler(request, found.group("version"), *match.groups())
-        return _error(404, "InvalidUrl", f"Unknown resource {rest}", wants_json)
+        return wire.error(404, "InvalidUrl", f"Unknown resource {rest}", wants_json)
 
     # -- jobs -------------------------------------------------------------------------------
 
     def create(self, request: Request, version: str) -> Response:
         """``POST job``: a query job, Open; its content type decides the result format."""
         as_json = _wants_json(request, None)
-        body = _job_body(request, as_json)
+        body = wire.job_body(request, as_json)
         operation = str(body.get("operation") or "")
         if operation not in {"query", "queryAll"}:
-            return _error(
+            return wire.error(
                 400,
                 "InvalidJob",
                 f"The sandbox's Bulk API 1.0 runs query and queryAll jobs only, not {operation!r}",
@@ -139,18 +137,18 @@ class BulkV1:
         name = str(body.get("object") or "")
         o = self.org.store.sobject(name)
         if o is None:
-            return _error(400, "InvalidJob", f"Unable to find object: {name}", as_json)
+            return wire.error(400, "InvalidJob", f"Unable to find object: {name}", as_json)
         content = str(body.get("contentType") or "CSV").upper()
         if content not in {"CSV", "JSON", "XML"}:
-            return _error(400, "InvalidJob", f"Invalid content type: {content}", as_json)
+            return wire.error(400, "InvalidJob", f"Invalid content type: {content}", as_json)
         try:
-            chunk = _chunk_size(request.header("sforce-enable-pkchunking"))
+            chunk = wire.chunk_size(request.header("sforce-enable-pkchunking"))
         except ValueError as exc:
-            return _error(400, "InvalidJob", str(exc), as_json)
+            return wire.error(400, "InvalidJob", str(exc), as_json)
         serial = self.org.next_serial()
         job = Job(ids.sf_id("750", serial), operation, o.name, content, now_ms(), chunk, version)
         self.jobs[job.id] = job
-        return _answer(201, "jobInfo", self._job(job), as_json)
+        return wire.answer(201, "jobInfo", self._job(job), as_json)
 
     def _job(self, job: Job) -> dict[str, Any]:
         states = [b.state for b in job.batches]
@@ -181,7 +179,7 @@ class BulkV1:
     def _find(self, request: Request, job_id: str) -> Job | Response:
         job = self.jobs.get(job_id)
         if job is None:
-            return _error(400, "InvalidJob", f"Invalid job id: {job_id}", _wants_json(request))
+            return wire.error(400, "InvalidJob", f"Invalid job id: {job_id}", _wants_json(request))
         return job
 
     def job_info(self, request: Request, version: str, job_id: str) -> Response:
@@ -189,7 +187,7 @@ class BulkV1:
         job = self._find(request, job_id)
         if isinstance(job, Response):
             return job
-        return _answer(200, "jobInfo", self._job(job), _wants_json(request, job))
+        return wire.answer(200, "jobInfo", self._job(job), _wants_json(request, job))
 
     def close(self, request: Request, version: str, job_id: str) -> Response:
         """``POST job/{id}`` with ``state`` Closed or Aborted."""
@@ -197,11 +195,11 @@ class BulkV1:
         if isinstance(job, Response):
             return job
         as_json = _wants_json(request, job)
-        state = str(_job_body(request, as_json).get("state") or "")
+        state = str(wire.job_body(request, as_json).get("state") or "")
         if state not in {"Closed", "Aborted"}:
-            return _error(400, "InvalidJobState", f"Invalid state: {state}", as_json)
+            return wire.error(400, "InvalidJobState", f"Invalid state: {state}", as_json)
         job.state = state
-        return _answer(200, "jobInfo", self._job(job), as_json)
+        return wire.answer(200, "jobInfo", self._job(job), as_json)
 
     # -- batches ----------------------------------------------------------------------------
 
@@ -212,17 +210,17 @@ class BulkV1:
             return job
         as_json = _wants_json(request, job)
         if job.state != "Open":
-            return _error(400, "InvalidJobState", f"Job {job.id} is {job.state}", as_json)
+            return wire.error(400, "InvalidJobState", f"Job {job.id} is {job.state}", as_json)
         text = request.body.decode("utf-8").strip()
         batch = self._batch(job, text)
         if job.chunk_size is None or batch.plan is None:
             self._run(job, batch, batch.plan, None)
-            return _answer(201, "batchInfo", _batch_info(batch), as_json)
+            return wire.answer(201, "batchInfo", _batch_info(batch), as_json)
         batch.state, batch.message = "NotProcessed", ""
         for low, high in _id_ranges(self.org, batch.plan, job.chunk_size):
             chunk = self._batch(job, text, _ranged(text, low, high))
             self._run(job, chunk, batch.plan, (low, high))
-        return _answer(201, "batchInfo", _batch_info(batch), as_json)
+        return wire.answer(201, "batchInfo", _batch_info(batch), as_json)
 
     def _batch(self, job: Job, text: str, shown: str | None = None) -> Batch:
         """A new batch of ``text``; ``shown`` is what its ``/request`` reads (PK chunks)."""
@@ -276,7 +274,7 @@ class BulkV1:
         for batch in job.batches:
             if batch.id == batch_id:
                 return job, batch
-        return _error(
+        return wire.error(
             400, "InvalidBatch", f"Invalid batch id: {batch_id}", _wants_json(request, job)
         )
 
@@ -286,7 +284,7 @@ class BulkV1:
         if isinstance(found, Response):
             return found
         job, batch = found
-        return _answer(200, "batchInfo", _batch_info(batch), _wants_json(request, job))
+        return wire.answer(200, "batchInfo", _batch_info(batch), _wants_json(request, job))
 
     def batch_list(self, request: Request, version: str, job_id: str) -> Response:
         """``GET job/{id}/batch``: every batch, PK-chunked ones included."""
@@ -295,9 +293,9 @@ class BulkV1:
             return job
         infos = [_batch_info(b) for b in job.batches]
         if _wants_json(request, job):
-            return Response(200, orjson.dumps({"batchInfo": [_json(i) for i in infos]}))
-        inner = "".join(_xml_element("batchInfo", i) for i in infos)
-        return _xml(200, f'<batchInfoList xmlns="{NS}">{inner}</batchInfoList>')
+            return Response(200, orjson.dumps({"batchInfo": [wire.json(i) for i in infos]}))
+        inner = "".join(wire.xml_element("batchInfo", i) for i in infos)
+        return wire.xml(200, f'<batchInfoList xmlns="{wire.NS}">{inner}</batchInfoList>')
 
     def batch_request(self, request: Request, version: str, job_id: str, batch_id: str) -> Response:
         """``GET job/{id}/batch/{batchId}/request``: the query the batch ran."""
@@ -314,12 +312,12 @@ class BulkV1:
         job, batch = found
         as_json = _wants_json(request, job)
         if batch.state != "Completed":
-            return _error(400, "InvalidBatch", f"Batch {batch.id} is {batch.state}", as_json)
+            return wire.error(400, "InvalidBatch", f"Batch {batch.id} is {batch.state}", as_json)
         names = [name for name, _ in batch.results]
         if as_json:
             return Response(200, orjson.dumps(names))
         inner = "".join(f"<result>{n}</result>" for n in names)
-        return _xml(200, f'<result-list xmlns="{NS}">{inner}</result-list>')
+        return wire.xml(200, f'<result-list xmlns="{wire.NS}">{inner}</result-list>')
 
     def result(
         self, request: Request, version: str, job_id: str, batch_id: str, result_id: str
@@ -331,7 +329,7 @@ class BulkV1:
         job, batch = found
         rows = dict(batch.results).get(result_id)
         if rows is None or batch.plan is None:
-            return _error(
+            return wire.error(
                 400, "InvalidBatch", f"Invalid result id: {result_id}", _wants_json(request, job)
             )
         plan, store = batch.plan, self.org.store
@@ -345,15 +343,17 @@ class BulkV1:
                 store,
                 record,
                 job.version,
-                _bulk_json if job.content_type == "JSON" else _bulk_text,
+                wire.bulk_json if job.content_type == "JSON" else wire.bulk_text,
             )
             for record in (table.record(i) for i in rows)
             if record is not None
         ]
         if job.content_type == "JSON":
             return Response(200, orjson.dumps(records))
-        inner = "".join(_xml_record(r) for r in records)
-        return _xml(200, f'<queryResult xmlns="{NS}" xmlns:xsi="{XSI}">{inner}</queryResult>')
+        inner = "".join(wire.xml_record(r) for r in records)
+        return wire.xml(
+            200, f'<queryResult xmlns="{wire.NS}" xmlns:xsi="{wire.XSI}">{inner}</queryResult>'
+        )
 
 
 # -- wire helpers --------------------------------------------------------------------------
@@ -369,27 +369,6 @@ def _wants_json(request: Request, job: Job | None = None) -> bool:
     if job is not None and job.content_type == "JSON":
         return True
     return "json" in request.header("content-type") or "json" in request.header("accept")
-
-
-def _job_body(request: Request, as_json: bool) -> dict[str, Any]:
-    """The jobInfo a client sent, as JSON or as XML elements."""
-    if as_json:
-        data = orjson.loads(request.body or b"{}")
-        return data if isinstance(data, dict) else {}
-    text = request.body.decode("utf-8")
-    return dict(re.findall(r"<(\w+)>([^<]*)</\1>", text))
-
-
-def _chunk_size(header: str) -> int | None:
-    """``Sforce-Enable-PKChunking``: ``true``/``TRUE``, ``chunkSize=N``, ``false``, absent."""
-    value = header.strip()
-    if not value or value.lower() == "false":
-        return None
-    found = re.search(r"chunkSize=(\d+)", value)
-    size = int(found.group(1)) if found else DEFAULT_CHUNK
-    if not 1 <= size <= MAX_CHUNK:
-        raise ValueError(f"chunkSize must be between 1 and {MAX_CHUNK}, got {size}")
-    return size
 
 
 def _id(table: Any, index: int) -> str:
@@ -437,84 +416,3 @@ def _batch_info(batch: Batch) -> dict[str, Any]:
     if batch.message or batch.state == "NotProcessed":
         info["stateMessage"] = batch.message or None
     return info
-
-
-def _stamp_json(value: Any) -> Any:
-    return sf_datetime(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _json(info: dict[str, Any]) -> dict[str, Any]:
-    """An info dict as JSON writes it (instants as ``...000+0000``)."""
-    return {
-        k: _stamp_json(v) if k in {"createdDate", "systemModstamp"} else v for k, v in info.items()
-    }
-
-
-def _answer(status: int, root: str, info: dict[str, Any], as_json: bool) -> Response:
-    if as_json:
-        return Response(status, orjson.dumps(_json(info)))
-    return _xml(status, _xml_element(root, info, NS))
-
-
-def _xml(status: int, inner: str) -> Response:
-    body = '<?xml version="1.0" encoding="UTF-8"?>' + inner
-    return Response(status, body.encode(), content_type="application/xml")
-
-
-def _xml_value(key: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if key in {"createdDate", "systemModstamp"} and isinstance(value, int):
-        return sf_csv_datetime(value)
-    return escape(str(value))
-
-
-def _xml_element(root: str, info: dict[str, Any], namespace: str | None = None) -> str:
-    xmlns = f' xmlns="{namespace}"' if namespace else ""
-    inner = "".join(f"<{k}>{_xml_value(k, v)}</{k}>" for k, v in info.items() if v is not None)
-    return f"<{root}{xmlns}>{inner}</{root}>"
-
-
-def _error(status: int, code: str, message: str, as_json: bool) -> Response:
-    if as_json:
-        body = {"exceptionCode": code, "exceptionMessage": message}
-        return Response(status, orjson.dumps(body))
-    return _xml(
-        status,
-        f'<error xmlns="{NS}"><exceptionCode>{code}</exceptionCode>'
-        f"<exceptionMessage>{escape(message)}</exceptionMessage></error>",
-    )
-
-
-def _bulk_json(f: Field, value: Any) -> Any:
-    """Bulk 1.0 JSON: dateTimes (and dates, assumed) as epoch ms; the rest as REST writes it."""
-    if value is None:
-        return None
-    if f.type == "datetime":
-        return value
-    if f.type == "date":
-        return day_ms(date.fromisoformat(str(value)))
-    return value
-
-
-def _bulk_text(f: Field, value: Any) -> Any:
-    """Bulk 1.0 XML: dateTimes as CSV writes them (``...000Z``)."""
-    if f.type == "datetime" and value is not None:
-        return sf_csv_datetime(value)
-    return value
-
-
-def _xml_record(record: dict[str, Any], tag: str = "records") -> str:
-    kind = record["attributes"]["type"]
-    parts = [f"<type>{kind}</type>"]
-    for key, value in record.items():
-        if key == "attributes":
-            continue
-        if isinstance(value, dict):
-            parts.append(_xml_record(value, key))
-        elif value is None:
-            parts.append(f'<{key} xsi:nil="true"/>')
-        else:
-            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            parts.append(f"<{key}>{escape(text)}</{key}>")
-    return f'<{tag} xsi:type="sObject">{"".join(parts)}</{tag}>'
