@@ -12,7 +12,8 @@
     BudgetExhausted
     └── DailyLimitReached       the CRM itself refused the call: the daily allowance is spent
     FatalError
-    └── AuthenticationFailed    the CRM rejected our credentials (a fresh token included)
+    ├── AuthenticationFailed    the CRM rejected our credentials (a fresh token included)
+    └── DeletionsOutOfReach     deletions were last listed longer ago than the CRM keeps them
 
 The callers above the connectors catch only the partnerplan bases; these subclasses exist so
 that the connectors' own retry loops can tell the cases apart.
@@ -56,3 +57,11 @@ class DailyLimitReached(BudgetExhausted):
 
 class AuthenticationFailed(FatalError):
     """The CRM rejected our credentials; a human must fix them."""
+
+
+class DeletionsOutOfReach(FatalError):
+    """The CRM keeps deleted records for a while only, and they were last listed before that.
+
+    Records deleted (and purged) in between can no longer be listed, so an incremental run
+    would keep counting them; only a full pull (``run --full``) notices that they are gone.
+    """

@@ -185,6 +185,10 @@ class CompiledStream:
                 value = None
             attributes[rule.name] = value
         partner, status, amount, currency, occurred_on, created_at, closed_at = values
+        if self.kind == "rate" and not deleted:
+            problem = _rate_problem(amount, currency, occurred_on, attributes)
+            if problem is not None:
+                return self._reject(raw, record_id, problem[0], problem[1])
         if self.kind == "partner":
             partner = record_id
             key = attributes.get("key") or f"{self.source}:{record_id}"
@@ -229,3 +233,18 @@ class CompiledStream:
 
     def _reject(self, raw: Raw, record_id: str, field_name: str, reason: str) -> Rejection:
         return Rejection(self.source, self.name, self.object, record_id, raw, field_name, reason)
+
+
+def _rate_problem(
+    amount: Any, currency: Any, occurred_on: Any, attributes: dict[str, Any]
+) -> tuple[str, str] | None:
+    """Why a ``rate`` record cannot be a rate (field, reason), or None when it can."""
+    for name, value in (("currency", currency), ("amount", amount), ("occurred_on", occurred_on)):
+        if value is None:
+            return name, f"a rate needs {name}; this record has none"
+    if amount <= 0:
+        return "amount", f"a rate must be positive, not {amount}"
+    base = attributes.get("base")
+    if not (isinstance(base, str) and len(base) == 3 and base.isalpha()):
+        return "attributes.base", f"{base!r} is not a 3-letter ISO currency code such as USD"
+    return None

@@ -14,6 +14,7 @@ from typing import Any
 from connectors.spec import Filter, StreamSpec
 from mappings.compiled import SLOT_TYPES, CompiledStream, Rule, slot_rule
 from mappings.expressions import Compiler, Loc
+from mappings.kinds import RATE_FIELDS
 from mappings.paths import PathChecker
 from mappings.schema import Expr, FilterIn, StreamIn
 from partnerplan.config import Document
@@ -139,6 +140,8 @@ def compile_stream(
             )
         )
         return None
+    if stream.kind == "rate":
+        _check_rate(doc, loc, stream)
     build = _StreamCompiler(doc, loc, stream, checker)
     dialect = checker.dialect
     defaults = dialect.record_paths
@@ -186,3 +189,20 @@ def compile_stream(
         file=str(doc.path),
         lines=lines,
     )
+
+
+def _check_rate(doc: Document, loc: Loc, stream: StreamIn) -> None:
+    """A ``rate`` stream maps a currency, its rate, its first day and the base currency."""
+    missing = [f"fields.{name}" for name in RATE_FIELDS if getattr(stream.fields, name) is None]
+    if "base" not in stream.attributes:
+        missing.append("attributes.base")
+    if missing:
+        doc.problems.append(
+            doc.problem(
+                (*loc, "kind"),
+                f"a `kind: rate` stream needs {', '.join(missing)}: currency (the ISO code), "
+                "amount (units of it per one unit of the base currency), occurred_on (the "
+                "first day the rate applies) and attributes.base (the base currency, e.g. "
+                "{const: USD}); see config/mappings/README.md",
+            )
+        )

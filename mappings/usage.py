@@ -32,7 +32,7 @@ def unusable_references(
     kinds = {kind for kind, _ in usable}
     problems: list[Problem] = []
     for stream in mappings.streams.values():
-        if stream.kind == "partner":
+        if stream.kind in ("partner", "rate"):  # partners and rates, not metric activities
             continue
         if stream.kind not in kinds:
             problems.append(

@@ -38,6 +38,9 @@ from plans.store import FxRateRow, PlanRow, ProgressRow, TargetRow
 from plans.target import TargetDefinition
 from plans.trust import KindTrust, verdict
 
+RATE_KIND = "rate"
+"""The kind of activities that carry currency rates (a DatedConversionRate stream)."""
+
 log = structlog.get_logger(__name__)
 COMPUTED = ("active", "closed")
 """Plan statuses whose progress is computed; a draft is not, and a frozen plan never again."""
@@ -262,7 +265,10 @@ def _compute(
     planned: list[tuple[_Target, Metric, list[Scope]]] = []
     data_as_of: dict[int, datetime | None] = {}
     for target in known:
-        kinds = {k for part in catalogue.components(target.metric) for k in part.kinds}
+        parts = catalogue.components(target.metric)
+        kinds = {k for part in parts for k in part.kinds}
+        if rates_source != CONFIG_SOURCE and any(part.is_money for part in parts):
+            kinds.add(RATE_KIND)  # converted with rates pulled from the CRM: they count too
         judged = verdict(kinds, trust)
         if not judged.trusted:
             result.stale[target.id] = judged.reason or "a stream it reads is not complete"

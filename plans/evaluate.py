@@ -25,9 +25,14 @@ class MissingRate(ConfigurationError):
     """An amount must be converted but no rate covers its currency on its date."""
 
     def __init__(self, currency: str, day: str, source: str) -> None:
+        fix = (
+            f"add an entry for {currency} dated on or before {day} to config/rates.yaml"
+            if source == "config"
+            else f"the CRM stream {source!r} (rates.yaml `stream:`) stored no such rate: add "
+            f"one in the CRM and sync {source!r}, or remove `stream:` to use rates.yaml's entries"
+        )
         super().__init__(
-            f"no conversion rate for {currency} on {day} (rates source {source!r}); add an "
-            f"entry for {currency} dated on or before {day} to config/rates.yaml"
+            f"no conversion rate for {currency} on {day} (rates source {source!r}); {fix}"
         )
         self.currency = currency
         self.day = day

@@ -20,7 +20,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -28,11 +28,13 @@ from mappings.activity import Activity, Rejection
 from mappings.loader import MappingSet
 from mappings.storable import quarantine_safe
 from plans.db import one_of, upsert
-from plans.store import ActivityRow, PartnerLinkRow, PartnerRow, QuarantineRow
+from plans.store import ActivityRow, FxRateRow, PartnerLinkRow, PartnerRow, QuarantineRow
 
 _IN_CHUNK = 5_000  # ids per lookup (bound as one parameter: see db.one_of)
 _QUARANTINE_CHUNK = 2_000
 _PARTNER_FIELDS = ("key", "name", "tier", "region")
+_NOT_ACTIVITIES = ("partner", "rate")
+_OPEN_END = "9999-12-31"  # Salesforce's NextStartDate of the latest range: no end
 T = TypeVar("T")
 
 
@@ -269,15 +271,20 @@ def store_batch(
     partners = [a for a in changed if a.kind == "partner"]
     if partners:
         _store_partners(session, stream_source, partners, now)
+    rates = [a for a in changed if a.kind == "rate"]
+    if rates and _store_rates(session, stream, rates):
+        # converted amounts of every partner may move: recompute them all
+        partner_ids = session.execute(select(PartnerRow.__table__.c.id)).scalars()  # type: ignore[attr-defined]
+        result.touched.update((int(partner_id), None) for partner_id in partner_ids)
     refs = {a.partner_ref for a in changed if a.partner_ref is not None}
     links = _partner_ids(session, stream_source, refs) if refs else {}
     rows = []
     for item in changed:
         partner_id = links.get(item.partner_ref) if item.partner_ref is not None else None
         rows.append({**item.as_row(), "partner_id": partner_id, "stored_at": now})
-        if partner_id is None and item.kind != "partner":
+        if partner_id is None and item.kind not in _NOT_ACTIVITIES:
             result.unlinked += 1
-        if item.kind == "partner":
+        if item.kind in _NOT_ACTIVITIES:
             continue
         result.touched.add((partner_id, item.occurred_on))
         before = existing.get(item.record_id)
@@ -292,6 +299,47 @@ def store_batch(
     )
     result.resolved = _resolve_quarantine(session, stream_source, stream, ids, now)
     return result
+
+
+def _store_rates(session: Session, stream: str, rates: list[Activity]) -> bool:
+    """Write ``kind: rate`` records into the rate table, tagged with their stream's name.
+
+    One row per (currency, first day): ``rate`` is ``amount``, the base currency
+    ``attributes.base``, the end ``attributes.until`` (none for Salesforce's 9999-12-31). A
+    deleted record removes its row. Returns whether any row changed.
+    """
+    table = FxRateRow.__table__  # type: ignore[attr-defined]
+    changed = False
+    for item in rates:
+        start = item.occurred_on.isoformat() if item.occurred_on else None
+        if start is None or item.currency is None:
+            continue  # a deleted record whose fields did not map: nothing to match it by
+        where = and_(
+            table.c.source == stream, table.c.currency == item.currency, table.c.start_on == start
+        )
+        until = item.attributes.get("until")
+        wanted = None
+        if not item.deleted and item.amount is not None:
+            wanted = (
+                str(item.attributes.get("base")),
+                None if until in (None, _OPEN_END) else str(until),
+                str(item.amount),
+            )
+        found = session.execute(select(table.c.base, table.c.end_on, table.c.rate).where(where))
+        stored = found.first()
+        if (tuple(stored) if stored else None) == wanted:
+            continue
+        changed = True
+        session.execute(delete(table).where(where))
+        if wanted is not None:
+            base, end, rate = wanted
+            session.execute(
+                table.insert().values(
+                    source=stream, base=base, currency=item.currency, start_on=start,
+                    end_on=end, rate=rate,
+                )
+            )  # fmt: skip
+    return changed
 
 
 def resolve_partners(session: Session) -> set[int]:

@@ -24,7 +24,7 @@ from plans.catalogue import Catalogue, plain_filter
 from plans.periods import Period, parse_period
 from plans.planchecks import check_targets, target_key
 from plans.planspec import PlansFile, SectionSpec, TargetSpec, TemplateSpec
-from plans.rates import RateSet, load_rates
+from plans.rates import CONFIG_SOURCE, RateSet, load_rates
 from plans.target import TargetDefinition
 
 Loc = tuple[str | int, ...]
@@ -92,6 +92,12 @@ class PlanSet:
     plans: list[Plan]
     groups: list[Group] = field(default_factory=list)
     rates: RateSet | None = None
+
+    @property
+    def rates_source(self) -> str:
+        """Which stored rates convert currencies: ``config``, or the CRM stream ``rates.yaml``
+        names under ``stream:``."""
+        return self.rates.use if self.rates is not None else CONFIG_SOURCE
 
     def expand(self, partners: Mapping[str, str | None]) -> list[Plan]:
         """All plans, tier templates expanded for ``partners`` (key → tier).

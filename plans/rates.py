@@ -16,6 +16,16 @@ rates:
 ```
 A date before a currency's first entry has no rate: converting it is an error naming the
 currency and the date, never a silent 1.0.
+
+Rates can come from the CRM instead: a ``kind: rate`` mapping stream (Salesforce's
+``DatedConversionRate``) stores them tagged with the stream's name, and
+
+```yaml
+version: 1
+base: USD
+stream: sf_rates      # convert with the rates this stream pulled; entries below are kept
+```
+converts with those.
 """
 
 from __future__ import annotations
@@ -55,6 +65,9 @@ class RatesFile(StrictModel):
 
     version: int = 1
     base: str = Field(pattern=r"^[A-Z]{3}$")
+    stream: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    """A ``kind: rate`` mapping stream whose stored rates convert currencies, instead of
+    the entries under ``rates:``."""
     rates: dict[str, list[RateEntry]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -75,6 +88,8 @@ class RateSet:
     base: str
     source: str = CONFIG_SOURCE
     rows: list[dict[str, str | None]] = field(default_factory=list)
+    use: str = CONFIG_SOURCE
+    """The stored rates that convert: these (``config``) or a CRM stream's (its name)."""
 
     @classmethod
     def from_file(cls, rates: RatesFile, source: str = CONFIG_SOURCE) -> RateSet:
@@ -92,7 +107,7 @@ class RateSet:
                         "rate": str(entry.rate),
                     }
                 )
-        return cls(base=rates.base, source=source, rows=rows)
+        return cls(base=rates.base, source=source, rows=rows, use=rates.stream or source)
 
 
 def load_rates(config_dir: Path) -> tuple[RateSet | None, list[Problem]]:

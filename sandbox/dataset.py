@@ -35,26 +35,50 @@ def load(data: dict[str, Any], salesforce: SalesforceStore, hubspot: HubSpotStor
     kinds = data.get("hubspot") or {}
     links: list[tuple[Any, str, str, str]] = []
     for name in sorted(kinds, key=lambda n: (n != "companies", n)):
-        kind = hubspot.kind(name)
-        table = hubspot.table(kind)
-        for item in kinds[name]:
-            props = dict(item.get("properties") or {})
-            stamp = _instant(item.get("updatedAt")) or now_ms()
-            system = {"hs_object_id", kind.created, kind.modified}
-            record = hubspot.create(
-                kind,
-                hubspot.coerce(kind, {k: v for k, v in props.items() if k not in system}),
-                stamp,
-            )
-            if item.get("createdAt"):
-                record["_created"] = _instant(item["createdAt"])
-            if item.get("id"):
-                record["p"]["hs_object_id"] = str(item["id"])
-                table.put(record, str(item["id"]))
+        kind = hubspot.kind(name, api=False)
+        for position, item in enumerate(kinds[name]):
+            record_id = _hubspot_record(hubspot, kind, item, f"hubspot.{name}[{position}]")
             for to, ids in (item.get("associations") or {}).items():
-                links.extend((kind, record["p"]["hs_object_id"], to, str(i)) for i in ids)
+                links.extend((kind, record_id, to, str(i)) for i in ids)
     for kind, record_id, to, to_id in links:
-        hubspot.link(kind, record_id, hubspot.kind(to), to_id)
+        hubspot.link(kind, record_id, hubspot.kind(to, api=False), to_id)
+
+
+def _hubspot_record(hubspot: HubSpotStore, kind: Any, item: dict[str, Any], where: str) -> str:
+    """Store one HubSpot record of the data file; returns its id.
+
+    ``createdAt`` (else the ``createdate``/``hs_createdate`` property) is when it was created,
+    ``updatedAt`` (else the modified property) when it last changed; either defaults to the
+    other, then to now. ``archived: true`` loads it into the recycle bin (``archivedAt``,
+    else ``updatedAt``), where only ``archived=true`` listings see it.
+
+    Raises:
+        DatasetError: the record was created after it was last changed, or archived before.
+    """
+    props = dict(item.get("properties") or {})
+    updated = _instant(item.get("updatedAt") or props.get(kind.modified))
+    created = _instant(item.get("createdAt") or props.get(kind.created))
+    updated = updated or created or now_ms()
+    created = created or updated
+    if created > updated:
+        raise DatasetError(
+            f"{where}: createdAt {item.get('createdAt') or props.get(kind.created)} is after "
+            f"updatedAt {item.get('updatedAt') or props.get(kind.modified)}; a record cannot "
+            f"change before it exists"
+        )
+    system = {"hs_object_id", kind.created, kind.modified}
+    values = hubspot.coerce(kind, {k: v for k, v in props.items() if k not in system})
+    record = hubspot.create(kind, values, updated, created=created)
+    record_id = str(item.get("id") or record["p"]["hs_object_id"])
+    if item.get("id"):
+        record["p"]["hs_object_id"] = record_id
+        hubspot.table(kind).put(record, record_id)
+    if item.get("archived"):
+        archived = _instant(item.get("archivedAt")) or updated
+        if archived < updated:
+            raise DatasetError(f"{where}: archivedAt is before updatedAt")
+        hubspot.archive(kind, record, archived)
+    return record_id
 
 
 def _instant(text: Any) -> int | None:

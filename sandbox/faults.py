@@ -24,8 +24,18 @@ key                         effect
 ``invalid_locator_after``   the N-th query-more (1-based) answers INVALID_QUERY_LOCATOR
 ``fail_ids``                ids / external-id values whose writes fail inside batch calls
 ``fail_every``              every N-th record of a batch write fails
-``page_size``               force smaller query pages (Salesforce) / search and list pages
-``search_lag_ms``           HubSpot search does not see changes younger than this (indexing)
+``page_size``               at most this many records a page in every paged read: Salesforce
+                            query/queryMore (a smaller ``batchSize`` than asked is legal) and
+                            Bulk 2.0 results (fewer rows than ``maxRecords``, locator still
+                            set); HubSpot search, list and v4 association reads
+``short_pages``             every N-th page of any paged read holds a third of what it would
+                            (at least one record), the API's continuation still pointing on:
+                            a short page mid-stream, which says nothing about the end
+``recycle_bin_days``        Salesforce keeps deleted records this long (default 15): queryAll,
+                            Bulk ``queryAll`` and getDeleted see them until then, then never
+``search_lag_ms``           HubSpot search does not see records changed (or created) less
+                            than this many ms ago: they are not indexed yet, so no search
+                            matches them until then (lists, reads and batch reads see them)
 ``change_after_page``       after serving page K of a paged read of ``change_object`` ...
 ``change_object``           ... touch ``change_count`` records already served (default 10),
 ``change_count``            bumping their modified stamps, as a concurrent user would
@@ -67,6 +77,8 @@ class FaultSpec:
     fail_ids: list[str] = field(default_factory=list)
     fail_every: int | None = None
     page_size: int | None = None
+    short_pages: int | None = None
+    recycle_bin_days: int = 15
     search_lag_ms: int = 0
     change_after_page: int | None = None
     change_object: str | None = None
@@ -97,6 +109,7 @@ class Injector:
         self.rate_limited = 0
         self.server_errors = 0
         self.query_mores = 0
+        self.pages = 0
         self.api_used = 0
         self.by_endpoint: Counter[str] = Counter()
         self.records_served: Counter[str] = Counter()
@@ -109,6 +122,7 @@ class Injector:
         with self.lock:
             self.spec = built
             self.calls_since_set = self.rate_limited = self.server_errors = self.query_mores = 0
+            self.pages = 0
 
     def clear(self) -> None:
         """No faults."""
@@ -154,6 +168,19 @@ class Injector:
                 return False
             self.rate_limited += 1
             return True
+
+    def page(self, size: int) -> int:
+        """How many records the next page of a paged read holds: ``size`` or fewer if faulted."""
+        spec = self.spec
+        if spec.page_size:
+            size = min(size, spec.page_size)
+        if spec.short_pages:
+            with self.lock:
+                self.pages += 1
+                short = self.pages % spec.short_pages == 0
+            if short:
+                size = max(1, size // 3)
+        return max(1, size)
 
     def locator_fails(self) -> bool:
         """Count one query-more; True when this is the one that must fail."""

@@ -137,7 +137,7 @@ class Batch:
             to_id = str((association.get("to") or {}).get("id", ""))
             for to in self.store.tables:
                 if self.store.tables[to].get(to_id) is not None:
-                    self.store.link(kind, record_id, self.store.kind(to), to_id)
+                    self.store.link(kind, record_id, self.store.kind(to, api=False), to_id)
 
     def update_one(self, request: Request, type_name: str, record_id: str) -> Response:
         """``PATCH /crm/v3/objects/{type}/{id}``: 200."""

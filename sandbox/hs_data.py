@@ -24,6 +24,7 @@ PER_PARTNER = {
     "partner_trainings": 30,
     "partner_plan_progress": 0,
 }
+"""Records per partner; the standard types not listed (tickets, engagements, ...) start empty."""
 ACTIVITY_TYPES = ("deals", "contacts", "deal_registrations", "partner_trainings")
 _CODES = {t.name: 200 + n for n, t in enumerate(TYPES)}
 _PRODUCTS = ("Platform", "Analytics", "Security", "Services")
@@ -38,7 +39,7 @@ class HubSpotData:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.counts = {name: per * world.scale for name, per in PER_PARTNER.items()}
+        self.counts = {t.name: PER_PARTNER.get(t.name, 0) * world.scale for t in TYPES}
         self._makers: dict[
             str, Callable[[Draw, int], tuple[dict[str, Any], dict[str, list[str]]]]
         ] = {

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from sandbox.formats import hs_datetime, now_ms
+from sandbox.hs_owners import OWNERS
 from sandbox.hs_portal import HubSpotPortal
 from sandbox.hs_schema import (
     ASSOCIATION_TYPES,
@@ -20,6 +22,9 @@ from sandbox.hs_store import HsError
 from sandbox.httpbase import Request, Response, json_response
 
 MAX_ASSOCIATION_INPUTS = 1000
+ASSOCIATIONS_PER_PAGE = 500
+"""Associations of one record per page (v4 reads; the documented default limit of the
+single-record read, assumed for batch reads too)."""
 _TYPES = {"string", "number", "date", "datetime", "enumeration", "bool", "phone_number"}
 
 
@@ -33,8 +38,17 @@ def routes(portal: HubSpotPortal) -> list[tuple[str, re.Pattern[str], Callable[.
         ("POST", re.compile(r"^/crm/v3/properties/([\w-]+)/groups$"), meta.create_group),
         ("GET", re.compile(r"^/crm/v3/properties/([\w-]+)/(\w+)$"), meta.property),
         ("GET", re.compile(r"^/crm/v3/pipelines/([\w-]+)$"), meta.pipelines),
+        ("GET", re.compile(r"^/crm/v3/pipelines/([\w-]+)/([\w-]+)$"), meta.pipeline),
+        ("GET", re.compile(r"^/crm/v3/pipelines/([\w-]+)/([\w-]+)/stages$"), meta.stages),
+        ("GET", re.compile(r"^/crm/v3/pipelines/([\w-]+)/([\w-]+)/stages/([\w-]+)$"), meta.stage),
+        # The schemas API answers under both prefixes (the client uses the first; the custom
+        # objects guide documents the second).
         ("GET", re.compile(r"^/crm-object-schemas/v3/schemas$"), meta.schemas),
         ("GET", re.compile(r"^/crm-object-schemas/v3/schemas/([\w-]+)$"), meta.schema),
+        ("GET", re.compile(r"^/crm/v3/schemas$"), meta.schemas),
+        ("GET", re.compile(r"^/crm/v3/schemas/([\w-]+)$"), meta.schema),
+        ("GET", re.compile(r"^/crm/v3/owners$"), meta.owners),
+        ("GET", re.compile(r"^/crm/v3/owners/(\d+)$"), meta.owner),
         (
             "POST",
             re.compile(r"^/crm/v4/associations/([\w-]+)/([\w-]+)/batch/read$"),
@@ -149,8 +163,58 @@ class Meta:
         """``GET /crm/v3/pipelines/{type}``."""
         return json_response(200, {"results": pipelines(self.store.kind(type_name))})
 
+    def _pipeline(self, type_name: str, pipeline_id: str) -> dict[str, Any]:
+        for found in pipelines(self.store.kind(type_name)):
+            if found["id"] == pipeline_id:
+                return found
+        raise HsError(404, "OBJECT_NOT_FOUND", f"Unable to find pipeline {pipeline_id}.")
+
+    def pipeline(self, request: Request, type_name: str, pipeline_id: str) -> Response:
+        """``GET /crm/v3/pipelines/{type}/{pipelineId}``."""
+        return json_response(200, self._pipeline(type_name, pipeline_id))
+
+    def stages(self, request: Request, type_name: str, pipeline_id: str) -> Response:
+        """``GET /crm/v3/pipelines/{type}/{pipelineId}/stages``."""
+        return json_response(200, {"results": self._pipeline(type_name, pipeline_id)["stages"]})
+
+    def stage(self, request: Request, type_name: str, pipeline_id: str, stage_id: str) -> Response:
+        """``GET /crm/v3/pipelines/{type}/{pipelineId}/stages/{stageId}``."""
+        for found in self._pipeline(type_name, pipeline_id)["stages"]:
+            if found["id"] == stage_id:
+                return json_response(200, found)
+        raise HsError(404, "OBJECT_NOT_FOUND", f"Unable to find stage {stage_id}.")
+
+    def owners(self, request: Request) -> Response:
+        """``GET /crm/v3/owners``: ``limit`` (default 100, at most 500), ``after``, ``email``.
+
+        Paged as the objects list is: ``after`` is the next owner's id, with a ``link``.
+        """
+        raw = request.param("limit") or ""
+        limit = max(1, min(int(raw) if raw.isdigit() else 100, 500))
+        email = (request.param("email") or "").lower()
+        archived = (request.param("archived") or "false").lower() == "true"
+        matching = [
+            o for o in OWNERS if o["archived"] == archived and email in ("", o["email"].lower())
+        ]
+        after = request.param("after")
+        start = next((n for n, o in enumerate(matching) if o["id"] == after), 0) if after else 0
+        body: dict[str, Any] = {"results": matching[start : start + limit]}
+        if start + limit < len(matching):
+            following = matching[start + limit]["id"]
+            query = [(k, v) for k, values in request.query.items() if k != "after" for v in values]
+            link = f"{self.portal.url}{request.path}?{urlencode([*query, ('after', following)])}"
+            body["paging"] = {"next": {"after": following, "link": link}}
+        return json_response(200, body)
+
+    def owner(self, request: Request, owner_id: str) -> Response:
+        """``GET /crm/v3/owners/{ownerId}``."""
+        for found in OWNERS:
+            if found["id"] == owner_id:
+                return json_response(200, found)
+        raise HsError(404, "OBJECT_NOT_FOUND", f"Owner {owner_id} not found.")
+
     def schemas(self, request: Request) -> Response:
-        """``GET /crm-object-schemas/v3/schemas``: the custom objects."""
+        """``GET /crm-object-schemas/v3/schemas`` (and ``/crm/v3/schemas``): custom objects."""
         return json_response(200, {"results": [schema(t) for t in TYPES if t.custom]})
 
     def schema(self, request: Request, type_name: str) -> Response:
@@ -170,8 +234,17 @@ class Meta:
         found.append({"category": category, "typeId": unlabeled, "label": None})
         return found
 
+    def _per_page(self, asked: int | None) -> int:
+        """Associations per record and page: ``asked`` (at most 500) or the forced page size."""
+        return self.portal.faults.page(min(asked or ASSOCIATIONS_PER_PAGE, ASSOCIATIONS_PER_PAGE))
+
     def read_associations(self, request: Request, from_name: str, to_name: str) -> Response:
-        """``POST /crm/v4/associations/{from}/{to}/batch/read``: 207 when some have none."""
+        """``POST /crm/v4/associations/{from}/{to}/batch/read``: 207 when some have none.
+
+        Each result holds at most a page of one record's associations; when it has more, the
+        result carries ``paging.next.after`` and the caller asks again with that ``after`` in
+        the record's input (``{"id": ..., "after": ...}``), as the v4 guide describes.
+        """
         kind, to = self.store.kind(from_name), self.store.kind(to_name)
         started = now_ms()
         inputs = (request.json() or {}).get("inputs") or []
@@ -179,6 +252,7 @@ class Meta:
             raise HsError(
                 400, "VALIDATION_ERROR", f"The maximum number of inputs is {MAX_ASSOCIATION_INPUTS}"
             )
+        size = self._per_page(None)
         results, errors = [], []
         for item in inputs:
             key = str(item.get("id", ""))
@@ -198,11 +272,15 @@ class Meta:
                     },
                 })  # fmt: skip
                 continue
+            start = _offset(item.get("after"))
             to_list = [
                 {"toObjectId": int(to_id), "associationTypes": self._types(kind, to, n)}
-                for n, to_id in enumerate(linked)
+                for n, to_id in enumerate(linked[start : start + size], start)
             ]
-            results.append({"from": {"id": key}, "to": to_list})
+            result: dict[str, Any] = {"from": {"id": key}, "to": to_list}
+            if start + size < len(linked):
+                result["paging"] = {"next": {"after": str(start + size), "link": None}}
+            results.append(result)
         body: dict[str, Any] = {"status": "COMPLETE", "results": results}
         if errors:
             body.update(numErrors=len(errors), errors=errors)
@@ -244,18 +322,33 @@ class Meta:
     def associations_page(
         self, request: Request, from_name: str, record_id: str, to_name: str
     ) -> Response:
-        """``GET /crm/v4/objects/{t}/{id}/associations/{toT}``."""
+        """``GET /crm/v4/objects/{t}/{id}/associations/{toT}?limit=&after=``.
+
+        ``paging`` appears only when more pages exist (hubspot-api-python #187).
+        """
         kind, to = self.store.kind(from_name), self.store.kind(to_name)
         record = self.store.get(kind, record_id)
         if record is None:
             raise HsError(404, "OBJECT_NOT_FOUND", "Object not found.")
         linked = self.store.associated(kind, record, to)
-        return json_response(
-            200,
-            {
-                "results": [
-                    {"toObjectId": int(i), "associationTypes": self._types(kind, to, n)}
-                    for n, i in enumerate(linked)
-                ]
-            },
-        )
+        raw = request.param("limit") or ""
+        size = self._per_page(int(raw) if raw.isdigit() else None)
+        start = _offset(request.param("after"))
+        body: dict[str, Any] = {
+            "results": [
+                {"toObjectId": int(i), "associationTypes": self._types(kind, to, n)}
+                for n, i in enumerate(linked[start : start + size], start)
+            ]
+        }
+        if start + size < len(linked):
+            following = str(start + size)
+            query = [(k, v) for k, values in request.query.items() if k != "after" for v in values]
+            link = f"{self.portal.url}{request.path}?{urlencode([*query, ('after', following)])}"
+            body["paging"] = {"next": {"after": following, "link": link}}
+        return json_response(200, body)
+
+
+def _offset(after: Any) -> int:
+    """An association page's ``after`` (our cursors are offsets; opaque to clients)."""
+    text = str(after or "")
+    return int(text) if text.isdigit() else 0

@@ -19,8 +19,10 @@ class HubSpotPortal:
     Attributes:
         store: the portal's records, properties and associations.
         faults: the fault spec and the API usage counted against the daily limit.
+        url: where the portal is served (for the ``link`` of list pages).
     """
 
     def __init__(self, store: HubSpotStore) -> None:
         self.store = store
+        self.url = ""
         self.faults = Injector(DEFAULT_DAILY)

@@ -1,16 +1,20 @@
 """The HubSpot portal's object types, properties, pipelines and custom-object schemas (DATA.md).
 
-Types resolve loosely, as HubSpot does: ``deals``, ``deal``, ``0-3`` and, for custom objects,
-``2-1001`` / ``p4242424_deal_registrations`` / ``deal_registrations`` all name the same type.
+Standard types resolve loosely, as HubSpot does: ``deals``, ``deal`` and ``0-3`` name the same
+type. Custom types answer to their objectTypeId ``2-1001``, their fully qualified name
+``p4242424_deal_registrations`` and the short ``p_deal_registrations``, not to their bare name
+(see :attr:`ObjectType.aliases`). The standard types every portal has beside these three are
+in :mod:`hs_standard`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-PORTAL = 4242424
-EPOCH_TEXT = "1970-01-01T00:00:00Z"
+from sandbox.hs_standard import ASSOCIATIONS, STANDARD, TICKET_STAGES
+from sandbox.hs_types import EPOCH_TEXT, PORTAL, ObjectType, Prop, object_kind
+
+__all__ = ["ASSOCIATION_TYPES", "PORTAL", "STAGES", "TYPES", "ObjectType", "Prop", "object_type"]
 STAGES = (
     ("appointmentscheduled", "Appointment Scheduled", "0.2"),
     ("qualifiedtobuy", "Qualified To Buy", "0.4"),
@@ -22,124 +26,9 @@ STAGES = (
 )
 
 
-@dataclass
-class Prop:
-    """One property definition."""
-
-    name: str
-    type: str = "string"
-    options: tuple[str, ...] = ()
-    unique: bool = False
-    read_only: bool = False
-    group: str = ""
-    created: str = EPOCH_TEXT
-
-    @property
-    def field_type(self) -> str:
-        """The UI field type HubSpot pairs with ``type``."""
-        return {
-            "number": "number",
-            "date": "date",
-            "datetime": "date",
-            "enumeration": "select",
-            "bool": "booleancheckbox",
-        }.get(self.type, "text")
-
-    def definition(self, group: str) -> dict[str, Any]:
-        """The body ``GET /crm/v3/properties/{type}`` returns for this property."""
-        return {
-            "name": self.name,
-            "label": self.name.replace("_", " ").capitalize(),
-            "type": self.type,
-            "fieldType": self.field_type,
-            "description": "",
-            "groupName": self.group or group,
-            "options": [
-                {"label": o, "value": o, "displayOrder": n, "hidden": False}
-                for n, o in enumerate(self.options)
-            ],
-            "displayOrder": -1,
-            "calculated": False,
-            "externalOptions": False,
-            "archived": False,
-            "hasUniqueValue": self.unique,
-            "hidden": False,
-            "modificationMetadata": {
-                "archivable": not self.read_only,
-                "readOnlyDefinition": self.read_only,
-                "readOnlyValue": self.read_only,
-            },
-            "formField": False,
-            "dataSensitivity": "non_sensitive",
-            "createdAt": self.created,
-            "updatedAt": self.created,
-        }
-
-
-@dataclass
-class ObjectType:
-    """One CRM object type of the portal."""
-
-    name: str
-    type_id: str
-    singular: str
-    modified: str
-    created: str
-    id_base: int
-    defaults: tuple[str, ...]
-    props: dict[str, Prop] = field(default_factory=dict)
-
-    @property
-    def custom(self) -> bool:
-        """Custom object types have ids ``2-…``."""
-        return self.type_id.startswith("2-")
-
-    @property
-    def fqn(self) -> str:
-        """``p<portal>_<name>`` for custom objects, the plain name otherwise."""
-        return f"p{PORTAL}_{self.name}" if self.custom else self.name
-
-    @property
-    def group(self) -> str:
-        """The default property group."""
-        return f"{self.singular}information"
-
-
-def _props(*specs: str | Prop) -> dict[str, Prop]:
-    out = {}
-    for spec in specs:
-        prop = spec if isinstance(spec, Prop) else Prop(spec)
-        out[prop.name] = prop
-    return out
-
-
-def _system(modified: str, created: str) -> list[Prop]:
-    return [
-        Prop("hs_object_id", "number", read_only=True),
-        Prop(created, "datetime", read_only=True),
-        Prop(modified, "datetime", read_only=True),
-    ]
-
-
-def _type(
-    name: str,
-    type_id: str,
-    singular: str,
-    base: int,
-    defaults: tuple[str, ...],
-    *props: str | Prop,
-    modified: str = "hs_lastmodifieddate",
-    created: str = "createdate",
-) -> ObjectType:
-    system = _system(modified, created)
-    everything = _props(*system, *props)
-    shown = (*defaults, created, modified, "hs_object_id")
-    return ObjectType(name, type_id, singular, modified, created, base, shown, everything)
-
-
 _E = "enumeration"
 TYPES: list[ObjectType] = [
-    _type(
+    object_kind(
         "companies",
         "0-2",
         "company",
@@ -155,7 +44,7 @@ TYPES: list[ObjectType] = [
         "plan_status",
         Prop("plan_computed_at", "datetime"),
     ),
-    _type(
+    object_kind(
         "deals",
         "0-3",
         "deal",
@@ -172,7 +61,7 @@ TYPES: list[ObjectType] = [
         Prop("product_line", _E, ("Platform", "Analytics", "Security", "Services")),
         Prop("dealtype", _E, ("newbusiness", "existingbusiness")),
     ),
-    _type(
+    object_kind(
         "contacts",
         "0-1",
         "contact",
@@ -195,7 +84,7 @@ TYPES: list[ObjectType] = [
         Prop("lead_accepted_date", "date"),
         modified="lastmodifieddate",
     ),
-    _type(
+    object_kind(
         "deal_registrations",
         "2-1001",
         "deal_registration",
@@ -213,7 +102,7 @@ TYPES: list[ObjectType] = [
         Prop("product_line", _E, ("Platform", "Analytics", "Security", "Services")),
         created="hs_createdate",
     ),
-    _type(
+    object_kind(
         "partner_trainings",
         "2-1002",
         "partner_training",
@@ -228,7 +117,7 @@ TYPES: list[ObjectType] = [
         Prop("partner_company_id", "number"),
         created="hs_createdate",
     ),
-    _type(
+    object_kind(
         "partner_plan_progress",
         "2-1003",
         "partner_plan_progress",
@@ -252,15 +141,21 @@ TYPES: list[ObjectType] = [
         created="hs_createdate",
     ),
 ]
-_ALIASES: dict[str, ObjectType] = {}
-for _t in TYPES:
-    for _alias in {_t.name, _t.singular, _t.type_id, _t.fqn}:
-        _ALIASES[_alias.lower()] = _t
+TYPES.extend(STANDARD)  # appended: the generated records of the types above keep their draws
+_ALIASES: dict[str, ObjectType] = {a.lower(): t for t in TYPES for a in t.aliases}
+_NAMES: dict[str, ObjectType] = {a.lower(): t for t in TYPES for a in {t.name, t.singular}}
 
 
-def object_type(name: str) -> ObjectType | None:
-    """The type ``name`` refers to (plural, singular, ``0-N``/``2-N`` or fully qualified)."""
-    return _ALIASES.get(name.lower())
+def object_type(name: str, *, api: bool = True) -> ObjectType | None:
+    """The type ``name`` refers to, or None.
+
+    Args:
+        name: a name as a request spells it (any case).
+        api: resolve as the API does (:attr:`ObjectType.aliases`); False also accepts a
+            custom object's bare name, as the sandbox's own helpers and ``--data`` files do.
+    """
+    found = _ALIASES.get(name.lower())
+    return found if found is not None or api else _NAMES.get(name.lower())
 
 
 # (from, to) → (primary typeId or None, unlabeled typeId, category) — HubSpot-defined ids where
@@ -278,31 +173,50 @@ ASSOCIATION_TYPES: dict[tuple[str, str], tuple[int | None, int, str]] = {
     ("companies", "partner_trainings"): (None, 106, "USER_DEFINED"),
     ("partner_plan_progress", "companies"): (None, 107, "USER_DEFINED"),
     ("companies", "partner_plan_progress"): (None, 108, "USER_DEFINED"),
+    **{pair: (*ids, "HUBSPOT_DEFINED") for pair, ids in ASSOCIATIONS.items()},
 }
 
 
+def _stage(stage_id: str, label: str, order: int, metadata: dict[str, str]) -> dict[str, Any]:
+    return {
+        "label": label,
+        "displayOrder": order,
+        "metadata": metadata,
+        "id": stage_id,
+        "createdAt": EPOCH_TEXT,
+        "updatedAt": EPOCH_TEXT,
+        "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+        "archived": False,
+    }
+
+
 def pipelines(kind: ObjectType) -> list[dict[str, Any]]:
-    """``GET /crm/v3/pipelines/{type}``: the default sales pipeline for deals, none otherwise."""
-    if kind.name != "deals":
+    """``GET /crm/v3/pipelines/{type}``: the default pipeline of deals and of tickets.
+
+    Deals: "Sales Pipeline" ``default`` with the stages in DATA.md (pipelines-deals.json).
+    Tickets: "Support Pipeline" ``0`` with stages ``1``-``4``, the ids a new portal's ticket
+    pipeline has. Other types have no pipelines here: an empty list (assumed; the real answer
+    for a type without pipelines is not documented).
+    """
+    if kind.name == "deals":
+        name, pipeline_id = "Sales Pipeline", "default"
+        stages = [
+            _stage(s, label, n, {"isClosed": str(s.startswith("closed")).lower(), "probability": p})
+            for n, (s, label, p) in enumerate(STAGES)
+        ]
+    elif kind.name == "tickets":
+        name, pipeline_id = "Support Pipeline", "0"
+        stages = [
+            _stage(s, label, n, {"ticketState": state, "isClosed": str(state == "CLOSED").lower()})
+            for n, (s, label, state) in enumerate(TICKET_STAGES)
+        ]
+    else:
         return []
-    stages = [
-        {
-            "label": label,
-            "displayOrder": n,
-            "metadata": {"isClosed": str(stage.startswith("closed")).lower(), "probability": p},
-            "id": stage,
-            "createdAt": EPOCH_TEXT,
-            "updatedAt": EPOCH_TEXT,
-            "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
-            "archived": False,
-        }
-        for n, (stage, label, p) in enumerate(STAGES)
-    ]
     return [
         {
-            "label": "Sales Pipeline",
+            "label": name,
             "displayOrder": 0,
-            "id": "default",
+            "id": pipeline_id,
             "stages": stages,
             "createdAt": EPOCH_TEXT,
             "updatedAt": EPOCH_TEXT,

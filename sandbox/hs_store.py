@@ -54,9 +54,13 @@ class HubSpotStore:
         self.links: dict[tuple[str, str, str], list[str]] = {}
         self._unique: dict[tuple[str, str], dict[str, int]] = {}
 
-    def kind(self, name: str) -> ObjectType:
-        """The object type ``name`` refers to; raises HsError when there is none."""
-        found = object_type(name)
+    def kind(self, name: str, *, api: bool = True) -> ObjectType:
+        """The object type ``name`` refers to; raises HsError when there is none.
+
+        ``api=False`` (the sandbox's helpers and ``--data``) also accepts a custom object's
+        bare name, which the API refuses.
+        """
+        found = object_type(name, api=api)
         if found is None:
             raise unknown_type(name)
         return found
@@ -75,8 +79,14 @@ class HubSpotStore:
         record: Record,
         properties: list[str] | None = None,
         associations: list[ObjectType] | None = None,
+        history: list[str] | None = None,
     ) -> dict[str, Any]:
-        """One object as the API returns it: only requested properties (else the defaults)."""
+        """One object as the API returns it: only requested properties (else the defaults).
+
+        ``history`` names properties for ``propertiesWithHistory``. The sandbox keeps no
+        history: each gets its current value as one entry stamped with ``updatedAt`` (the
+        entry's keys are the spec's ``ValueWithTimestamp``; ``sourceType`` API is assumed).
+        """
         props: dict[str, Any] = record["p"]
         wanted = properties if properties else kind.defaults
         shown = {name: props.get(name) for name in wanted if name in kind.props}
@@ -91,6 +101,13 @@ class HubSpotStore:
         }
         if record["_del"]:
             out["archivedAt"] = hs_datetime(record["_archived"])
+        if history:
+            stamp = hs_datetime(record["_ms"])
+            out["propertiesWithHistory"] = {
+                name: [{"value": props.get(name), "timestamp": stamp, "sourceType": "API"}]
+                for name in history
+                if name in kind.props and props.get(name) is not None
+            }
         if associations:
             found: dict[str, Any] = {}
             for to in associations:
@@ -203,19 +220,29 @@ class HubSpotStore:
                 index[record["p"][prop]] = record["_i"]
 
     def create(
-        self, kind: ObjectType, props: dict[str, str | None], stamp: int | None = None
+        self,
+        kind: ObjectType,
+        props: dict[str, str | None],
+        stamp: int | None = None,
+        *,
+        created: int | None = None,
     ) -> Record:
-        """Store a new record with its system properties filled."""
+        """Store a new record with its system properties filled.
+
+        ``stamp`` is its last change (default now) and ``created`` its creation (default
+        ``stamp``): ``createdAt`` / the created property and ``updatedAt`` / the modified one.
+        """
         table = self.tables[kind.name]
         index = table.new_index()
         stamp = stamp or now_ms()
+        created = created or stamp
         record_id = table.id_of(index)
         values: dict[str, str | None] = dict.fromkeys(kind.props)
         values.update(props)
         values.update(
             {
                 "hs_object_id": record_id,
-                kind.created: hs_datetime(stamp),
+                kind.created: hs_datetime(created),
                 kind.modified: hs_datetime(stamp),
             }
         )
@@ -223,7 +250,7 @@ class HubSpotStore:
             "_i": index,
             "_ms": stamp,
             "_del": False,
-            "_created": stamp,
+            "_created": created,
             "_archived": stamp,
             "p": values,
             "_assoc": {},
@@ -241,9 +268,10 @@ class HubSpotStore:
         self._reindex(kind, changed)
         return changed
 
-    def archive(self, kind: ObjectType, record: Record) -> None:
-        """Move a record to the recycle bin: only ``archived=true`` listings show it."""
-        stamp = now_ms()
+    def archive(self, kind: ObjectType, record: Record, stamp: int | None = None) -> None:
+        """Move a record to the recycle bin (at ``stamp``, default now): only ``archived=true``
+        listings show it."""
+        stamp = stamp or now_ms()
         archived = {**record, "_del": True, "_archived": stamp}
         self.tables[kind.name].put(archived)
         for (name, prop), index in self._unique.items():
@@ -252,7 +280,7 @@ class HubSpotStore:
 
     def records(self, name: str) -> list[dict[str, Any]]:
         """Every record of a type in id order, archived included, with all properties."""
-        kind = self.kind(name)
+        kind = self.kind(name, api=False)
         table = self.tables[kind.name]
         out = []
         for index in table.by_index():
@@ -280,7 +308,7 @@ class HubSpotStore:
 
     def insert_many(self, name: str, records: list[dict[str, Any]]) -> list[str]:
         """Test helper: create records (``{"properties", "associations"}`` or plain properties)."""
-        kind = self.kind(name)
+        kind = self.kind(name, api=False)
         created = []
         for given in records:
             props = given.get("properties", given) if isinstance(given, dict) else {}
@@ -288,19 +316,19 @@ class HubSpotStore:
             record_id = record["p"]["hs_object_id"]
             for to_name, to_ids in (given.get("associations") or {}).items():
                 for to_id in to_ids:
-                    self.link(kind, record_id, self.kind(to_name), str(to_id))
+                    self.link(kind, record_id, self.kind(to_name, api=False), str(to_id))
             created.append(record_id)
         return created
 
     def update_many(self, name: str, ids: list[str], changes: dict[str, Any]) -> None:
         """Test helper: change records (modified stamps move to now)."""
-        kind = self.kind(name)
+        kind = self.kind(name, api=False)
         props = self.coerce(kind, changes)
         for record_id in ids:
             self.update(kind, self._live(kind, record_id), props)
 
     def archive_many(self, name: str, ids: list[str]) -> None:
         """Test helper: archive records."""
-        kind = self.kind(name)
+        kind = self.kind(name, api=False)
         for record_id in ids:
             self.archive(kind, self._live(kind, record_id))

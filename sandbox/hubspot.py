@@ -18,6 +18,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from sandbox import hs_batch, hs_meta
 from sandbox.faults import control_route
@@ -61,7 +62,6 @@ class HubSpotApp(HubSpotPortal):
 
     def __init__(self, store: HubSpotStore) -> None:
         super().__init__(store)
-        self.url = ""
         self.token = "pat-na1-" + secrets.token_hex(16)
         self.searcher = Searcher()
         self.recent: deque[float] = deque()
@@ -169,14 +169,21 @@ class HubSpotApp(HubSpotPortal):
     def _limit(self, request: Request, default: int, cap: int) -> int:
         raw = request.param("limit")
         limit = int(raw) if raw and raw.isdigit() else default
-        forced = self.faults.spec.page_size
-        return max(1, min(limit, cap, forced or cap))
+        return self.faults.page(max(1, min(limit, cap)))
 
     def list(self, request: Request, type_name: str) -> Response:
-        """``GET /crm/v3/objects/{type}``: id order; ``after`` = next id; archived only if asked."""
+        """``GET /crm/v3/objects/{type}``: id order; ``after`` = next id; archived only if asked.
+
+        ``paging.next.link`` repeats the request's own query (``properties``, ``archived``,
+        ``associations``, ``propertiesWithHistory``, ``limit``) with the next ``after``, as
+        HubSpot's links do (list-deals-page.json): following it gives the same kind of page.
+        """
         kind = self.store.kind(type_name)
         table = self.store.table(kind)
-        limit = self._limit(request, 10, 100)  # larger limits are clamped (assumed; not verified)
+        history = _split(request.query.get("propertiesWithHistory"))
+        # 100 a page, 50 when histories are asked for (the batch limit for histories; assumed
+        # to hold for lists too). Larger limits are clamped (assumed; not verified).
+        limit = self._limit(request, 10, 50 if history else 100)
         archived = (request.param("archived") or "false").lower() == "true"
         properties = _split(request.query.get("properties"))
         associations = [self.store.kind(n) for n in _split(request.query.get("associations"))]
@@ -199,11 +206,13 @@ class HubSpotApp(HubSpotPortal):
                 break
             record = table.record(index)
             if record is not None:
-                results.append(self.store.render(kind, record, properties, associations))
+                rendered = self.store.render(kind, record, properties, associations, history)
+                results.append(rendered)
         self.faults.served(kind.name, len(results))
         body: dict[str, Any] = {"results": results}
         if following is not None:
-            link = f"{self.url}/crm/v3/objects/{type_name}?limit={limit}&after={following}"
+            query = [(k, v) for k, values in request.query.items() if k != "after" for v in values]
+            link = f"{self.url}{request.path}?{urlencode([*query, ('after', following)])}"
             body["paging"] = {"next": {"after": following, "link": link}}
         self.after_page(kind.name)
         return json_response(200, body)
@@ -225,7 +234,10 @@ class HubSpotApp(HubSpotPortal):
             )
         properties = _split(request.query.get("properties"))
         associations = [self.store.kind(n) for n in _split(request.query.get("associations"))]
-        return json_response(200, self.store.render(kind, record, properties, associations))
+        history = _split(request.query.get("propertiesWithHistory"))
+        return json_response(
+            200, self.store.render(kind, record, properties, associations, history)
+        )
 
     def search(self, request: Request, type_name: str) -> Response:
         """``POST /crm/v3/objects/{type}/search``."""
@@ -236,7 +248,7 @@ class HubSpotApp(HubSpotPortal):
         limit = int(body.get("limit") or 10)
         if limit > 200:
             raise HsError(400, "VALIDATION_ERROR", "limit: must be less than or equal to 200")
-        limit = self._limit(request, limit, 200) if self.faults.spec.page_size else limit
+        served = self.faults.page(max(limit, 1))  # HubSpot may answer fewer than asked
         after = str(body.get("after") or "0")
         if not after.isdigit():
             raise HsError(400, "VALIDATION_ERROR", f"after: must be an integer, got {after}")
@@ -257,15 +269,15 @@ class HubSpotApp(HubSpotPortal):
             found = found.visible(now_ms() - lag, table)
         properties = [p for p in body.get("properties") or [] if isinstance(p, str)]
         results = []
-        for index in found.page(offset, limit):
+        for index in found.page(offset, served):
             record = table.record(index)
             if record is not None:
                 rendered = self.store.render(kind, record, properties)
                 results.append(rendered)
         self.faults.served(kind.name, len(results))
         answer: dict[str, Any] = {"total": len(found), "results": results}
-        if offset + limit < len(found):
-            answer["paging"] = {"next": {"after": str(offset + limit)}}
+        if offset + served < len(found):
+            answer["paging"] = {"next": {"after": str(offset + served)}}
         self.after_page(kind.name)
         return json_response(200, answer)
 
@@ -278,7 +290,7 @@ class HubSpotApp(HubSpotPortal):
             self.pages_served[name] = self.pages_served.get(name, 0) + 1
             if self.pages_served[name] != spec.change_after_page:
                 return
-        kind = self.store.kind(name)
+        kind = self.store.kind(name, api=False)
         table = self.store.table(kind)
         touched = 0
         for index in table.by_modified():

@@ -1,7 +1,8 @@
 """The Salesforce REST emulator: routing, auth, limits headers, faults, queries and describe.
 
 Writes (sObject rows, collections, upsert) live in :mod:`sf_writes`, Bulk 2.0 in :mod:`sf_bulk`,
-getUpdated/getDeleted in :mod:`sf_replication`; all are written against
+Bulk 1.0 (``/services/async/``) in :mod:`sf_bulk1`, getUpdated/getDeleted in
+:mod:`sf_replication`; all are written against
 :class:`~sandbox.sf_org.SalesforceOrg`, the state this app extends, so that none imports this
 module back.
 
@@ -22,6 +23,7 @@ from typing import Any
 from sandbox import ids, sf_bulk, sf_replication, sf_writes
 from sandbox.faults import control_route
 from sandbox.httpbase import Request, Response, json_response, match_route
+from sandbox.sf_bulk1 import BulkV1
 from sandbox.sf_oauth import OAuth, soap_login
 from sandbox.sf_org import SalesforceOrg
 from sandbox.sf_schema import describe_global, describe_object, sobject
@@ -66,6 +68,7 @@ class SalesforceApp(SalesforceOrg):
         self.session_id = self.issue_token()
         self.expired_for_spec = False
         self.cursors: OrderedDict[str, Cursor] = OrderedDict()
+        self.bulk1 = BulkV1(self, lambda token: self.tokens.get(token, False))
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"^limits$"), self.limits),
             ("GET", re.compile(r"^sobjects$"), self.describe_global),
@@ -106,10 +109,9 @@ class SalesforceApp(SalesforceOrg):
                 ],
             )
         if path.startswith("/services/async/"):
-            return json_response(
-                400,
-                {"exceptionCode": "FeatureNotEnabled", "exceptionMessage": "Async API not enabled"},
-            )
+            answer = self.bulk1(request)
+            if answer is not None:
+                return answer
         match = _API.match(path)
         if match is None:
             return error(404, "NOT_FOUND", "The requested resource does not exist")
@@ -178,7 +180,9 @@ class SalesforceApp(SalesforceOrg):
             o = sobject(path.rsplit("/", 1)[1])
             if o is None:
                 return json_response(404, {"message": f"no sObject {path.rsplit('/', 1)[1]}"})
-            return json_response(200, self.store.records(o.name))
+            return json_response(
+                200, self.store.records(o.name, purged_before=self.purged_before())
+            )
         return json_response(404, {"message": "unknown sandbox path"})
 
     def limits(self, request: Request, version: str) -> Response:
@@ -188,7 +192,10 @@ class SalesforceApp(SalesforceOrg):
             200,
             {
                 "DailyApiRequests": {"Max": budget, "Remaining": max(budget - used, 0)},
-                "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+                "DailyBulkApiBatches": {
+                    "Max": 15000,
+                    "Remaining": max(15000 - self.bulk1.batches_used, 0),
+                },
                 "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
                 "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000 - len(self.jobs)},
                 "DataStorageMB": {"Max": 1024, "Remaining": 1024},
@@ -217,7 +224,8 @@ class SalesforceApp(SalesforceOrg):
             return error(400, exc.code, str(exc))
         if self.faults.times_out(plan.sobject.name):
             return error(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
-        rows = array("q", select(plan, self.store, include_deleted=endpoint == "queryAll"))
+        every = endpoint == "queryAll"
+        rows = array("q", select(plan, self.store, every, self.purged_before()))
         if plan.query.count is not False:
             if plan.query.count is None:
                 return json_response(200, {"totalSize": len(rows), "done": True, "records": []})
@@ -227,11 +235,10 @@ class SalesforceApp(SalesforceOrg):
         return self.page(cursor, version, 0, self.batch_size(request))
 
     def batch_size(self, request: Request) -> int:
-        """``Sforce-Query-Options: batchSize=N`` clamped to 200..2000, or the forced page size."""
-        if self.faults.spec.page_size:
-            return self.faults.spec.page_size
+        """``Sforce-Query-Options: batchSize=N`` clamped to 200..2000, or what the faults force."""
         found = re.search(r"batchSize=(\d+)", request.header("sforce-query-options"))
-        return min(max(int(found.group(1)), 200), 2000) if found else 2000
+        asked = min(max(int(found.group(1)), 200), 2000) if found else 2000
+        return self.faults.page(asked)  # "not guaranteed": a smaller page is legal
 
     def page(self, cursor: Cursor, version: str, offset: int, size: int) -> Response:
         """Render rows ``offset..offset+size`` and keep the cursor open if more remain."""

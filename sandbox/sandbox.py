@@ -175,9 +175,14 @@ class Sandbox:
         return o.name
 
     def records(self, server: str, name: str) -> list[dict[str, Any]]:
-        """Every record of an object in id order, deleted ones too, rendered as the API does."""
+        """Every record of an object in id order, rendered as the API does.
+
+        Deleted records are included while the CRM still holds them (Salesforce: in the
+        Recycle Bin, see ``recycle_bin_days``; HubSpot: archived).
+        """
         if server == "salesforce":
-            return self.sf_store.records(self._sf_name(name))
+            horizon = self.sf_app.purged_before()
+            return self.sf_store.records(self._sf_name(name), purged_before=horizon)
         self._app(server)
         return self.hs_store.records(name)
 

@@ -12,15 +12,17 @@ import csv
 import io
 import re
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sandbox import ids
 from sandbox.formats import now_ms, sf_csv_datetime, sf_datetime
 from sandbox.httpbase import Request, Response, json_response
 from sandbox.sf_org import Job, SalesforceOrg
+from sandbox.sf_reference import INTEGRATION_USER
+from sandbox.sf_store import SalesforceStore
 from sandbox.soql import SoqlError
-from sandbox.soql_eval import Row, resolve, select
+from sandbox.soql_eval import Plan, Row, resolve, select
 
 
 def routes(org: SalesforceOrg) -> list[tuple[str, re.Pattern[str], Callable[..., Response]]]:
@@ -50,7 +52,7 @@ class Bulk:
             "id": job.id,
             "operation": job.operation,
             "object": job.plan.sobject.name,
-            "createdById": "0058d0000000001AAA",
+            "createdById": INTEGRATION_USER,
             "createdDate": sf_datetime(job.created),
             "systemModstamp": sf_datetime(job.created),
             "state": job.state,
@@ -82,7 +84,8 @@ class Bulk:
             return _error(400, "INVALIDJOB", str(exc))
         if plan.query.count is not False:
             return _error(400, "INVALIDJOB", "Aggregate queries are not supported by Bulk API 2.0")
-        rows = array("q", select(plan, self.org.store, include_deleted=operation == "queryAll"))
+        every = operation == "queryAll"
+        rows = array("q", select(plan, self.org.store, every, self.org.purged_before()))
         job = Job(ids.sf_id("750", self.org.next_serial()), operation, plan, rows, now_ms())
         self.org.jobs[job.id] = job
         return json_response(200, self._info(job, version))
@@ -121,9 +124,10 @@ class Bulk:
             start = int(base64.b64decode(locator + "==").decode()) if locator else 0
         except ValueError:
             return _error(400, "INVALID_LOCATOR", "invalid locator")
-        size = int(request.param("maxRecords") or 50000)
+        raw = request.param("maxRecords") or ""
+        size = self.org.faults.page(int(raw) if raw.isdigit() else 50000)
         chunk = job.rows[start : start + size]
-        text = self._csv(job, chunk)
+        text = csv_text(job.plan, self.org.store, chunk)
         following = start + len(chunk)
         next_locator = (
             base64.b64encode(str(following).encode()).decode().rstrip("=")
@@ -138,17 +142,18 @@ class Bulk:
             headers={"Sforce-Locator": next_locator, "Sforce-NumberOfRecords": str(len(chunk))},
         )
 
-    def _csv(self, job: Job, chunk: array[int]) -> str:
-        plan, store = job.plan, self.org.store
-        table = store.table(plan.sobject.name)
-        getters = [resolve(plan.query, plan.sobject, path, store) for path in plan.query.fields]
-        out = io.StringIO()
-        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        writer.writerow([".".join(path.parts) for path in plan.query.fields])
-        for index in chunk:
-            row = Row(table, index)
-            writer.writerow([_cell(f.type, getter(row)) for f, getter in getters])
-        return out.getvalue()
+
+def csv_text(plan: Plan, store: SalesforceStore, chunk: Iterable[int]) -> str:
+    """Rows ``chunk`` of a query as Bulk CSV: a header of the select paths, every value quoted."""
+    table = store.table(plan.sobject.name)
+    getters = [resolve(plan.query, plan.sobject, path, store) for path in plan.query.fields]
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow([".".join(path.parts) for path in plan.query.fields])
+    for index in chunk:
+        row = Row(table, index)
+        writer.writerow([_cell(f.type, getter(row)) for f, getter in getters])
+    return out.getvalue()
 
 
 def _cell(kind: str, value: Any) -> str:

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sandbox import ids
+from sandbox.sf_reference import ID_OFFSET, INTEGRATION_USER, REFERENCE, manager
 from sandbox.sf_schema import OBJECTS
 from sandbox.table import Record, Table
 from sandbox.world import (
@@ -47,7 +48,8 @@ class SalesforceData:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.counts = {name: per * world.scale for name, per in PER_PARTNER.items()}
+        self.counts = {name: PER_PARTNER.get(name, 0) * world.scale for name in OBJECTS}
+        self.counts.update({name: count(world) for name, (count, _) in REFERENCE.items()})
         self.quarters = self._quarters()
         self.counts["DatedConversionRate"] = len(self.quarters) * len(CURRENCIES)
         self._makers: dict[str, Callable[[Draw, int], dict[str, Any]]] = {
@@ -72,34 +74,44 @@ class SalesforceData:
 
     def table(self, name: str) -> Table:
         """The store table for object ``name``, generated records included."""
-        prefix = OBJECTS[name].prefix
+        o = OBJECTS[name]
+        prefix = o.prefix
         count = self.counts[name]
         maker = self._makers.get(name)
+        reference = REFERENCE.get(name)
         code = _CODES[name]
         world = self.world
+        offset = ID_OFFSET.get(name, 0)
+        # Every field present (null, booleans false), then what Salesforce fills itself.
+        blank: Record = {f.name: False if f.type == "boolean" else None for f in o.fields}
+        blank.update(CreatedById=INTEGRATION_USER, LastModifiedById=INTEGRATION_USER)
+        owned = o.field("OwnerId") is not None
+        partnered = o.field("Partner_Account__c") or o.field("PartnerAccountId")
 
         def stamp(index: int) -> int:
             return world.modstamp(count, index, whole_seconds=True)
 
         def deleted(index: int) -> bool:
-            return name not in {"Account", "DatedConversionRate"} and Draw(
-                world.seed, code, index, 99
-            ).chance(3)
+            return name in ACTIVITY_OBJECTS and Draw(world.seed, code, index, 99).chance(3)
 
         def make(index: int) -> Record:
             draw = world.draw(code, index)
             modified = stamp(index)
             created = max(modified - draw.below(60) * DAY_MS - draw.below(DAY_MS), world.start_ms)
-            record: Record = {
-                "Id": ids.sf_id(prefix, index),
-                "IsDeleted": deleted(index),
-                "Name": None,
-                "CreatedDate": created,
-                "LastModifiedDate": modified,
-                "SystemModstamp": modified,
-            }
+            record: Record = dict(blank)
+            record.update(
+                Id=ids.sf_id(prefix, index + offset),
+                IsDeleted=deleted(index),
+                CreatedDate=created,
+                LastModifiedDate=modified,
+                SystemModstamp=modified,
+            )
             if maker is not None:
                 record.update(maker(draw, index))
+            elif reference is not None:
+                record.update(reference[1](world, index))
+            if owned:
+                record["OwnerId"] = self._owner(name, record, index, partnered is not None)
             record.update(_i=index, _ms=modified, _del=record["IsDeleted"])
             return record
 
@@ -109,9 +121,20 @@ class SalesforceData:
             make,
             stamp,
             deleted,
-            lambda index: ids.sf_id(prefix, index),
-            lambda record_id: ids.sf_index(prefix, record_id),
+            lambda index: ids.sf_id(prefix, index + offset),
+            lambda record_id: _shifted(ids.sf_index(prefix, record_id), offset),
         )
+
+    def _owner(self, name: str, record: Record, index: int, partnered: bool) -> str:
+        """The channel manager of the record's partner's region (the integration user else)."""
+        if name == "Account":
+            return manager(str(record.get("Region__c") or "NA"))
+        partner = record.get("Partner_Account__c") or record.get("PartnerAccountId")
+        if partnered and partner:
+            found = ids.sf_index("001", str(partner))
+            if found is not None and found < self.world.scale:
+                return manager(self.world.partner(found)["region"])
+        return INTEGRATION_USER
 
     def _partner_id(self, draw: Draw) -> tuple[str, int]:
         partner = draw.below(self.world.scale)
@@ -301,3 +324,8 @@ class SalesforceData:
             "StartDate": start.isoformat(),
             "NextStartDate": following.isoformat() if following else "9999-12-31",
         }
+
+
+def _shifted(index: int | None, offset: int) -> int | None:
+    """An id's index for an object whose ids start ``offset`` past index 0."""
+    return None if index is None or index < offset else index - offset

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.faults import Injector
+from sandbox.formats import now_ms
 from sandbox.sf_store import SalesforceStore
 from sandbox.soql import parse
 from sandbox.soql_eval import Plan, compile_query
 
 DEFAULT_BUDGET = 100_000
+DAY_MS = 86_400_000
 
 
 @dataclass
@@ -57,6 +59,15 @@ class SalesforceOrg:
         with self.lock:
             self.serial += 1
             return self.serial
+
+    def purged_before(self) -> int:
+        """Records deleted before this instant (epoch ms) have left the Recycle Bin for good.
+
+        Salesforce empties the bin of records deleted more than 15 days ago (Help: "Manage
+        the Recycle Bin"); after that neither ``queryAll`` nor ``getDeleted`` returns them. The
+        ``recycle_bin_days`` fault key shortens or lengthens the stay.
+        """
+        return now_ms() - self.faults.spec.recycle_bin_days * DAY_MS
 
     def plan(self, text: str) -> Plan:
         """Parse and compile ``text``; raises SoqlError as the API reports it."""

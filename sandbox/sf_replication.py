@@ -2,7 +2,8 @@
 
 Rules from the REST guide (salesforce-api.md §2.7): seconds are truncated, ``start`` must be
 before ``end`` and within the last 30 days (else ``INVALID_REPLICATION_DATE``), the window
-is half-open on SystemModstamp, and ``latestDateCovered`` is ``end``.
+is half-open on SystemModstamp, and ``latestDateCovered`` is ``end``. Deletions are those still
+in the Recycle Bin (:meth:`SalesforceOrg.purged_before`), as ``queryAll`` sees them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sandbox.formats import now_ms, parse_instant, sf_datetime
 from sandbox.httpbase import Request, Response, json_response
 from sandbox.sf_org import SalesforceOrg
 from sandbox.sf_schema import sobject
+from sandbox.table import Table
 
 WINDOW_MS = 30 * 86_400_000
 
@@ -61,8 +63,30 @@ def _replicate(org: SalesforceOrg, request: Request, name: str, kind: str) -> Re
     if kind == "updated":
         body["ids"] = [record_id(i) for i in found]
     else:
+        # The delete log holds what the Recycle Bin holds: a start within 30 days is legal,
+        # but deletions older than the bin's stay are gone. earliestDateAvailable is "the
+        # timestamp of the last physically deleted object" (GetDeletedResult): a client whose
+        # last listing is at or after it has missed nothing.
+        horizon = org.purged_before()
         body["deletedRecords"] = [
-            {"id": record_id(i), "deletedDate": sf_datetime(table.stamp(i)[0])} for i in found
+            {"id": record_id(i), "deletedDate": sf_datetime(table.stamp(i)[0])}
+            for i in found
+            if table.stamp(i)[0] >= horizon
         ]
-        body["earliestDateAvailable"] = sf_datetime(now - WINDOW_MS)
+        body["earliestDateAvailable"] = sf_datetime(_last_purged(table, horizon, now))
     return json_response(200, body)
+
+
+def _last_purged(table: Table, horizon: int, now: int) -> int:
+    """When the newest record purged from the bin was deleted; else the oldest record's stamp
+    (nothing was ever purged, so nothing after it can have been missed)."""
+    last: int | None = None
+    oldest: int | None = None
+    for index in table.by_modified(None, horizon):
+        ms, deleted = table.stamp(index)
+        oldest = ms if oldest is None else oldest
+        if deleted:
+            last = ms
+    if last is not None:
+        return last
+    return oldest if oldest is not None else now - WINDOW_MS

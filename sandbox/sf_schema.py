@@ -1,93 +1,22 @@
 """The Salesforce org's objects and fields (DATA.md), and the describe bodies built from them.
 
 One table of field definitions drives describe, SOQL validation (``INVALID_FIELD``), the types
-of literals in WHERE, write coercion and the JSON/CSV rendering of values.
+of literals in WHERE, write coercion and the JSON/CSV rendering of values. The objects the sync
+reads come first (their order fixes each one's random stream: append, never insert); the other
+standard objects every org has follow, from :mod:`sf_standard`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
-CURRENCIES = ("USD", "EUR", "GBP", "JPY")
-SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
+from sandbox.sf_standard import STANDARD
+from sandbox.sf_types import CURRENCIES, Field, SObject, fld, sobj
+
+__all__ = ["CURRENCIES", "NUMBER_TYPES", "OBJECTS", "Field", "SObject", "sobject"]
 DATETIME_TYPES = {"datetime"}
 NUMBER_TYPES = {"currency", "double", "percent", "int"}
-
-
-@dataclass(frozen=True)
-class Field:
-    """One field of an sObject, with what describe and the query engine need to know."""
-
-    name: str
-    type: str
-    values: tuple[str, ...] = ()
-    reference_to: str | None = None
-    external_id: bool = False
-    system: bool = False
-    calculated: bool = False
-
-    @cached_property
-    def relationship_name(self) -> str | None:
-        """``AccountId`` → ``Account``; ``Partner_Account__c`` → ``Partner_Account__r``."""
-        if self.type != "reference" or self.name == "Id":
-            return None
-        if self.name.endswith("__c"):
-            return self.name[:-3] + "__r"
-        return self.name[:-2] if self.name.endswith("Id") else self.name
-
-    @property
-    def updateable(self) -> bool:
-        """Whether DML may set it (system and formula fields are read-only)."""
-        return not (self.system or self.calculated)
-
-
-@dataclass
-class SObject:
-    """An sObject type: its key prefix and fields, looked up case-insensitively like SOQL does."""
-
-    name: str
-    prefix: str
-    label: str
-    fields: list[Field]
-    by_lower: dict[str, Field] = field(init=False)
-    by_relationship: dict[str, Field] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.by_lower = {f.name.lower(): f for f in self.fields}
-        self.by_relationship = {
-            f.relationship_name.lower(): f for f in self.fields if f.relationship_name
-        }
-
-    @property
-    def custom(self) -> bool:
-        """Custom objects end in ``__c``."""
-        return self.name.endswith("__c")
-
-    def field(self, name: str) -> Field | None:
-        """The field called ``name`` in any case, or None."""
-        return self.by_lower.get(name.lower())
-
-    def relationship(self, name: str) -> Field | None:
-        """The lookup field whose relationship name is ``name`` (any case), or None."""
-        return self.by_relationship.get(name.lower())
-
-
-def _f(name: str, kind: str, *values: str, to: str | None = None, ext: bool = False) -> Field:
-    return Field(name, kind, tuple(values), reference_to=to, external_id=ext)
-
-
-def _object(name: str, prefix: str, label: str, *fields: Field) -> SObject:
-    system = [
-        Field("Id", "id", system=True),
-        Field("IsDeleted", "boolean", system=True),
-        _f("Name", "string"),
-        Field("CreatedDate", "datetime", system=True),
-        Field("LastModifiedDate", "datetime", system=True),
-        Field("SystemModstamp", "datetime", system=True),
-    ]
-    return SObject(name, prefix, label, system + list(fields))
+_f = fld
 
 
 _STAGES = (
@@ -102,151 +31,194 @@ _STAGES = (
 _PRODUCTS = ("Platform", "Analytics", "Security", "Services")
 _ACC = "Account"
 
-OBJECTS: dict[str, SObject] = {
-    o.name: o
-    for o in (
-        _object(
-            "Account",
-            "001",
-            "Account",
-            _f("Type", "picklist", "Partner", "Customer"),
-            _f("IsPartner", "boolean"),
-            _f("Partner_Key__c", "string", ext=True),
-            _f("Partner_Tier__c", "picklist", "Platinum", "Gold", "Silver", "Registered"),
-            _f("Region__c", "picklist", "NA", "EMEA", "APAC", "LATAM"),
-            _f("CurrencyIsoCode", "picklist", *CURRENCIES),
-            _f("Plan_Score__c", "percent"),
-            _f("Plan_Status__c", "string"),
-            _f("Plan_Computed_At__c", "datetime"),
+_LEAD_SOURCES = ("Partner Referral", "Partner Event", "Web")
+_ADDRESS = ("Street", "City", "State", "PostalCode", "Country")
+
+
+def _address(prefix: str) -> list[Field]:
+    return [_f(prefix + part, "textarea" if part == "Street" else "string") for part in _ADDRESS]
+
+
+_CORE: list[SObject] = [
+    sobj(
+        "Account",
+        "001",
+        "Account",
+        _f("Type", "picklist", "Partner", "Customer"),
+        _f("IsPartner", "boolean"),
+        _f("Partner_Key__c", "string", ext=True),
+        _f("Partner_Tier__c", "picklist", "Platinum", "Gold", "Silver", "Registered"),
+        _f("Region__c", "picklist", "NA", "EMEA", "APAC", "LATAM"),
+        _f("CurrencyIsoCode", "picklist", *CURRENCIES),
+        _f("Plan_Score__c", "percent"),
+        _f("Plan_Status__c", "string"),
+        _f("Plan_Computed_At__c", "datetime"),
+        _f("ParentId", "reference", to=_ACC),
+        _f("Industry", "picklist", "Technology", "Finance", "Healthcare", "Manufacturing",
+           "Retail", "Other"),
+        _f("Website", "url"),
+        _f("Phone", "phone"),
+        _f("NumberOfEmployees", "int"),
+        _f("AnnualRevenue", "currency"),
+        *_address("Billing"),
+        owned=True,
+    ),
+    sobj(
+        "Opportunity",
+        "006",
+        "Opportunity",
+        _f("AccountId", "reference", to=_ACC),
+        _f("PartnerAccountId", "reference", to=_ACC),
+        _f("StageName", "picklist", *_STAGES, required=True),
+        Field("IsClosed", "boolean", calculated=True),
+        Field("IsWon", "boolean", calculated=True),
+        _f("Amount", "currency"),
+        _f("CurrencyIsoCode", "picklist", *CURRENCIES),
+        _f("CloseDate", "date", required=True),
+        _f(
+            "Type",
+            "picklist",
+            "New Customer",
+            "Existing Customer - Upgrade",
+            "Existing Customer - Renewal",
         ),
-        _object(
-            "Opportunity",
-            "006",
-            "Opportunity",
-            _f("AccountId", "reference", to=_ACC),
-            _f("PartnerAccountId", "reference", to=_ACC),
-            _f("StageName", "picklist", *_STAGES),
-            Field("IsClosed", "boolean", calculated=True),
-            Field("IsWon", "boolean", calculated=True),
-            _f("Amount", "currency"),
-            _f("CurrencyIsoCode", "picklist", *CURRENCIES),
-            _f("CloseDate", "date"),
-            _f(
-                "Type",
-                "picklist",
-                "New Customer",
-                "Existing Customer - Upgrade",
-                "Existing Customer - Renewal",
-            ),
-            _f("LeadSource", "picklist", "Partner Referral", "Partner Event", "Web"),
-            _f("Product_Line__c", "picklist", *_PRODUCTS),
-            _f("Deal_Registration__c", "reference", to="Deal_Registration__c"),
+        _f("LeadSource", "picklist", *_LEAD_SOURCES),
+        _f("Product_Line__c", "picklist", *_PRODUCTS),
+        _f("Deal_Registration__c", "reference", to="Deal_Registration__c"),
+        _f("Probability", "percent"),
+        _f("ForecastCategoryName", "picklist", "Omitted", "Pipeline", "Best Case", "Commit",
+           "Closed"),
+        _f("CampaignId", "reference", to="Campaign"),
+        _f("Pricebook2Id", "reference", to="Pricebook2"),
+        _f("HasOpportunityLineItem", "boolean", read_only=True),
+        _f("FiscalYear", "int", calc=True),
+        _f("FiscalQuarter", "int", calc=True),
+        owned=True,
+    ),
+    sobj(
+        "Lead",
+        "00Q",
+        "Lead",
+        _f("FirstName", "string"),
+        _f("LastName", "string", required=True),
+        _f("Company", "string", required=True),
+        _f("Email", "email"),
+        _f(
+            "Status",
+            "picklist",
+            "Open - Not Contacted",
+            "Working - Contacted",
+            "Closed - Converted",
+            "Closed - Not Converted",
+            required=True,
         ),
-        _object(
-            "Lead",
-            "00Q",
-            "Lead",
-            _f("FirstName", "string"),
-            _f("LastName", "string"),
-            _f("Company", "string"),
-            _f("Email", "email"),
-            _f(
-                "Status",
-                "picklist",
-                "Open - Not Contacted",
-                "Working - Contacted",
-                "Closed - Converted",
-                "Closed - Not Converted",
-            ),
-            _f("PartnerAccountId", "reference", to=_ACC),
-            _f("LeadSource", "picklist", "Partner Referral", "Partner Event", "Web"),
-            _f("IsConverted", "boolean"),
-            _f("ConvertedDate", "date"),
-            _f("ConvertedOpportunityId", "reference", to="Opportunity"),
-            _f("Accepted_Date__c", "date"),
-        ),
-        _object(
-            "Deal_Registration__c",
-            "a0A",
-            "Deal Registration",
-            _f("Partner_Account__c", "reference", to=_ACC),
-            _f(
-                "Status__c", "picklist", "Submitted", "Approved", "Rejected", "Expired", "Converted"
-            ),
-            _f("Amount__c", "currency"),
-            _f("CurrencyIsoCode", "picklist", *CURRENCIES),
-            _f("Submitted_Date__c", "date"),
-            _f("Approved_Date__c", "date"),
-            _f("Expiration_Date__c", "date"),
-            _f("Opportunity__c", "reference", to="Opportunity"),
-            _f("Product_Line__c", "picklist", *_PRODUCTS),
-        ),
-        _object(
-            "Partner_Training__c",
-            "a0B",
-            "Partner Training",
-            _f("Partner_Account__c", "reference", to=_ACC),
-            _f("Contact_Email__c", "email"),
-            _f("Course_Name__c", "string"),
-            _f("Status__c", "picklist", "Enrolled", "In Progress", "Completed"),
-            _f("Enrolled_Date__c", "date"),
-            _f("Completion_Date__c", "date"),
-        ),
-        _object(
-            "Partner_Certification__c",
-            "a0C",
-            "Partner Certification",
-            _f("Partner_Account__c", "reference", to=_ACC),
-            _f("Contact_Email__c", "email"),
-            _f("Certification_Name__c", "string"),
-            _f("Status__c", "picklist", "Active", "Expired", "Revoked"),
-            _f("Earned_Date__c", "date"),
-            _f("Expiration_Date__c", "date"),
-        ),
-        _object(
-            "Partner_Marketing_Activity__c",
-            "a0D",
-            "Partner Marketing Activity",
-            _f("Partner_Account__c", "reference", to=_ACC),
-            _f("Activity_Type__c", "picklist", "Webinar", "Event", "Email Campaign", "Content"),
-            _f("Status__c", "picklist", "Planned", "Completed", "Cancelled"),
-            _f("Activity_Date__c", "date"),
-            _f("Spend__c", "currency"),
-            _f("CurrencyIsoCode", "picklist", *CURRENCIES),
-            _f("Leads_Generated__c", "double"),
-        ),
-        _object(
-            "Partner_Plan_Progress__c",
-            "a0E",
-            "Partner Plan Progress",
-            _f("External_Id__c", "string", ext=True),
-            _f("Partner_Account__c", "reference", to=_ACC),
-            _f("Plan_Key__c", "string"),
-            _f("Metric__c", "string"),
-            _f("Metric_Label__c", "string"),
-            _f("Period__c", "string"),
-            _f("Target__c", "double"),
-            _f("Actual__c", "double"),
-            _f("Attainment__c", "percent"),
-            _f("Expected_To_Date__c", "double"),
-            _f("Forecast__c", "double"),
-            _f("Gap__c", "double"),
-            _f("Status__c", "string"),
-            _f("Computed_At__c", "datetime"),
-            _f("Data_As_Of__c", "datetime"),
-            _f("Metric_Version__c", "string"),
-        ),
-        _object(
-            "DatedConversionRate",
-            "04w",
-            "Dated Conversion Rate",
-            _f("IsoCode", "picklist", *CURRENCIES),
-            _f("ConversionRate", "double"),
-            _f("StartDate", "date"),
-            _f("NextStartDate", "date"),
-        ),
-    )
-}
+        _f("PartnerAccountId", "reference", to=_ACC),
+        _f("LeadSource", "picklist", *_LEAD_SOURCES),
+        _f("IsConverted", "boolean"),
+        _f("ConvertedDate", "date"),
+        _f("ConvertedOpportunityId", "reference", to="Opportunity"),
+        _f("Accepted_Date__c", "date"),
+        _f("ConvertedAccountId", "reference", to=_ACC, read_only=True),
+        _f("ConvertedContactId", "reference", to="Contact", read_only=True),
+        _f("Title", "string"),
+        _f("Phone", "phone"),
+        _f("Industry", "picklist", "Technology", "Finance", "Healthcare", "Manufacturing",
+           "Retail", "Other"),
+        _f("Rating", "picklist", "Hot", "Warm", "Cold"),
+        _f("IsUnreadByOwner", "boolean"),
+        owned=True,
+        named="calculated",
+    ),
+    sobj(
+        "Deal_Registration__c",
+        "a0A",
+        "Deal Registration",
+        _f("Partner_Account__c", "reference", to=_ACC),
+        _f("Status__c", "picklist", "Submitted", "Approved", "Rejected", "Expired", "Converted"),
+        _f("Amount__c", "currency"),
+        _f("CurrencyIsoCode", "picklist", *CURRENCIES),
+        _f("Submitted_Date__c", "date"),
+        _f("Approved_Date__c", "date"),
+        _f("Expiration_Date__c", "date"),
+        _f("Opportunity__c", "reference", to="Opportunity"),
+        _f("Product_Line__c", "picklist", *_PRODUCTS),
+        owned=True,
+    ),
+    sobj(
+        "Partner_Training__c",
+        "a0B",
+        "Partner Training",
+        _f("Partner_Account__c", "reference", to=_ACC),
+        _f("Contact_Email__c", "email"),
+        _f("Course_Name__c", "string"),
+        _f("Status__c", "picklist", "Enrolled", "In Progress", "Completed"),
+        _f("Enrolled_Date__c", "date"),
+        _f("Completion_Date__c", "date"),
+        owned=True,
+    ),
+    sobj(
+        "Partner_Certification__c",
+        "a0C",
+        "Partner Certification",
+        _f("Partner_Account__c", "reference", to=_ACC),
+        _f("Contact_Email__c", "email"),
+        _f("Certification_Name__c", "string"),
+        _f("Status__c", "picklist", "Active", "Expired", "Revoked"),
+        _f("Earned_Date__c", "date"),
+        _f("Expiration_Date__c", "date"),
+        owned=True,
+    ),
+    sobj(
+        "Partner_Marketing_Activity__c",
+        "a0D",
+        "Partner Marketing Activity",
+        _f("Partner_Account__c", "reference", to=_ACC),
+        _f("Activity_Type__c", "picklist", "Webinar", "Event", "Email Campaign", "Content"),
+        _f("Status__c", "picklist", "Planned", "Completed", "Cancelled"),
+        _f("Activity_Date__c", "date"),
+        _f("Spend__c", "currency"),
+        _f("CurrencyIsoCode", "picklist", *CURRENCIES),
+        _f("Leads_Generated__c", "double"),
+        owned=True,
+    ),
+    sobj(
+        "Partner_Plan_Progress__c",
+        "a0E",
+        "Partner Plan Progress",
+        _f("External_Id__c", "string", ext=True),
+        _f("Partner_Account__c", "reference", to=_ACC),
+        _f("Plan_Key__c", "string"),
+        _f("Metric__c", "string"),
+        _f("Metric_Label__c", "string"),
+        _f("Period__c", "string"),
+        _f("Target__c", "double"),
+        _f("Actual__c", "double"),
+        _f("Attainment__c", "percent"),
+        _f("Expected_To_Date__c", "double"),
+        _f("Forecast__c", "double"),
+        _f("Gap__c", "double"),
+        _f("Status__c", "string"),
+        _f("Computed_At__c", "datetime"),
+        _f("Data_As_Of__c", "datetime"),
+        _f("Metric_Version__c", "string"),
+        owned=True,
+        plural="Partner Plan Progress",
+    ),
+    # Advanced Currency Management: rates to the corporate currency by date range. No Name
+    # and no Recycle Bin; NextStartDate is set by Salesforce from the next range's StartDate.
+    sobj(
+        "DatedConversionRate",
+        "04w",
+        "Dated Conversion Rate",
+        _f("IsoCode", "picklist", *CURRENCIES, required=True),
+        _f("ConversionRate", "double", required=True),
+        _f("StartDate", "date", required=True),
+        _f("NextStartDate", "date", read_only=True),
+        named="",
+        deletable=False,
+    ),
+]  # fmt: skip
+OBJECTS: dict[str, SObject] = {o.name: o for o in (*_CORE, *STANDARD)}
 _BY_LOWER = {name.lower(): o for name, o in OBJECTS.items()}
 
 
@@ -272,7 +244,9 @@ def describe_field(f: Field) -> dict[str, Any]:
     """One entry of describe's ``fields`` list, with every key a real describe has."""
     numeric = f.type in NUMBER_TYPES
     sized = not (numeric or f.type in {"boolean", "date", "datetime"})
-    length = 18 if f.type in {"id", "reference"} else 255 if sized else 0
+    length = {"id": 18, "reference": 18, "textarea": 32000, "url": 255, "phone": 40}.get(
+        f.type, 255 if sized else 0
+    )
     return {
         "aggregatable": True,
         "autoNumber": False,
@@ -290,7 +264,6 @@ def describe_field(f: Field) -> dict[str, Any]:
         "defaultedOnCreate": f.system or f.type == "boolean",
         "dependentPicklist": False,
         "deprecatedAndHidden": False,
-        "digits": 0,
         "displayLocationInDecimal": False,
         "encrypted": False,
         "externalId": f.external_id,
@@ -309,21 +282,22 @@ def describe_field(f: Field) -> dict[str, Any]:
         "name": f.name,
         "nameField": f.name == "Name",
         "namePointing": False,
-        "nillable": not (f.system or f.type == "boolean"),
+        "nillable": f.nillable,
         "permissionable": f.updateable and f.name.endswith("__c"),
         "picklistValues": [
             {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
             for v in f.values
         ],
-        "precision": 18 if numeric else 0,
+        "precision": 0 if f.type == "int" else 18 if numeric else 0,
         "queryByDistance": False,
         "referenceTargetField": None,
-        "referenceTo": [f.reference_to] if f.reference_to else [],
+        "referenceTo": [f.reference_to, *f.also_to] if f.reference_to else [],
         "relationshipName": f.relationship_name,
         "relationshipOrder": None,
         "restrictedDelete": False,
         "restrictedPicklist": f.name == "CurrencyIsoCode",
-        "scale": 2 if numeric else 0,
+        "scale": 2 if numeric and f.type != "int" else 0,
+        "digits": 9 if f.type == "int" else 0,
         "soapType": _SOAP.get(f.type, "xsd:string"),
         "sortable": True,
         "type": f.type,
@@ -339,7 +313,7 @@ def _urls(version: str, name: str) -> dict[str, str]:
 
 
 def _summary(o: SObject, version: str) -> dict[str, Any]:
-    writable = o.name != "DatedConversionRate"
+    writable = o.writable
     return {
         "activateable": False,
         "createable": writable,
@@ -352,9 +326,9 @@ def _summary(o: SObject, version: str) -> dict[str, Any]:
         "isSubtype": False,
         "keyPrefix": o.prefix,
         "label": o.label,
-        "labelPlural": o.label + "s",
+        "labelPlural": o.plural,
         "layoutable": True,
-        "mergeable": o.name in {"Account", "Lead"},
+        "mergeable": o.name in {"Account", "Contact", "Lead", "Case"},
         "mruEnabled": True,
         "name": o.name,
         "queryable": True,

@@ -7,6 +7,7 @@ from typing import Any
 
 from sandbox.formats import now_ms, parse_instant, sf_datetime
 from sandbox.sf_data import SalesforceData
+from sandbox.sf_reference import INTEGRATION_USER
 from sandbox.sf_schema import NUMBER_TYPES, OBJECTS, SObject, sobject
 from sandbox.table import Record, Table
 from sandbox.world import World
@@ -173,6 +174,10 @@ class SalesforceStore:
         for f in o.fields:
             if f.type == "boolean" and f.name != "IsDeleted":
                 record[f.name] = False
+        # the API user (the OAuth flows' integration user) creates, changes and owns it
+        record.update(CreatedById=INTEGRATION_USER, LastModifiedById=INTEGRATION_USER)
+        if o.field("OwnerId") is not None:
+            record["OwnerId"] = INTEGRATION_USER
         record.update(fields)
         record["Id"] = fields.get("Id") or table.id_of(index)
         record["LastModifiedDate"] = fields.get("LastModifiedDate", record["SystemModstamp"])
@@ -201,6 +206,7 @@ class SalesforceStore:
         record.update(fields)
         stamp = _now()
         record.update(LastModifiedDate=stamp, SystemModstamp=stamp, _ms=stamp)
+        record["LastModifiedById"] = INTEGRATION_USER
         self._derive(o, record)
         self.tables[name].put(record)
         self._reindex(name, record)
@@ -235,11 +241,20 @@ class SalesforceStore:
             )
         return out
 
-    def records(self, name: str, version: str = "62.0") -> list[dict[str, Any]]:
-        """Every record of ``name`` in id order, deleted ones included (with ``IsDeleted``)."""
+    def records(
+        self, name: str, version: str = "62.0", purged_before: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every record of ``name`` in id order, deleted ones included (with ``IsDeleted``).
+
+        ``purged_before`` leaves out records deleted before that instant (no longer in the
+        org at all); None keeps every record the store holds.
+        """
         table = self.tables[name]
         out = []
         for index in table.by_index():
+            ms, deleted = table.stamp(index)
+            if deleted and purged_before is not None and ms < purged_before:
+                continue
             record = table.record(index)
             if record is not None:
                 out.append(self.render(name, record, version))

@@ -278,8 +278,14 @@ def compile_query(query: Query, catalog: Catalog) -> Plan:
     return Plan(query, root, predicate, sort_keys, low, high, natural, columns)
 
 
-def select(plan: Plan, catalog: Catalog, include_deleted: bool) -> Iterator[int]:
-    """The indexes of the matching records, in the query's order, OFFSET and LIMIT applied."""
+def select(
+    plan: Plan, catalog: Catalog, include_deleted: bool, purged_before: int | None = None
+) -> Iterator[int]:
+    """The indexes of the matching records, in the query's order, OFFSET and LIMIT applied.
+
+    ``include_deleted`` (queryAll) adds the records in the Recycle Bin: those deleted at or
+    after ``purged_before`` (epoch ms); records deleted earlier have been purged for good.
+    """
     table = catalog.table(plan.sobject.name)
     names = [(o.path.parts, o.descending) for o in plan.query.order]
     modified_order = bool(names) and names[0] == (("SystemModstamp",), False)
@@ -288,6 +294,9 @@ def select(plan: Plan, catalog: Catalog, include_deleted: bool) -> Iterator[int]
     rows: Iterator[Row] = (Row(table, index) for index in candidates)
     if not include_deleted:
         rows = (row for row in rows if not row.stamp[1])
+    elif purged_before is not None:
+        horizon = purged_before
+        rows = (row for row in rows if not row.stamp[1] or row.stamp[0] >= horizon)
     if plan.predicate is not None:
         predicate = plan.predicate
         rows = (row for row in rows if predicate(row))
@@ -313,19 +322,34 @@ def select(plan: Plan, catalog: Catalog, include_deleted: bool) -> Iterator[int]
         yield row.index
 
 
-def _value(f: Field, value: Any) -> Any:
+Renderer = Callable[[Field, Any], Any]
+"""A stored value → its wire form (REST: dateTimes as ``...000+0000``)."""
+
+
+def rest_value(f: Field, value: Any) -> Any:
+    """A value as the REST API writes it."""
     return sf_datetime(value) if f.type == "datetime" and value is not None else value
 
 
-def render(plan: Plan, catalog: Catalog, record: Record, version: str) -> dict[str, Any]:
-    """One record as the REST API returns it: attributes, then SELECT fields in order."""
+def render(
+    plan: Plan, catalog: Catalog, record: Record, version: str, value: Renderer = rest_value
+) -> dict[str, Any]:
+    """One record as the REST API returns it: attributes, then SELECT fields in order.
+
+    ``value`` writes each stored value (Bulk API 1.0 JSON writes dates as epoch ms).
+    """
     out = _shell(plan.sobject.name, record, version)
     for name, is_datetime, nested in plan.columns:
         if nested is None:
-            value = record.get(name)
-            out[name] = sf_datetime(value) if is_datetime and value is not None else value
+            raw = record.get(name)
+            if value is rest_value:  # the hot path: no field lookup
+                out[name] = sf_datetime(raw) if is_datetime and raw is not None else raw
+            else:
+                f = plan.sobject.field(name)
+                assert f is not None
+                out[name] = value(f, raw)
         else:
-            _put(out, plan.sobject, nested, record, catalog, version)
+            _put(out, plan.sobject, nested, record, catalog, version, value)
     return out
 
 
@@ -341,11 +365,12 @@ def _put(
     record: Record,
     catalog: Catalog,
     version: str,
+    value: Renderer,
 ) -> None:
     if len(parts) == 1:
         f = owner.field(parts[0])
         assert f is not None
-        out[f.name] = _value(f, record.get(f.name))
+        out[f.name] = value(f, record.get(f.name))
         return
     lookup = owner.relationship(parts[0])
     assert lookup is not None and lookup.relationship_name is not None
@@ -358,4 +383,4 @@ def _put(
         return
     nested = out.get(name) or _shell(target.name, parent, version)
     out[name] = nested
-    _put(nested, target, parts[1:], parent, catalog, version)
+    _put(nested, target, parts[1:], parent, catalog, version, value)

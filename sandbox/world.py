@@ -24,6 +24,13 @@ REGIONS = ("NA", "EMEA", "APAC", "LATAM")
 TIERS = ("Platinum", "Gold", "Silver", "Registered")
 CURRENCIES = ("USD", "EUR", "GBP", "JPY")
 USD_RATE = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "JPY": 151.0}
+CHANNEL_MANAGERS = (
+    ("Dana", "Whitfield", "NA"),
+    ("Jonas", "Berg", "EMEA"),
+    ("Mei", "Tanaka", "APAC"),
+    ("Lucia", "Ramos", "LATAM"),
+)
+"""The vendor's channel managers, one per region: Salesforce users and HubSpot owners."""
 _WORDS = [
     "Acme",
     "Globex",

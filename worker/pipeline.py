@@ -215,6 +215,7 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
             thresholds=(settings.status_thresholds.on_track, settings.status_thresholds.at_risk),
             partner_ids=scope,
             trust=kind_trust(session, ctx.project.mappings),
+            rates_source=ctx.project.plans.rates_source,
         )
         jobs.finish(
             session,

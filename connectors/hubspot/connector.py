@@ -6,6 +6,10 @@ urllib3 retries switched off: urllib3 does not retry POSTs anyway (search and ev
 are POSTs), and one tenacity policy that reads HubSpot's ``policyName`` retries better. Responses
 are read raw (``_preload_content=False``) so records reach the mappings exactly as HubSpot sent
 them, and so every response's rate-limit headers feed the daily budget.
+
+Object types go out as HubSpot resolves them (:func:`~connectors.hubspot.schema.api_object_type`):
+a custom object's bare name, which HubSpot no longer accepts, is sent as ``p_name``. Every pager
+follows HubSpot's own continuation (``paging.next``), never a page's length.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from connectors.budget import Budget
 from connectors.errors import MissingField
 from connectors.hubspot.dialect import ASSOCIATE_BATCH, BATCH_SIZE
 from connectors.hubspot.errors import translate
+from connectors.hubspot.schema import api_object_type
 from connectors.hubspot.search import SearchPager
 from connectors.hubspot.settings import HubSpotSource
 from connectors.hubspot.writes import upsert_inputs, values, write_results
@@ -119,7 +124,7 @@ class HubSpotConnector:
     def properties(self, object: str) -> set[str]:
         """The object's property names, fetched once per connector."""
         if object not in self._known:
-            body = self._request(self._properties.get_all, object) or {}
+            body = self._request(self._properties.get_all, api_object_type(object)) or {}
             self._known[object] = {p["name"] for p in body.get("results", [])}
         return self._known[object]
 
@@ -140,23 +145,35 @@ class HubSpotConnector:
     # -- pull -------------------------------------------------------------------------------
 
     def pull(self, spec: StreamSpec, since: Watermark | None) -> Iterator[Page]:
-        """Yield pages of records modified in ``[since - lookback, now - search lag)``."""
+        """Yield pages of records modified in ``[since - lookback, now)``.
+
+        Search indexes writes with a lag (``search_lag_seconds``): a record changed within it
+        may not show yet. Everything search shows is yielded at once (a partner company a
+        roll-up push just touched is stored in this run, not the next), but pages of records
+        changed within the lag carry no watermark, so the stream's watermark stays before the
+        lag and the next run reads that stretch again, catching what was not indexed yet.
+        """
         self.check_fields(spec)
         self.budget.check()
         start = (
             since.modified_at - timedelta(seconds=self.source.lookback_seconds) if since else EPOCH
         )
-        end = self.now() - timedelta(seconds=self.source.search_lag_seconds)
+        end = self.now()
+        settled = end - timedelta(seconds=self.source.search_lag_seconds)
         props = list(dict.fromkeys([*spec.fields, spec.modified_field, "hs_object_id"]))
 
-        def search(filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
-            body = {
+        def search(filters: list[dict[str, Any]], sort: str, after: str | None) -> dict[str, Any]:
+            body: dict[str, Any] = {
                 "filterGroups": [{"filters": filters}],
                 "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
                 "properties": props,
                 "limit": self.page_size,
             }
-            result: dict[str, Any] = self._request(self._search.do_search, spec.object, body)
+            if after is not None:
+                body["after"] = after
+            result: dict[str, Any] = self._request(
+                self._search.do_search, api_object_type(spec.object), body
+            )
             return result
 
         pager = SearchPager(
@@ -169,26 +186,50 @@ class HubSpotConnector:
         for batch in pager.batches(start, end):
             if spec.associations:
                 self._associate(spec.object, spec.associations, batch)
-            last = batch[-1]
-            stamp = parse_timestamp(
-                last["properties"].get(spec.modified_field) or last["updatedAt"]
-            )
-            mark = Watermark(stamp, str(last["id"]))
-            yield Page(batch, max(mark, since) if since else mark)
+            stamps = [_modified(r, spec.modified_field) for r in batch]
+            indexed = sum(1 for stamp in stamps if stamp < settled)  # stamps ascend
+            if indexed:
+                mark = Watermark(stamps[indexed - 1], str(batch[indexed - 1]["id"]))
+                yield Page(batch[:indexed], max(mark, since) if since else mark)
+            if indexed < len(batch):
+                yield Page(batch[indexed:], None)  # within the lag: read again next run
 
     def _associate(self, object: str, kinds: Sequence[str], records: list[dict[str, Any]]) -> None:
-        """Attach ``"associations": {kind: [ids, primary first]}`` to each record."""
+        """Attach ``"associations": {kind: [ids, primary first]}`` to each record.
+
+        A record's associations may come in several pages: a result with ``paging.next.after``
+        is asked for again (``{"id", "after"}`` in the next batch's inputs) until none has more.
+        """
         for record in records:
             record["associations"] = {kind: [] for kind in kinds}
         by_id = {str(r["id"]): r for r in records}
         for kind in kinds:
-            for part in chunks(list(by_id), ASSOCIATION_BATCH):
-                body = {"inputs": [{"id": record_id} for record_id in part]}
-                answer = self._request(self._associations.get_page, object, kind, body) or {}
-                for result in answer.get("results", []):
-                    target = by_id.get(str(result["from"]["id"]))
-                    if target is not None:
-                        target["associations"][kind] = _associated_ids(result.get("to", []))
+            found: dict[str, list[dict[str, Any]]] = {}
+            pending: list[dict[str, Any]] = [{"id": record_id} for record_id in by_id]
+            asked: set[tuple[str, str]] = set()  # a cursor that repeats itself ends the walk
+            while pending:
+                following: list[dict[str, Any]] = []
+                for part in chunks(pending, ASSOCIATION_BATCH):
+                    answer = (
+                        self._request(
+                            self._associations.get_page,
+                            api_object_type(object),
+                            api_object_type(kind),
+                            {"inputs": part},
+                        )
+                        or {}
+                    )
+                    for result in answer.get("results", []):
+                        record_id = str(result["from"]["id"])
+                        found.setdefault(record_id, []).extend(result.get("to", []))
+                        after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                        if after is not None and (record_id, str(after)) not in asked:
+                            asked.add((record_id, str(after)))
+                            following.append({"id": record_id, "after": str(after)})
+                pending = following
+            for record_id, targets in found.items():
+                if record_id in by_id:
+                    by_id[record_id]["associations"][kind] = _associated_ids(targets)
 
     def deletions(self, spec: StreamSpec, since: datetime | None) -> Iterator[Page]:
         """Yield pages of archived records (archived at or after ``since``).
@@ -204,7 +245,7 @@ class HubSpotConnector:
             kwargs["properties"] = [spec.modified_field]
             if after:
                 kwargs["after"] = after
-            body = self._request(self._basic.get_page, spec.object, **kwargs) or {}
+            body = self._request(self._basic.get_page, api_object_type(spec.object), **kwargs) or {}
             records = []
             for record in body.get("results", []):
                 stamp = parse_timestamp(record.get("archivedAt") or record["updatedAt"])
@@ -266,7 +307,9 @@ class HubSpotConnector:
         answer: dict[str, Any] = {}
         if inputs:
             call = self._batch.update if key_field is None else self._batch.upsert
-            answer = self._request(call, object, {"inputs": inputs}, write=True) or {}
+            answer = (
+                self._request(call, api_object_type(object), {"inputs": inputs}, write=True) or {}
+            )
         return write_results(batch, answer, key_field)
 
     def associate(
@@ -298,7 +341,13 @@ class HubSpotConnector:
     ) -> list[WriteResult]:
         inputs = [body for _, body in batch if body is not None]
         call = self._associations.create_default
-        self._request(call, object, to_object, {"inputs": inputs}, write=True)
+        self._request(
+            call,
+            api_object_type(object),
+            api_object_type(to_object),
+            {"inputs": inputs},
+            write=True,
+        )
         return [WriteResult(key, True) for key, _ in batch]
 
     def horizon(self, started_at: datetime) -> datetime:
@@ -329,6 +378,11 @@ def _search_filter(flt: Filter) -> dict[str, Any]:
     elif flt.op not in ("is_null", "not_null"):
         out["value"] = values({"v": flt.value})["v"]
     return out
+
+
+def _modified(record: dict[str, Any], modified: str) -> datetime:
+    """A record's modified time: its modified property, else ``updatedAt``."""
+    return parse_timestamp((record.get("properties") or {}).get(modified) or record["updatedAt"])
 
 
 def _associated_ids(targets: list[dict[str, Any]]) -> list[str]:

@@ -13,7 +13,7 @@ from connectors.dialect import (
     Step,
     unknown_field,
 )
-from connectors.hubspot.schema import SCHEMAS, TOP_LEVEL, custom_name
+from connectors.hubspot.schema import SCHEMAS, TOP_LEVEL, custom_name, standard_name
 
 BATCH_SIZE = 100
 """Inputs per batch write: HubSpot's maximum."""
@@ -42,11 +42,12 @@ class HubSpotDialect(Dialect):
 
     def modified_field(self, object: str) -> str:
         """``hs_lastmodifieddate``; contacts keep theirs in ``lastmodifieddate``."""
-        return "lastmodifieddate" if object == "contacts" else "hs_lastmodifieddate"
+        is_contact = standard_name(object) == "contacts" or object == "0-1"
+        return "lastmodifieddate" if is_contact else "hs_lastmodifieddate"
 
     def schema(self, object: str) -> ObjectSchema | None:
         """The known schema, whichever alias names a custom object."""
-        return self.schemas.get(custom_name(object))
+        return self.schemas.get(standard_name(custom_name(object)))
 
     def read_path(
         self,

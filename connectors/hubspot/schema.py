@@ -19,6 +19,49 @@ _COMMON = ("hs_object_id", "createdate", "hs_createdate", "hs_lastmodifieddate")
 _FULLY_QUALIFIED = re.compile(r"^p\d*_(?P<name>.+)$")
 
 
+STANDARD_TYPES: dict[str, str] = {
+    alias: plural
+    for plural, singular in (
+        ("contacts", "contact"), ("companies", "company"), ("deals", "deal"),
+        ("tickets", "ticket"), ("products", "product"), ("line_items", "line_item"),
+        ("quotes", "quote"), ("calls", "call"), ("emails", "email"), ("meetings", "meeting"),
+        ("notes", "note"), ("tasks", "task"), ("communications", "communication"),
+        ("postal_mail", "postal_mail"), ("leads", "lead"),
+        ("feedback_submissions", "feedback_submission"), ("invoices", "invoice"),
+        ("orders", "order"), ("carts", "cart"), ("discounts", "discount"), ("fees", "fee"),
+        ("taxes", "tax"), ("commerce_payments", "commerce_payment"),
+        ("subscriptions", "subscription"), ("goal_targets", "goal_target"),
+        ("appointments", "appointment"), ("courses", "course"), ("listings", "listing"),
+        ("services", "service"), ("users", "user"), ("marketing_events", "marketing_event"),
+    )
+    for alias in (plural, singular)
+}  # fmt: skip
+"""HubSpot's standard object types by every bare name the API resolves (plural and singular)."""
+_TYPE_ID = re.compile(r"^\d+-\d+$")
+
+
+def standard_name(object: str) -> str:
+    """The plural name of a standard object type (``contact`` → ``contacts``), else ``object``."""
+    return STANDARD_TYPES.get(object.lower(), object)
+
+
+def api_object_type(object: str) -> str:
+    """The ``{objectType}`` to send for a mapping's object: what HubSpot itself resolves.
+
+    Standard types go as written (``deals``, ``deal``, ``0-3``), and so do objectTypeIds
+    (``2-1234``) and qualified names (``p_name``, ``p{portalId}_name``). Any other name is a
+    custom object's bare name, which HubSpot stopped resolving in 2025 (developer changelog:
+    "Removed support for referencing custom object types by base name"; 400 "Unable to infer
+    object type from: name"): it is sent as the documented short form ``p_name``, which
+    needs no schema lookup.
+    """
+    if _TYPE_ID.match(object) or _FULLY_QUALIFIED.match(object):
+        return object
+    if object.lower() in STANDARD_TYPES:
+        return object
+    return f"p_{object}"
+
+
 def custom_name(object: str) -> str:
     """A custom object's name from any alias a request may use.
 

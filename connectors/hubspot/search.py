@@ -14,6 +14,13 @@ offset. Every request starts at offset 0 from a *key*:
 
 Each request returns at most ``limit`` records however many match, so no window ever needs
 splitting, and memory holds one page plus the ids seen at the current timestamp.
+
+The pager stops only when HubSpot says there is nothing more: a page without
+``paging.next``. A page shorter than ``limit`` says nothing (HubSpot may answer fewer records
+than asked, and a pager that stopped there lost every later record); when more records
+remain, the next request starts from the short page's last key like any other. A page that
+comes back empty while ``paging.next`` says more remain gives no key to move on from, so the
+next request follows HubSpot's own ``after`` from it.
 The window ends ``search_lag_seconds`` before now: search indexes writes with a delay, and a
 record it has not indexed yet is read by the next run, whose lookback starts before this end.
 """
@@ -27,8 +34,8 @@ from typing import Any
 
 from connectors.wire import epoch_ms, parse_timestamp
 
-SearchFn = Callable[[list[dict[str, Any]], str], dict[str, Any]]
-"""Runs one search: (filters, sort property) -> the decoded response."""
+SearchFn = Callable[[list[dict[str, Any]], str, str | None], dict[str, Any]]
+"""Runs one search: (filters, sort property, HubSpot's ``after`` or None) -> the response."""
 
 
 @dataclass
@@ -59,6 +66,12 @@ def _filter(prop: str, op: str, value: str) -> dict[str, Any]:
     return {"propertyName": prop, "operator": op, "value": value}
 
 
+def _following(body: dict[str, Any]) -> str | None:
+    """HubSpot's continuation: ``paging.next.after``, None on the last page."""
+    after = ((body.get("paging") or {}).get("next") or {}).get("after")
+    return None if after is None else str(after)
+
+
 @dataclass
 class SearchPager:
     """Yields batches of fresh records in (modified, id) order; see the module docstring.
@@ -81,6 +94,7 @@ class SearchPager:
         """Every record with ``start <= modified < end``, as one list per request."""
         cursor = Cursor()
         op, key = "GTE", start
+        after: str | None = None
         first = True
         while key < end:
             if not first:
@@ -91,13 +105,18 @@ class SearchPager:
                 _filter(self.modified, "LT", str(epoch_ms(end))),
                 *self.extra,
             ]
-            results = self.search(filters, self.modified).get("results", [])
+            body = self.search(filters, self.modified, after)
+            results = body.get("results", [])
             in_range = [r for r in results if start <= _stamp(r, self.modified) < end]
             batch = [r for r in in_range if cursor.fresh(_stamp(r, self.modified), r["id"])]
             if batch:
                 yield batch
-            if len(results) < self.limit:
+            after = _following(body)
+            if after is None:
                 return
+            if not results:
+                continue  # nothing to key on: follow HubSpot's own after (see module docstring)
+            after = None
             stamps = [_stamp(r, self.modified) for r in (in_range or results)]
             last = stamps[-1]
             if stamps[0] == last:
@@ -109,6 +128,7 @@ class SearchPager:
 
     def _tie(self, stamp: datetime, cursor: Cursor) -> Iterator[list[dict[str, Any]]]:
         """Every record modified exactly at ``stamp``, paged by ``hs_object_id``."""
+        last_id: str | None = None
         after: str | None = None
         first = True
         while True:
@@ -116,12 +136,15 @@ class SearchPager:
                 self.between_pages()
             first = False
             filters = [_filter(self.modified, "EQ", str(epoch_ms(stamp))), *self.extra]
-            if after is not None:
-                filters.insert(1, _filter("hs_object_id", "GT", after))
-            results = self.search(filters, "hs_object_id").get("results", [])
+            if last_id is not None:
+                filters.insert(1, _filter("hs_object_id", "GT", last_id))
+            body = self.search(filters, "hs_object_id", after)
+            results = body.get("results", [])
             batch = [r for r in results if cursor.fresh(_stamp(r, self.modified), r["id"])]
             if batch:
                 yield batch
-            if len(results) < self.limit:
+            after = _following(body)
+            if after is None:
                 return
-            after = str(results[-1]["id"])
+            if results:
+                after, last_id = None, str(results[-1]["id"])

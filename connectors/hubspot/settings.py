@@ -13,8 +13,9 @@ from partnerplan.config import Secret
 class HubSpotSource(SourceSettings):
     """A HubSpot portal to pull from and push to.
 
-    ``search_lag_seconds``: HubSpot's search index trails writes by seconds to minutes, so an
-    incremental search stops this far before now and the next run reads the rest.
+    ``search_lag_seconds``: HubSpot's search index trails writes by seconds to minutes. A pull
+    reads everything search shows up to now, but its watermark stops this far before now, so
+    the next run reads that stretch again and gets what search had not indexed yet.
     """
 
     type: Literal["hubspot"]

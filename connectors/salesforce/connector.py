@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from connectors.base import ApiUsage, Page, Watermark, WriteResult
 from connectors.budget import Budget
 from connectors.errors import (
     AuthenticationFailed,
+    DeletionsOutOfReach,
     MissingField,
     QueryLocatorExpired,
     SessionExpired,
@@ -44,12 +45,15 @@ from connectors.salesforce.http import CrmSession
 from connectors.salesforce.settings import SalesforceSource
 from connectors.spec import StreamSpec
 from connectors.wire import chunks, dumps, isolate, parse_timestamp
-from partnerplan.errors import RecordError
+from partnerplan.errors import ConfigurationError, RecordError
 from partnerplan.logs import get_logger
 
 T = TypeVar("T")
 log = get_logger(__name__)
 _SFORCE_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+RECYCLE_BIN = timedelta(days=15)
+"""How long Salesforce keeps deleted records where ``queryAll`` sees them (Help: "Manage the
+Recycle Bin": 15 days, then they are purged)."""
 
 
 class SalesforceConnector:
@@ -207,11 +211,47 @@ class SalesforceConnector:
         yield from reader.pages(spec, cols, sf_bulk.query(spec, cols, types))
 
     def deletions(self, spec: StreamSpec, since: datetime | None) -> Iterator[Page]:
-        """Yield pages of deleted records (``queryAll``, ``IsDeleted = true``) since ``since``."""
+        """Yield pages of deleted records (``queryAll``, ``IsDeleted = true``) since ``since``.
+
+        Objects without ``IsDeleted`` have no Recycle Bin and yield nothing. ``queryAll``
+        sees a deleted record only while it sits in the Recycle Bin, which
+        Salesforce empties after :data:`RECYCLE_BIN`. When ``since`` is older than that, the
+        org is asked (getDeleted's ``earliestDateAvailable``: when the newest record purged
+        from it was deleted) whether anything deleted after ``since`` is gone already; if so,
+        no listing can be complete and :class:`DeletionsOutOfReach` says to run ``--full``
+        (a reconcile against every live Id) rather than pass for a complete listing.
+        """
+        if "isdeleted" not in self.field_types(spec.object):
+            # No Recycle Bin for this object (DatedConversionRate, CurrencyType, ...): nothing
+            # to list; records removed from it are caught by a full pull's reconcile.
+            log.info("salesforce_no_deletions", source=self.name, object=spec.object)
+            return
+        if since is not None and since < datetime.now(UTC) - RECYCLE_BIN:
+            earliest = self._delete_log_start(spec.object)
+            if earliest is None or since < earliest:
+                raise DeletionsOutOfReach(
+                    f"source {self.name!r}: stream {spec.name!r}: deletions of {spec.object} "
+                    f"were last listed at {since.isoformat()}, and Salesforce has since purged "
+                    f"records deleted after that from its Recycle Bin (it keeps them "
+                    f"{RECYCLE_BIN.days} days); run `partnerplan run --full --stream "
+                    f"{spec.name}` once to reconcile, then incremental runs continue"
+                )
         floor = Watermark(since, "") if since else None
         yield from self._pages(
             spec, lambda at: soql.deleted_since(spec, at), since, floor, deleted=True
         )
+
+    def _delete_log_start(self, object: str) -> datetime | None:
+        """getDeleted's ``earliestDateAvailable`` for ``object``; None if the org will not say."""
+        end = datetime.now(UTC).replace(microsecond=0)
+        params = {"start": (end - timedelta(days=1)).isoformat(), "end": end.isoformat()}
+        path = f"sobjects/{soql.identifier(object)}/deleted/"
+        try:
+            answer = self._call(lambda sf: sf.restful(path, params=params)) or {}
+        except (ConfigurationError, RecordError):  # not replicateable / may not ask: unknown
+            return None
+        earliest = answer.get("earliestDateAvailable")
+        return parse_timestamp(earliest) if earliest else None
 
     def _pages(
         self,

@@ -74,6 +74,7 @@ FAULTS: dict[str, tuple[dict[str, dict[str, Any]], int]] = {
     "hubspot 401": ({"hubspot": {"expire_session_after": 4}}, 1),
     "query timeouts": ({"salesforce": {"query_timeout": ["Opportunity"]}}, 1),
     "daily budget": ({"salesforce": {"api_budget": 20}, "hubspot": {"api_budget": 20}}, 1),
+    "short pages": ({"salesforce": {"short_pages": 2}, "hubspot": {"short_pages": 2}}, 0),
     "invalid locators": ({"salesforce": {"page_size": 50, "invalid_locator_after": 1}}, 0),
     "concurrent edits": (
         {

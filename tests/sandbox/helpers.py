@@ -78,3 +78,10 @@ def trusting(ca_bundle: str) -> TrustingSession:
     session = TrustingSession()
     session.verify = ca_bundle
     return session
+
+
+def hs_get(sandbox: Any, path: str) -> Any:
+    """``GET path`` on the sandbox's HubSpot with its token, decoded (plain ``requests``)."""
+    headers = {"Authorization": f"Bearer {sandbox.hubspot_token}"}
+    answer = requests.get(sandbox.hubspot_url + path, headers=headers, timeout=10)
+    return answer.json()

@@ -107,12 +107,13 @@ def test_a_keyset_walk_touches_each_record_a_bounded_number_of_times(
     start, end = _at(stamps[len(stamps) // 20]), _at(stamps[-len(stamps) // 20])
     extra = [{"propertyName": "pipeline", "operator": "EQ", "value": "default"}]
 
-    def search(filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
+    def search(filters: list[dict[str, Any]], sort: str, after: str | None) -> dict[str, Any]:
         body = {
             "filterGroups": [{"filters": filters}],
             "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
             "properties": ["dealname", MOD, "pipeline"],
             "limit": 200,
+            "after": after or "0",
         }
         return _search(app, body)
 

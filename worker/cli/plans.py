@@ -114,6 +114,7 @@ def compute(
             partner_ids=partner_ids,
             plan_keys=set(plan) if plan else None,
             trust=kind_trust(session, project.mappings),
+            rates_source=project.plans.rates_source,
         )
     console = Console(soft_wrap=True)
     console.print(

@@ -41,8 +41,10 @@ def _rate_limited(policy: str, message: str) -> object:
     )
 
 
-def test_search_sends_the_token_and_a_modified_window_ending_before_now(fake_hubspot, no_sleep):
-    """Search runs on the modified property from since-lookback to now-lag, with the token."""
+def test_search_sends_the_token_and_a_modified_window_from_the_lookback_to_now(
+    fake_hubspot, no_sleep
+):
+    """Search runs on the modified property from since-lookback to now, with the token."""
     fake_hubspot.on("GET", "/crm/v3/properties/deals", PROPS)
     fake_hubspot.on("POST", SEARCH, reply(200, {"total": 1, "results": [_deal(1)]}))
     fake_hubspot.on(
@@ -81,7 +83,7 @@ def test_search_sends_the_token_and_a_modified_window_ending_before_now(fake_hub
     assert search.headers["Authorization"] == "Bearer pat-na1-secret-token"
     assert [(f["operator"], f["value"]) for f in filters] == [
         ("GTE", str(int(datetime(2026, 3, 1, 8, 55, tzinfo=UTC).timestamp() * 1000))),
-        ("LT", str(int(datetime(2026, 3, 1, 11, 58, tzinfo=UTC).timestamp() * 1000))),
+        ("LT", str(int(datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp() * 1000))),
     ]
     assert pages[0].records[0]["associations"] == {"companies": ["9001", "77"]}
     assert pages[0].watermark == Watermark(datetime(2026, 3, 1, 10, 0, tzinfo=UTC), "1")
@@ -164,7 +166,9 @@ def test_daily_budget_share_stops_between_pages(fake_hubspot, no_sleep):
     headers = {"X-HubSpot-RateLimit-Daily": "1000", "X-HubSpot-RateLimit-Daily-Remaining": "400"}
     fake_hubspot.on("GET", "/crm/v3/properties/deals", PROPS)
     page = [_deal(n, f"2026-03-01T10:{n // 60:02d}:{n % 60:02d}.000Z") for n in range(200)]
-    fake_hubspot.on("POST", SEARCH, reply(200, {"total": 500, "results": page}, headers))
+    more = {"next": {"after": "200"}}
+    body = {"total": 500, "results": page, "paging": more}
+    fake_hubspot.on("POST", SEARCH, reply(200, body, headers))
     spec = StreamSpec("deals", "hs", "deals", ("amount",), "hs_lastmodifieddate")
     pages = _connector(fake_hubspot, no_sleep, budget_share=0.5).pull(spec, None)
     first = next(pages)

@@ -1,9 +1,10 @@
 """The HubSpot search pager over an in-memory search that behaves like HubSpot's.
 
-The fake applies the filters, sorts by the one requested property and returns at most 200
-results; it takes no offset because the pager never sends one (so HubSpot's 10,000-offset cap
-cannot bite). It orders ties *randomly on every request*, so a pager that relied on a stable
-order among equal timestamps would fail here.
+The fake applies the filters, sorts by the one requested property and returns at most
+``page_size`` results (200, or fewer: HubSpot may answer a short page mid-stream), with
+``paging.next.after`` when more match; the pager sends that offset only after an empty page.
+It orders ties *randomly on every request*, so a pager that relied on a stable order among
+equal timestamps would fail here.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ def _iso(stamp: datetime) -> str:
 class InMemorySearch:
     """A HubSpot-like search over ``records`` (id -> modified time)."""
 
-    def __init__(self, modified: dict[int, datetime], seed: int = 7) -> None:
+    def __init__(self, modified: dict[int, datetime], seed: int = 7, page_size: int = 200) -> None:
         self.modified = modified
+        self.page_size = page_size
+        self.empty_pages: set[int] = set()  # request numbers answered with no results
         self.random = random.Random(seed)
         self.requests = 0
         self._ms: dict[datetime, int] = {}
@@ -50,7 +53,9 @@ class InMemorySearch:
             self._ms[stamp] = epoch_ms(stamp)
         return self._ms[stamp]
 
-    def __call__(self, filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
+    def __call__(
+        self, filters: list[dict[str, Any]], sort: str, after: str | None = None
+    ) -> dict[str, Any]:
         self.requests += 1
         tests = [(f["propertyName"], _OPS[f["operator"]], int(f["value"])) for f in filters]
         hits = [
@@ -63,7 +68,10 @@ class InMemorySearch:
             hits.sort()
         else:
             hits.sort(key=lambda i: (self.modified[i], tiebreak[i]))
-        page = hits[:200]
+        offset = int(after or 0)
+        if self.requests in self.empty_pages:  # a transient empty page: nothing consumed
+            return {"total": len(hits), "results": [], "paging": {"next": {"after": str(offset)}}}
+        page = hits[offset : offset + self.page_size]
         results = [
             {
                 "id": str(i),
@@ -72,7 +80,10 @@ class InMemorySearch:
             }
             for i in page
         ]
-        return {"total": len(hits), "results": results}
+        body: dict[str, Any] = {"total": len(hits), "results": results}
+        if offset + self.page_size < len(hits):
+            body["paging"] = {"next": {"after": str(offset + self.page_size)}}
+        return body
 
 
 def _pager(search: InMemorySearch, between=lambda: None) -> SearchPager:
@@ -135,3 +146,29 @@ def test_page_boundaries(count):
     search = InMemorySearch(modified)
     ids = [r["id"] for b in _pager(search).batches(BASE, BASE + timedelta(days=1)) for r in b]
     assert sorted(ids, key=int) == [str(i) for i in range(1, count + 1)]
+
+
+def test_short_pages_mid_stream_lose_nothing():
+    """A search that answers 37 records a request when 200 were asked still yields all 1,000."""
+    modified = {i: BASE + timedelta(seconds=i // 2) for i in range(1, 1_001)}
+    search = InMemorySearch(modified, page_size=37)
+    ids = [r["id"] for b in _pager(search).batches(BASE, BASE + timedelta(days=1)) for r in b]
+    assert [str(i) for i in range(1, 1_001)] == sorted(ids, key=int)
+
+
+def test_short_pages_inside_a_tie_lose_nothing():
+    """450 records on one timestamp, served 37 at a time, are each read once."""
+    modified = {i: BASE for i in range(1, 451)}
+    search = InMemorySearch(modified, page_size=37)
+    ids = [r["id"] for b in _pager(search).batches(BASE, BASE + timedelta(days=1)) for r in b]
+    assert [str(i) for i in range(1, 451)] == sorted(ids, key=int)
+
+
+def test_an_empty_page_with_paging_next_is_followed_by_hubspots_after():
+    """An empty page that still says more remain is followed (with its after), not the end."""
+    modified = {i: BASE + timedelta(seconds=i) for i in range(1, 501)}
+    search = InMemorySearch(modified)
+    search.empty_pages = {2}
+    ids = [r["id"] for b in _pager(search).batches(BASE, BASE + timedelta(days=1)) for r in b]
+    assert [str(i) for i in range(1, 501)] == sorted(ids, key=int)
+    assert 4 == search.requests  # the empty page costs one request, nothing more

@@ -43,6 +43,7 @@ OPPORTUNITY = {
     "name": "Opportunity",
     "fields": [
         {"name": "Id", "type": "id"},
+        {"name": "IsDeleted", "type": "boolean"},
         {"name": "Amount", "type": "currency"},
         {"name": "SystemModstamp", "type": "datetime"},
         {
@@ -205,8 +206,17 @@ def test_budget_share_spent_stops_between_pages_after_a_complete_page(sf):
 
 
 def test_deletions_use_query_all_for_deleted_rows(sf):
-    """Deletions come from queryAll with IsDeleted = true, as deleted pages."""
+    """Deletions come from queryAll with IsDeleted = true, as deleted pages (the delete log,
+    asked because the date is older than the Recycle Bin's 15 days, has purged nothing since)."""
     mock, connector = sf
+    mock.get(
+        f"{BASE}/sobjects/Opportunity/deleted/",
+        json={
+            "deletedRecords": [],
+            "earliestDateAvailable": "2026-01-01T00:00:00.000+0000",
+            "latestDateCovered": "2026-03-02T00:00:00.000+0000",
+        },
+    )
     mock.get(
         f"{BASE}/queryAll/",
         json={
