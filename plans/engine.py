@@ -7,7 +7,8 @@ once (:mod:`plans.evaluate`), turns each actual into progress
 in one batched upsert. The number of statements grows with the number of distinct scopes, never
 with the number of plans. The caller commits.
 
-Which plans: those whose status is in :data:`COMPUTED` and whose final numbers are not frozen.
+Which plans: those whose status is in :data:`COMPUTED` (shared, changes requested, accepted,
+active and closed: :mod:`plans.lifecycle` says why) and whose final numbers are not frozen.
 Which targets: those the trust rule allows (:mod:`plans.trust`); any other keeps its last good
 values, and its plan's score is not recomputed from the rest. A plan whose period has ended is
 computed once more from data complete past its end, then frozen (``frozen_at``).
@@ -30,6 +31,7 @@ from sqlmodel import Session, col
 
 from plans.catalogue import Aggregate, Catalogue, Metric, Unit
 from plans.evaluate import Rates, Value, empty_value, evaluate
+from plans.lifecycle import COMPUTED as LIFECYCLE_COMPUTED
 from plans.pacing import Progress, plan_score, progress
 from plans.periods import Period
 from plans.queries import Scope
@@ -42,7 +44,7 @@ RATE_KIND = "rate"
 """The kind of activities that carry currency rates (a DatedConversionRate stream)."""
 
 log = structlog.get_logger(__name__)
-COMPUTED = ("active", "closed")
+COMPUTED = LIFECYCLE_COMPUTED
 """Plan statuses whose progress is computed; a draft is not, and a frozen plan never again."""
 _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -287,14 +289,14 @@ def _compute(
     values = _evaluate_all(session, catalogue, planned, rates)
     rows, by_plan = [], defaultdict(list)
     now = datetime.now(UTC)
-    for target, metric, parts in planned:
+    for target, metric, scopes in planned:
         if target.partner_id is None:
             # No partner linked yet: there is no data for it, which is not the same as zero.
             value = Value(None, 0)
         else:
             found = [
                 values[scope].get(target.partner_id, empty_value(catalogue[scope.metric]))
-                for scope in parts
+                for scope in scopes
             ]
             value = _combine(metric, found)
         computed = progress(

@@ -2,7 +2,10 @@
 
 Checks: the period parses, each target's metric exists, a money target has a currency, a
 percent target is at most 100, explicit phasing names months inside the period, target keys are
-unique in a plan, plan keys are unique, and no two plans of one partner overlap in time. When the
+unique in a plan, plan keys are unique, and no two plans of one partner overlap in time; the
+keys of sections (and of the action items, investment lines and target accounts in a section)
+are unique, and an attached file exists (its content is hashed here, so a changed file is a
+changed plan and is uploaded again). When the
 caller knows the partners (``partners=``), an unknown partner is an error too and ``tier:``
 templates are expanded; otherwise tier templates are kept and expanded by
 :func:`plans.planstore.sync_plans` from the partners in the store (a plan written for a partner
@@ -15,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,15 @@ from partnerplan.errors import Problem
 from plans.catalogue import Catalogue, plain_filter
 from plans.periods import Period, parse_period
 from plans.planchecks import check_targets, target_key
-from plans.planspec import PlansFile, SectionSpec, TargetSpec, TemplateSpec
+from plans.planspec import (
+    LEGACY_STATUSES,
+    Attachment,
+    PlansFile,
+    SectionSpec,
+    TargetSpec,
+    TemplateSpec,
+    slug,
+)
 from plans.rates import CONFIG_SOURCE, RateSet, load_rates
 from plans.target import TargetDefinition
 
@@ -53,6 +65,12 @@ class Plan:
     file: str = ""
     line: int = 0
     partner_line: int = 0
+    title: str | None = None
+    summary: str = ""
+    currency: str | None = None
+    origin: str = "config"
+    crm: dict[str, Any] | None = None
+    """A CRM-authored plan's records: ``source``, the plan's ``record_id``, its ``targets``."""
 
     def definition(self) -> dict[str, Any]:
         """Everything from config that defines the plan, as JSON-ready data."""
@@ -62,17 +80,55 @@ class Plan:
             "period": self.period.name,
             "status": self.status,
             "owner": self.owner,
+            "title": self.title,
+            "summary": self.summary,
+            "currency": self.currency,
+            "origin": self.origin,
+            "crm": self.crm,
             "attachments": self.attachments,
             "sections": self.sections,
-            "targets": [
-                {**t.__dict__, "value": str(t.value), "weight": str(t.weight)} for t in self.targets
-            ],
+            "targets": target_data(self.targets),
         }
 
     def definition_hash(self) -> str:
         """Hash of :meth:`definition`; a change means the plan must be recomputed."""
-        text = json.dumps(self.definition(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return digest(self.definition())
+
+    def terms(self) -> dict[str, Any]:
+        """What the partner agrees to: the period and the targets (see :mod:`plans.lifecycle`).
+
+        Wording, action items, investment lines, target accounts and attachments are the plan's
+        working content: they change without a new version.
+        """
+        return {"period": self.period.name, "targets": target_data(self.targets)}
+
+
+def target_data(targets: list[Target]) -> list[dict[str, Any]]:
+    """Targets as JSON-ready data (what :func:`targets_from` reads back)."""
+    return [{**t.__dict__, "value": str(t.value), "weight": str(t.weight)} for t in targets]
+
+
+def targets_from(data: list[dict[str, Any]]) -> list[Target]:
+    """The targets :func:`target_data` wrote (a stored version's terms)."""
+    return [
+        Target(
+            key=item["key"],
+            section=item["section"],
+            metric=item["metric"],
+            value=Decimal(item["value"]),
+            currency=item.get("currency"),
+            weight=Decimal(item["weight"]),
+            filters=item.get("filters") or {},
+            phasing=item.get("phasing") or {},
+        )
+        for item in data
+    ]
+
+
+def digest(data: Any) -> str:
+    """A stable hash of JSON-ready data."""
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -83,6 +139,7 @@ class Group:
     period: Period
     file: str
     line: int
+    root: Path | None = None
 
 
 @dataclass
@@ -92,6 +149,7 @@ class PlanSet:
     plans: list[Plan]
     groups: list[Group] = field(default_factory=list)
     rates: RateSet | None = None
+    fiscal_year_start_month: int = 1
 
     @property
     def rates_source(self) -> str:
@@ -111,7 +169,9 @@ class PlanSet:
             for partner in sorted(k for k, t in partners.items() if t == tier):
                 if any(k == partner and p.overlaps(group.period) for k, p in taken):
                     continue
-                plan = _expand(group.template, partner, group.period, group.file, group.line)
+                plan = _expand(
+                    group.template, partner, group.period, group.file, group.line, group.root
+                )
                 if plan is not None:
                     out.append(plan)
                     taken.add((partner, group.period))
@@ -138,12 +198,114 @@ def _resolve_target(section: str, spec: TargetSpec) -> Target:
 
 
 def _section_data(section: SectionSpec) -> dict[str, Any]:
+    """A section as stored: its key, kind, summary, targets' keys and keyed parts."""
     data = section.model_dump(mode="json", exclude={"targets"})
+    data["key"] = section.section_key
+    data["kind"] = section.section_kind
     data["targets"] = [target_key(t) for t in section.targets]
+    data["action_items"] = [
+        {**a.model_dump(mode="json"), "key": a.key or slug(a.title), "status": a.state}
+        for a in section.action_items
+    ]
+    data["investments"] = [
+        {**line.model_dump(mode="json"), "key": line.key or slug(line.title)}
+        for line in section.investments
+    ]
+    data["target_accounts"] = [
+        {**account.model_dump(mode="json"), "key": account.key or slug(account.name)}
+        for account in section.target_accounts
+    ]
     return data
 
 
-def _expand(tpl: TemplateSpec, partner: str, period: Period, file: str, line: int) -> Plan | None:
+def _attachment_data(attachment: Attachment, root: Path | None) -> dict[str, Any]:
+    """An attachment as stored: title, link or path, and the hash of what is uploaded."""
+    data = attachment.model_dump(mode="json")
+    if attachment.path is not None and root is not None:
+        path = root / attachment.path
+        content = path.read_bytes() if path.is_file() else b""
+        data["sha256"] = hashlib.sha256(content).hexdigest()
+        data["size"] = len(content)
+    else:
+        data["sha256"] = hashlib.sha256(str(attachment.url).encode()).hexdigest()
+    data["key"] = slug(attachment.title)
+    return data
+
+
+def _check_parts(doc: Document, loc: Loc, spec: Any, root: Path | None) -> list[Problem]:
+    """Unique keys of sections and of their parts; attached files that exist."""
+    problems: list[Problem] = []
+    sections: set[str] = set()
+    for s_index, section in enumerate(spec.sections):
+        here = (*loc, "sections", s_index)
+        if section.section_key in sections:
+            problems.append(
+                doc.problem(
+                    here,
+                    f"section key {section.section_key!r} is used twice in this plan; give one "
+                    "of the sections its own `key:` (or a different name)",
+                )
+            )
+        sections.add(section.section_key)
+        for part, items, name in (
+            ("action_items", section.action_items, "title"),
+            ("investments", section.investments, "title"),
+            ("target_accounts", section.target_accounts, "name"),
+        ):
+            seen: set[str] = set()
+            for index, item in enumerate(items):
+                key = item.key or slug(getattr(item, name))
+                if key in seen:
+                    problems.append(
+                        doc.problem(
+                            (*here, part, index),
+                            f"{part.replace('_', ' ')} key {key!r} is used twice in section "
+                            f"{section.name!r}; give one a `key:`",
+                        )
+                    )
+                seen.add(key)
+    titles: set[str] = set()
+    for index, attachment in enumerate(spec.attachments):
+        where = (*loc, "attachments", index)
+        if slug(attachment.title) in titles:
+            problems.append(doc.problem(where, f"two attachments are titled {attachment.title!r}"))
+        titles.add(slug(attachment.title))
+        if (
+            attachment.path is not None
+            and root is not None
+            and not (root / attachment.path).is_file()
+        ):
+            problems.append(
+                doc.problem(
+                    (*where, "path"),
+                    f"no file {attachment.path!r} (paths are relative to {root})",
+                )
+            )
+    return problems
+
+
+def _status(doc: Document, loc: Loc, status: str) -> tuple[str, list[Problem]]:
+    """The declared status, a legacy name read as its successor with a warning."""
+    if status not in LEGACY_STATUSES:
+        return status, []
+    new = LEGACY_STATUSES[status]
+    return new, [
+        doc.problem(
+            (*loc, "status"),
+            f"status {status!r} is now called {new!r}; write status: {new}",
+            severity="warning",
+        )
+    ]
+
+
+def _expand(
+    tpl: TemplateSpec,
+    partner: str,
+    period: Period,
+    file: str,
+    line: int,
+    root: Path | None = None,
+) -> Plan | None:
     override = tpl.overrides.get(partner)
     if override is not None and override.skip:
         return None
@@ -162,17 +324,21 @@ def _expand(tpl: TemplateSpec, partner: str, period: Period, file: str, line: in
                     weight=change.weight if change.weight is not None else target.weight,
                 )
             targets.append(target)
+    status = override.status if override and override.status else tpl.status
     return Plan(
         key=tpl.key.format(partner=partner, period=period.name),
         partner_key=partner,
         period=period,
-        status=(override.status if override and override.status else tpl.status),
+        status=LEGACY_STATUSES.get(status, status),
         owner=(override.owner if override and override.owner else tpl.owner),
         sections=[_section_data(s) for s in tpl.sections],
         targets=targets,
-        attachments=[a.model_dump() for a in tpl.attachments],
+        attachments=[_attachment_data(a, root) for a in tpl.attachments],
         file=file,
         line=line,
+        title=tpl.title,
+        summary=tpl.summary,
+        currency=tpl.currency,
     )
 
 
@@ -186,7 +352,7 @@ def _period(
 
 
 def _load_file(
-    path: Path, cat: Catalogue, fy_start: int
+    path: Path, cat: Catalogue, fy_start: int, root: Path | None = None
 ) -> tuple[list[Plan], list[Group], list[Problem]]:
     doc = parse(path)
     loaded = validate(doc, PlansFile)
@@ -199,6 +365,9 @@ def _load_file(
         loc: Loc = ("plans", index)
         period, bad = _period(doc, (*loc, "period"), spec.period, fy_start)
         problems += bad + check_targets(doc, loc, spec.sections, period, cat)
+        problems += _check_parts(doc, loc, spec, root)
+        status, renamed = _status(doc, loc, spec.status)
+        problems += renamed
         if period is None:
             continue
         plans.append(
@@ -206,20 +375,28 @@ def _load_file(
                 key=spec.key,
                 partner_key=spec.partner,
                 period=period,
-                status=spec.status,
+                status=status,
                 owner=spec.owner,
                 sections=[_section_data(s) for s in spec.sections],
                 targets=[_resolve_target(s.name, t) for s in spec.sections for t in s.targets],
-                attachments=[a.model_dump() for a in spec.attachments],
+                attachments=[_attachment_data(a, root) for a in spec.attachments],
                 file=str(path),
                 line=doc.line_of(loc),
                 partner_line=doc.line_of((*loc, "partner")),
+                title=spec.title,
+                summary=spec.summary,
+                currency=spec.currency,
             )
         )
     for index, tpl in enumerate(loaded.templates):
         loc = ("templates", index)
         period, bad = _period(doc, (*loc, "period"), tpl.period, fy_start)
         problems += bad + check_targets(doc, loc, tpl.sections, period, cat)
+        problems += _check_parts(doc, loc, tpl, root)
+        problems += _status(doc, loc, tpl.status)[1]
+        for partner, override in tpl.overrides.items():
+            if override.status is not None:
+                problems += _status(doc, (*loc, "overrides", partner), override.status)[1]
         keys = {target_key(t) for s in tpl.sections for t in s.targets}
         for partner, override in tpl.overrides.items():
             for key in override.targets:
@@ -236,11 +413,11 @@ def _load_file(
         if period is None:
             continue
         for partner in tpl.partners:
-            plan = _expand(tpl, partner, period, str(path), doc.line_of(loc))
+            plan = _expand(tpl, partner, period, str(path), doc.line_of(loc), root)
             if plan is not None:
                 plans.append(plan)
         if tpl.tier is not None:
-            groups.append(Group(tpl, period, str(path), doc.line_of(loc)))
+            groups.append(Group(tpl, period, str(path), doc.line_of(loc), root))
     return plans, groups, problems
 
 
@@ -305,16 +482,16 @@ def load_plans(
     groups: list[Group] = []
     for path in yaml_files(config_dir / "plans"):
         file_plans, file_groups, file_problems = _load_file(
-            path, catalogue, fiscal_year_start_month
+            path, catalogue, fiscal_year_start_month, config_dir
         )
         plans += file_plans
         groups += file_groups
         problems += file_problems
     rates, rate_problems = load_rates(config_dir)
     problems += rate_problems
-    plan_set = PlanSet(plans, groups, rates)
+    plan_set = PlanSet(plans, groups, rates, fiscal_year_start_month)
     if partners is not None:
-        plan_set = PlanSet(plan_set.expand(partners), [], rates)
+        plan_set = PlanSet(plan_set.expand(partners), [], rates, fiscal_year_start_month)
     problems += _cross_check(plan_set.plans, partners)
     if any(p.severity == "error" for p in problems):
         return None, problems

@@ -106,7 +106,14 @@ class ActivityRow(SQLModel, table=True):
 
 
 class PlanRow(SQLModel, table=True):
-    """A joint business plan: one partner, one period, loaded from ``config/plans``."""
+    """A joint business plan: one partner, one period, from ``config/plans`` or the CRM.
+
+    ``status`` is the plan's derived status (:mod:`plans.lifecycle`), ``declared`` what its
+    origin says (the config file's ``status:``, or the CRM record's). ``version`` goes up when
+    the terms change after the partner has seen them; ``accepted_*`` say which version the partner
+    accepted, who and when; ``conflicts`` holds CRM edits of a config plan, per source, until
+    they are resolved (they are reported, and the plan's record is not pushed over them).
+    """
 
     __tablename__ = "plan"
 
@@ -124,6 +131,38 @@ class PlanRow(SQLModel, table=True):
     score: Decimal | None = Field(default=None, sa_column=Column(Money(), nullable=True))
     frozen_at: datetime | None = _utc()
     """When the plan's final numbers were computed, after its period closed; never again after."""
+    origin: str = Field(
+        default="config", max_length=20, sa_column_kwargs={"server_default": text("'config'")}
+    )
+    declared: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
+    version: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
+    shared_at: datetime | None = _utc()
+    accepted_version: int | None = Field(default=None)
+    accepted_by: str | None = Field(default=None, max_length=200)
+    accepted_by_name: str | None = Field(default=None, max_length=200)
+    accepted_at: datetime | None = _utc()
+    source: str | None = Field(default=None, max_length=100)
+    """The source a CRM-authored plan was pulled from (None for config plans)."""
+    source_record_id: str | None = Field(default=None, max_length=100)
+    conflicts: dict[str, Any] = _json()
+
+
+class PlanVersionRow(SQLModel, table=True):
+    """The terms (period and targets) of one version of a plan, as the partner saw them.
+
+    An accepted version's terms stay what progress is measured against while a newer version
+    waits for the partner's acceptance.
+    """
+
+    __tablename__ = "plan_version"
+    __table_args__ = (UniqueConstraint("plan_id", "version", name="uq_plan_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    version: int
+    terms: dict[str, Any] = _json()
+    terms_hash: str = Field(max_length=64)
+    created_at: datetime | None = _utc()
 
 
 class SectionRow(SQLModel, table=True):

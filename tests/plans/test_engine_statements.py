@@ -11,6 +11,7 @@ from plans.store import (
     ActivityRow,
     PartnerRow,
     PlanRow,
+    PlanVersionRow,
     ProgressRow,
     SectionRow,
     TargetRow,
@@ -66,7 +67,8 @@ def _statements(engine, plans: int) -> tuple[int, int]:
 
 def _clear(engine) -> None:
     with Session(engine) as session:
-        for table in (ProgressRow, TargetRow, SectionRow, PlanRow, ActivityRow, PartnerRow):
+        for table in (ProgressRow, TargetRow, SectionRow, PlanVersionRow, PlanRow, ActivityRow,
+                      PartnerRow):  # fmt: skip
             session.execute(table.__table__.delete())
         session.commit()
 
