@@ -6,6 +6,7 @@ metrics use as plain pairs; ``partnerplan validate`` runs this once both are loa
 
 from __future__ import annotations
 
+from mappings.kinds import NOT_COUNTED
 from mappings.loader import MappingSet
 from partnerplan.errors import Problem
 
@@ -32,7 +33,7 @@ def unusable_references(
     kinds = {kind for kind, _ in usable}
     problems: list[Problem] = []
     for stream in mappings.streams.values():
-        if stream.kind in ("partner", "rate"):  # partners and rates, not metric activities
+        if stream.kind in NOT_COUNTED:  # partners, rates, plans: not activities metrics count
             continue
         if stream.kind not in kinds:
             problems.append(

@@ -13,6 +13,9 @@ NORMALIZED = frozenset(
     {"occurred_on", "created_at", "closed_at", "amount", "currency", "status", "partner_ref"}
 )
 """Activity columns every mapping fills; metrics read them without naming an attribute."""
+SHOWN_KIND = "fund"
+"""Fund records are also listed in a plan's joint investment section (:mod:`plans.show`), which
+shows any of their attributes (a title, the budget): none is unused."""
 
 
 def _kinds(catalogue: Catalogue, key: str) -> set[str]:
@@ -21,7 +24,7 @@ def _kinds(catalogue: Catalogue, key: str) -> set[str]:
 
 def usable_references(catalogue: Catalogue, plans: PlanSet) -> set[tuple[str, str | None]]:
     """``(kind, None)`` for every kind a metric counts; ``(kind, attr)`` for attributes read."""
-    pairs: set[tuple[str, str | None]] = set()
+    pairs: set[tuple[str, str | None]] = {(SHOWN_KIND, "*")}
     for key in catalogue:
         for metric in catalogue.components(key):
             named = {metric.field, metric.start, metric.end, metric.date_basis, *metric.filters}

@@ -27,6 +27,7 @@ from sandbox.sf_bulk1 import BulkV1
 from sandbox.sf_oauth import OAuth, soap_login
 from sandbox.sf_org import SalesforceOrg
 from sandbox.sf_schema import describe_global, describe_object, sobject
+from sandbox.sf_sharing import READABLE, Principal, can_read
 from sandbox.sf_store import DmlError, SalesforceStore
 from sandbox.soql import SoqlError
 from sandbox.soql_eval import Plan, render, select
@@ -39,6 +40,7 @@ _VERSIONS = [
     ("Winter '25", "62.0"),
 ]
 _API = re.compile(r"^/services/data/v(?P<version>\d+\.\d+)/(?P<rest>.*?)/?$")
+_PARTNER_ROUTES = ("query", "queryAll", "sobjects", "composite/sobjects")
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -87,6 +89,13 @@ class SalesforceApp(SalesforceOrg):
             self.tokens[token] = True
         return token
 
+    def partner_token(self, principal: Principal) -> str:
+        """A session of a partner portal user: it reads and writes only what sharing allows."""
+        token = self.issue_token()
+        with self.lock:
+            self.principals[token] = principal
+        return token
+
     def limit_header(self) -> dict[str, str]:
         """``Sforce-Limit-Info`` as simple-salesforce parses it."""
         return {"Sforce-Limit-Info": f"api-usage={self.faults.api_used}/{self.faults.budget}"}
@@ -132,6 +141,10 @@ class SalesforceApp(SalesforceOrg):
             return refused
         if handler is None or found is None:
             return error(404, "NOT_FOUND", "The requested resource does not exist")
+        if token in self.principals and not rest.startswith(_PARTNER_ROUTES):
+            # Assumption: partner users reach only the query and sObject routes (Bulk, the
+            # replication calls and /limits need permissions the partner profile does not have).
+            return error(403, "INSUFFICIENT_ACCESS", "insufficient access rights for this call")
         try:
             return handler(request, version, *found.groups())
         except DmlError as exc:
@@ -209,7 +222,8 @@ class SalesforceApp(SalesforceOrg):
     def describe(self, request: Request, version: str, name: str) -> Response:
         """``GET /sobjects/{name}/describe``."""
         o = sobject(name)
-        if o is None:
+        principal = self.principal(request)
+        if o is None or (principal is not None and o.name not in READABLE):
             return error(404, "NOT_FOUND", "The requested resource does not exist")
         return json_response(200, describe_object(o, version))
 
@@ -225,7 +239,26 @@ class SalesforceApp(SalesforceOrg):
         if self.faults.times_out(plan.sobject.name):
             return error(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
         every = endpoint == "queryAll"
-        rows = array("q", select(plan, self.store, every, self.purged_before()))
+        found = select(plan, self.store, every, self.purged_before())
+        principal = self.principal(request)
+        if principal is not None:
+            name = plan.sobject.name
+            if name not in READABLE:
+                return error(
+                    400,
+                    "INVALID_TYPE",
+                    f"sObject type '{name}' is not supported. If you are attempting to use a "
+                    "custom object, be sure to append the '__c' after the entity name. Please "
+                    "reference your WSDL or the describe call for the appropriate names.",
+                )
+            table = self.store.table(name)
+            found = (
+                index
+                for index in found
+                if (record := table.record(index)) is not None
+                and can_read(self.store, principal, name, record)
+            )
+        rows = array("q", found)
         if plan.query.count is not False:
             if plan.query.count is None:
                 return json_response(200, {"totalSize": len(rows), "done": True, "records": []})

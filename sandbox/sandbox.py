@@ -24,13 +24,14 @@ from typing import Any
 
 import trustme
 
-from sandbox import dataset
+from sandbox import dataset, ids
 from sandbox.hs_store import HubSpotStore
 from sandbox.httpbase import HttpServer
 from sandbox.hubspot import HubSpotApp
 from sandbox.salesforce import SalesforceApp
 from sandbox.sf_oauth import OAuth
 from sandbox.sf_schema import sobject
+from sandbox.sf_sharing import Principal
 from sandbox.sf_store import SalesforceStore
 from sandbox.world import World
 
@@ -138,6 +139,45 @@ class Sandbox:
     def salesforce_private_key_file(self) -> str:
         """A PEM private key the JWT bearer grant trusts (generated on first access)."""
         return self.oauth.private_key_file
+
+    def partner_session(self, partner_key: str) -> str:
+        """A session of the partner portal user of ``partner_key``'s Account (created once).
+
+        It is a valid access token like :attr:`salesforce_session_id`, but the org answers it as
+        it answers a partner user (``sandbox/sf_sharing.py``): only plans shared with that
+        Account (and their parts, its progress, its Account) can be read, only responses to
+        them created, nothing edited.
+        """
+        accounts = self.sf_store.find_by("Account", "Partner_Key__c", partner_key)
+        if not accounts:
+            raise ValueError(f"no partner Account with Partner_Key__c {partner_key!r}")
+        account = str(accounts[0]["Id"])
+        users = [u for u in self.sf_store.find_by("User", "AccountId", account)]
+        user = str(users[0]["Id"]) if users else self._partner_user(partner_key, account)
+        return self.sf_app.partner_token(Principal(user, account))
+
+    def _partner_user(self, partner_key: str, account: str) -> str:
+        number = partner_key.rsplit("-", 1)[-1].lstrip("0") or "0"
+        alias = f"pp{number}"[:8]
+        return self.sf_store.insert(
+            "User",
+            {
+                "FirstName": "Pat",
+                "LastName": f"Partner {number}",
+                "Username": f"pat.partner{number}@partner{number}.example.com.sandbox",
+                "Alias": alias,
+                "Email": f"pat@partner{number}.example.com",
+                "IsActive": True,
+                "ProfileId": ids.sf_id("00e", 2),
+                "UserType": "PowerPartner",
+                "AccountId": account,
+                "TimeZoneSidKey": "America/Los_Angeles",
+                "LocaleSidKey": "en_US",
+                "LanguageLocaleKey": "en_US",
+                "EmailEncodingKey": "UTF-8",
+            },
+            trusted=True,
+        )
 
     @property
     def hubspot_token(self) -> str:

@@ -15,6 +15,8 @@ from typing import Any
 
 from sandbox.faults import Injector
 from sandbox.formats import now_ms
+from sandbox.httpbase import Request
+from sandbox.sf_sharing import Principal
 from sandbox.sf_store import SalesforceStore
 from sandbox.soql import parse
 from sandbox.soql_eval import Plan, compile_query
@@ -45,6 +47,8 @@ class SalesforceOrg:
         faults: the fault spec and the API usage counted against the daily budget.
         lock: guards the serial and the state subclasses add; handlers run on many threads.
         jobs: open Bulk 2.0 query jobs by id, until a client deletes them.
+        principals: the partner portal users' sessions, by access token (the integration
+            user's sessions are not listed: they see and write everything).
     """
 
     def __init__(self, store: SalesforceStore) -> None:
@@ -52,7 +56,13 @@ class SalesforceOrg:
         self.faults = Injector(DEFAULT_BUDGET)
         self.lock = threading.Lock()
         self.jobs: dict[str, Job] = {}
+        self.principals: dict[str, Principal] = {}
         self.serial = 0
+
+    def principal(self, request: Request) -> Principal | None:
+        """The partner user whose session made ``request``, or None for the integration user."""
+        token = request.header("authorization").removeprefix("Bearer ").strip()
+        return self.principals.get(token)
 
     def next_serial(self) -> int:
         """A fresh number for cursor and job ids."""

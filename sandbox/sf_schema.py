@@ -3,13 +3,15 @@
 One table of field definitions drives describe, SOQL validation (``INVALID_FIELD``), the types
 of literals in WHERE, write coercion and the JSON/CSV rendering of values. The objects the sync
 reads come first (their order fixes each one's random stream: append, never insert); the other
-standard objects every org has follow, from :mod:`sf_standard`.
+standard objects every org has follow, from :mod:`sf_standard`, then the joint plan's objects and
+Files (:mod:`sf_plans`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sandbox.sf_plans import PLAN_OBJECTS, PROGRESS_FIELDS
 from sandbox.sf_standard import STANDARD
 from sandbox.sf_types import CURRENCIES, Field, SObject, fld, sobj
 
@@ -197,10 +199,11 @@ _CORE: list[SObject] = [
         _f("Expected_To_Date__c", "double"),
         _f("Forecast__c", "double"),
         _f("Gap__c", "double"),
-        _f("Status__c", "string"),
+        _f("Status__c", "picklist", "achieved", "on_track", "at_risk", "off_track", "no_data"),
         _f("Computed_At__c", "datetime"),
         _f("Data_As_Of__c", "datetime"),
         _f("Metric_Version__c", "string"),
+        *PROGRESS_FIELDS,
         owned=True,
         plural="Partner Plan Progress",
     ),
@@ -218,7 +221,7 @@ _CORE: list[SObject] = [
         deletable=False,
     ),
 ]  # fmt: skip
-OBJECTS: dict[str, SObject] = {o.name: o for o in (*_CORE, *STANDARD)}
+OBJECTS: dict[str, SObject] = {o.name: o for o in (*_CORE, *STANDARD, *PLAN_OBJECTS)}
 _BY_LOWER = {name.lower(): o for name, o in OBJECTS.items()}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sandbox import sf_rules
 from sandbox.formats import now_ms, parse_instant, sf_datetime
 from sandbox.sf_data import SalesforceData
 from sandbox.sf_reference import INTEGRATION_USER
@@ -100,6 +101,10 @@ class SalesforceStore:
             if key == "attributes":
                 continue
             f = o.field(key)
+            parent = o.relationship(key) if f is None and isinstance(value, dict) else None
+            if parent is not None:
+                out[parent.name] = self._by_key(parent.reference_to or "", key, value)
+                continue
             if f is None:
                 raise DmlError(
                     "INVALID_FIELD", f"No such column '{key}' on sobject of type {o.name}", [key]
@@ -114,6 +119,28 @@ class SalesforceStore:
                 )
             out[f.name] = self._value(o, f.name, f.type, value, f.reference_to, f.values)
         return out
+
+    def _by_key(self, target: str, relationship: str, value: dict[str, Any]) -> str:
+        """A parent set by its external id (``"Plan__r": {"External_Id__c": "K"}``): its Id."""
+        o = OBJECTS.get(target)
+        items = [(k, v) for k, v in value.items() if k != "attributes"]
+        field = o.field(items[0][0]) if o is not None and len(items) == 1 else None
+        if o is None or field is None or not (field.external_id or field.name == "Id"):
+            raise DmlError(
+                "INVALID_FIELD",
+                f"{relationship}: a parent reference names one external id field of {target}",
+                [relationship],
+            )
+        key = items[0][1]
+        found = self.find_by(o.name, field.name, key)
+        if len(found) != 1:
+            raise DmlError(
+                "INVALID_FIELD",
+                f"Foreign key external ID: {key} not found for field {field.name} in entity "
+                f"{o.name}",
+                [relationship],
+            )
+        return str(found[0]["Id"])
 
     def _value(
         self, o: SObject, name: str, kind: str, value: Any, target: str | None, values: Any
@@ -157,11 +184,29 @@ class SalesforceStore:
             stage = record.get("StageName") or ""
             record["IsClosed"] = stage.startswith("Closed")
             record["IsWon"] = stage == "Closed Won"
+        sf_rules.derive(self, o.name, record)
 
-    def insert(self, name: str, values: dict[str, Any], trusted: bool = False) -> str:
+    def _checked(self, o: SObject, record: Record, trusted: bool) -> None:
+        """Formulas, then (for API writes) the validation rules, as DML errors."""
+        self._derive(o, record)
+        if trusted:
+            return
+        try:
+            sf_rules.validate(self, o.name, record)
+        except sf_rules.RuleError as exc:
+            raise DmlError(sf_rules.VALIDATION, exc.message, exc.fields) from exc
+
+    def insert(
+        self,
+        name: str,
+        values: dict[str, Any],
+        trusted: bool = False,
+        creator: str | None = None,
+    ) -> str:
         """Create a record with its system fields filled; return its id.
 
-        ``trusted`` (test helpers and ``--data``) may also set Id, CreatedDate and the stamps.
+        ``trusted`` (test helpers and ``--data``) may also set Id, CreatedDate and the stamps;
+        ``creator`` is the user creating it (default: the integration user).
         """
         o = OBJECTS[name]
         fields = self.coerce(o, values, trusted)
@@ -175,16 +220,19 @@ class SalesforceStore:
             if f.type == "boolean" and f.name != "IsDeleted":
                 record[f.name] = False
         # the API user (the OAuth flows' integration user) creates, changes and owns it
-        record.update(CreatedById=INTEGRATION_USER, LastModifiedById=INTEGRATION_USER)
+        user = creator or INTEGRATION_USER
+        record.update(CreatedById=user, LastModifiedById=user)
         if o.field("OwnerId") is not None:
-            record["OwnerId"] = INTEGRATION_USER
+            record["OwnerId"] = user
         record.update(fields)
         record["Id"] = fields.get("Id") or table.id_of(index)
         record["LastModifiedDate"] = fields.get("LastModifiedDate", record["SystemModstamp"])
-        self._derive(o, record)
+        self._checked(o, record, trusted)
+        sf_rules.before_insert(self, name, record)
         record.update(_i=index, _ms=record["SystemModstamp"], _del=bool(record["IsDeleted"]))
         table.put(record, record["Id"])
         self._reindex(name, record)
+        sf_rules.after_insert(self, name, record)
         return str(record["Id"])
 
     def update(
@@ -207,7 +255,7 @@ class SalesforceStore:
         stamp = _now()
         record.update(LastModifiedDate=stamp, SystemModstamp=stamp, _ms=stamp)
         record["LastModifiedById"] = INTEGRATION_USER
-        self._derive(o, record)
+        self._checked(o, record, trusted)
         self.tables[name].put(record)
         self._reindex(name, record)
 

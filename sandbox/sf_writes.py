@@ -14,6 +14,7 @@ from typing import Any
 from sandbox.httpbase import Request, Response, json_response
 from sandbox.sf_org import SalesforceOrg
 from sandbox.sf_schema import OBJECTS, SObject, sobject
+from sandbox.sf_sharing import NO_ACCESS, can_read, refuse_create
 from sandbox.sf_store import DmlError
 
 MAX_COLLECTION = 200
@@ -58,10 +59,38 @@ def routes(org: SalesforceOrg) -> list[tuple[str, re.Pattern[str], Callable[...,
 
 
 class Writes:
-    """Handlers for every write route."""
+    """Handlers for every write route.
+
+    A partner portal user's session (:mod:`sf_sharing`) reads only what sharing gives it (any
+    other record is not found), creates only responses to plans it reads, and edits nothing.
+    """
 
     def __init__(self, org: SalesforceOrg) -> None:
         self.org, self.store = org, org.store
+
+    def _hidden(self, request: Request, o: SObject, record: dict[str, Any] | None) -> bool:
+        """Whether a partner user's session may not see ``record`` (or it does not exist)."""
+        principal = self.org.principal(request)
+        if record is None:
+            return True
+        return principal is not None and not can_read(self.store, principal, o.name, record)
+
+    def _read_only(self, request: Request) -> Response | None:
+        """The refusal of an edit or delete by a partner user's session, or None."""
+        if self.org.principal(request) is None:
+            return None
+        return _error(400, NO_ACCESS[0], NO_ACCESS[1])
+
+    def _creator(self, request: Request, o: SObject, values: dict[str, Any]) -> str | None:
+        """The partner user creating a record (None: the integration user); raises when the
+        partner may not create it."""
+        principal = self.org.principal(request)
+        if principal is None:
+            return None
+        refused = refuse_create(self.store, principal, o.name, values)
+        if refused is not None:
+            raise DmlError(refused[0], refused[1], [])
+        return principal.user_id
 
     def basic(self, request: Request, version: str, name: str) -> Response:
         """``GET /sobjects/{name}``: the object's summary."""
@@ -78,7 +107,9 @@ class Writes:
         if o is None:
             return _not_found()
         try:
-            record_id = self.store.insert(o.name, _body(request))
+            values = _body(request)
+            creator = self._creator(request, o, values)
+            record_id = self.store.insert(o.name, values, creator=creator)
         except DmlError as exc:
             return _error(400, exc.status_code, exc.message, exc.fields)
         self.org.faults.wrote()
@@ -91,15 +122,19 @@ class Writes:
         """``GET /sobjects/{name}/{id}``."""
         o = sobject(name)
         record = self.store.find(o.name, record_id) if o else None
-        if o is None or record is None:
+        if o is None or self._hidden(request, o, record):
             return _not_found()
+        assert record is not None
         return json_response(200, self.store.render(o.name, record, version))
 
     def update(self, request: Request, version: str, name: str, record_id: str) -> Response:
         """``PATCH /sobjects/{name}/{id}``: 204."""
         o = sobject(name)
-        if o is None:
+        if o is None or self._hidden(request, o, self.store.find(o.name, record_id)):
             return _not_found()
+        refused = self._read_only(request)
+        if refused is not None:
+            return refused
         try:
             self.store.update(o.name, record_id, _body(request))
         except DmlError as exc:
@@ -111,8 +146,11 @@ class Writes:
     def delete(self, request: Request, version: str, name: str, record_id: str) -> Response:
         """``DELETE /sobjects/{name}/{id}``: 204; the row moves to the Recycle Bin."""
         o = sobject(name)
-        if o is None or self.store.find(o.name, record_id) is None:
+        if o is None or self._hidden(request, o, self.store.find(o.name, record_id)):
             return _not_found()
+        refused = self._read_only(request)
+        if refused is not None:
+            return refused
         self.store.delete(o.name, record_id)
         self.org.faults.wrote()
         return Response(204)
@@ -130,6 +168,7 @@ class Writes:
         if o is None or key is None:
             return _not_found()
         found = self.store.find_by(o.name, key, value)
+        found = [r for r in found if not self._hidden(request, o, r)]
         if len(found) > 1:
             return json_response(300, [self._url(o, r["Id"], version) for r in found])
         if not found:
@@ -145,6 +184,9 @@ class Writes:
         key = self._external(o, field) if o else None
         if o is None or key is None:
             return _not_found()
+        refused = self._read_only(request)
+        if refused is not None:
+            return refused
         body = _body(request)
         if any(k.lower() in {key.lower(), "id"} for k in body):
             return _error(
@@ -239,12 +281,16 @@ class Writes:
                 raise DmlError("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
             if self.org.faults.write_fails(position, []):
                 raise _FAULT
-            return lambda: {"id": self.store.insert(o.name, values)}
+            creator = self._creator(request, o, values)
+            return lambda: {"id": self.store.insert(o.name, values, creator=creator)}
 
         return self._run(*parsed, check)
 
     def collection_update(self, request: Request, version: str) -> Response:
         """``PATCH /composite/sobjects``: each record carries ``id``."""
+        refused = self._read_only(request)
+        if refused is not None:
+            return refused
         parsed = self._collection(request)
         if isinstance(parsed, Response):
             return parsed
@@ -269,6 +315,9 @@ class Writes:
 
     def collection_delete(self, request: Request, version: str) -> Response:
         """``DELETE /composite/sobjects?ids=a,b&allOrNone=false``."""
+        refused = self._read_only(request)
+        if refused is not None:
+            return refused
         wanted = [i for i in (request.param("ids") or "").split(",") if i]
         all_or_none = (request.param("allOrNone") or "false").lower() == "true"
 
@@ -290,6 +339,9 @@ class Writes:
         key = self._external(o, field) if o else None
         if o is None or key is None:
             return _not_found()
+        refused = self._read_only(request)
+        if refused is not None:
+            return refused
         parsed = self._collection(request)
         if isinstance(parsed, Response):
             return parsed
