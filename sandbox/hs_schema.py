@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.hs_plans import ASSOCIATIONS as PLAN_ASSOCIATIONS
+from sandbox.hs_plans import PLAN_TYPES, PROGRESS_PROPS
 from sandbox.hs_standard import ASSOCIATIONS, STANDARD, TICKET_STAGES
 from sandbox.hs_types import EPOCH_TEXT, PORTAL, ObjectType, Prop, object_kind
 
@@ -138,10 +140,12 @@ TYPES: list[ObjectType] = [
         Prop("computed_at", "datetime"),
         Prop("data_as_of", "datetime"),
         "metric_version",
+        *PROGRESS_PROPS,
         created="hs_createdate",
     ),
 ]
 TYPES.extend(STANDARD)  # appended: the generated records of the types above keep their draws
+TYPES.extend(PLAN_TYPES)
 _ALIASES: dict[str, ObjectType] = {a.lower(): t for t in TYPES for a in t.aliases}
 _NAMES: dict[str, ObjectType] = {a.lower(): t for t in TYPES for a in {t.name, t.singular}}
 
@@ -174,6 +178,7 @@ ASSOCIATION_TYPES: dict[tuple[str, str], tuple[int | None, int, str]] = {
     ("partner_plan_progress", "companies"): (None, 107, "USER_DEFINED"),
     ("companies", "partner_plan_progress"): (None, 108, "USER_DEFINED"),
     **{pair: (*ids, "HUBSPOT_DEFINED") for pair, ids in ASSOCIATIONS.items()},
+    **PLAN_ASSOCIATIONS,
 }
 
 
@@ -225,6 +230,10 @@ def pipelines(kind: ObjectType) -> list[dict[str, Any]]:
     ]
 
 
+def _by_name(name: str) -> ObjectType | None:
+    return _NAMES.get(name.lower())
+
+
 def schema(kind: ObjectType) -> dict[str, Any]:
     """``GET /crm-object-schemas/v3/schemas/{type}`` for a custom object."""
     primary = next(
@@ -246,10 +255,12 @@ def schema(kind: ObjectType) -> dict[str, Any]:
         "associations": [
             {
                 "fromObjectTypeId": kind.type_id,
-                "toObjectTypeId": "0-2",
-                "name": f"{kind.singular}_to_company",
-                "id": str(ASSOCIATION_TYPES[(kind.name, "companies")][1]),
+                "toObjectTypeId": to.type_id,
+                "name": f"{kind.singular}_to_{to.singular}",
+                "id": str(ids[1]),
             }
+            for (source, target), ids in ASSOCIATION_TYPES.items()
+            if source == kind.name and (to := _by_name(target)) is not None
         ],
         "properties": [p.definition(kind.group) for p in kind.props.values()],
         "createdAt": "2024-01-05T09:00:00Z",

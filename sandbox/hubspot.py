@@ -1,7 +1,7 @@
 """The HubSpot CRM v3 emulator: routing, bearer auth, rate-limit headers, faults, objects, search.
 
 Batch writes live in :mod:`hs_batch`; properties, pipelines, schemas and v4 associations in
-:mod:`hs_meta`; both are written against :class:`~sandbox.hs_portal.HubSpotPortal`, the state
+:mod:`hs_meta`; uploaded files in :mod:`hs_files`; all are written against :class:`~sandbox.hs_portal.HubSpotPortal`, the state
 this app extends, so that neither imports this module back.
 
 Error bodies carry ``status``, ``message``, ``correlationId`` and ``category``; success statuses
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from sandbox import hs_batch, hs_meta
+from sandbox import hs_batch, hs_files, hs_meta
 from sandbox.faults import control_route
 from sandbox.formats import hs_datetime, now_ms
 from sandbox.hs_portal import HubSpotPortal
@@ -73,6 +73,7 @@ class HubSpotApp(HubSpotPortal):
             *hs_batch.routes(self),
             ("GET", re.compile(r"^/crm/v3/objects/([\w-]+)/(\w+)$"), self.get),
             *hs_meta.routes(self),
+            *hs_files.routes(self),
         ]
 
     def set_faults(self, spec: dict[str, Any]) -> None:

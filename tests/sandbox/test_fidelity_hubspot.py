@@ -148,7 +148,17 @@ def test_schemas_answer_under_both_paths(sandbox: Sandbox, hs: hubspot.Client):
     plain = _get(sandbox, f"{sandbox.hubspot_url}/crm/v3/schemas").json()
     one = _get(sandbox, f"{sandbox.hubspot_url}/crm/v3/schemas/p_deal_registrations").json()
     names = sorted(s.name for s in by_client.results)
-    assert ["deal_registrations", "partner_plan_progress", "partner_trainings"] == names
+    assert [
+        "deal_registrations",
+        "partner_funds",
+        "partner_plan",
+        "partner_plan_action",
+        "partner_plan_investment",
+        "partner_plan_progress",
+        "partner_plan_section",
+        "partner_plan_target_account",
+        "partner_trainings",
+    ] == names
     assert names == sorted(s["name"] for s in plain["results"])
     assert ("2-1001", []) == (
         one["objectTypeId"],

@@ -319,6 +319,12 @@ def test_properties_schemas_and_pipelines(sandbox: Sandbox, hs: hubspot.Client):
         ("deal_registrations", "2-1001"),
         ("partner_trainings", "2-1002"),
         ("partner_plan_progress", "2-1003"),
+        ("partner_plan", "2-1004"),
+        ("partner_plan_section", "2-1005"),
+        ("partner_plan_action", "2-1006"),
+        ("partner_plan_investment", "2-1007"),
+        ("partner_plan_target_account", "2-1008"),
+        ("partner_funds", "2-1009"),
     } == {(s.name, s.object_type_id) for s in schemas}
     assert [
         "appointmentscheduled",
