@@ -132,6 +132,42 @@ class Connector(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class FileUpload:
+    """A file (or a link) to attach to a CRM record, as the plan push hands it to a connector.
+
+    Attributes:
+        key: The caller's key for it (the result names it).
+        object: The object of the record it is attached to.
+        record_id: That record's id.
+        title: What the CRM shows.
+        filename: The file's name (None for a link).
+        content: The file's bytes (None for a link).
+        url: The link (None for a file).
+        holder: What an earlier upload of this attachment returned (Salesforce: the
+            ContentDocument; HubSpot: the note): the new content becomes its new version.
+    """
+
+    key: str
+    object: str
+    record_id: str
+    title: str
+    filename: str | None = None
+    content: bytes | None = None
+    url: str | None = None
+    holder: str | None = None
+
+
+@runtime_checkable
+class Attaching(Protocol):
+    """A connector that can attach files to records (Salesforce Files, HubSpot Files + notes)."""
+
+    def attach(self, files: list[FileUpload]) -> list[WriteResult]:
+        """Upload and attach each file, in the fewest calls; one result per file, keyed by its
+        ``key``, whose ``record_id`` is the holder to pass back for a later new version."""
+        ...
+
+
 @runtime_checkable
 class Associating(Protocol):
     """A connector whose CRM ties records together by association (HubSpot), not by lookup."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 EXTRA_HINT = "if your org has it, list it under `extra_fields:` of this stream"
 Step = tuple[str, int | None]
@@ -97,6 +97,8 @@ class Dialect:
         key_max_length: The longest external id (unique key value) the CRM stores; a progress
             key longer than this is replaced by a stable hash.
         schemas: Objects known without asking the CRM (see the module docstring).
+        plan_manifest: Where the plan push's field manifest of this CRM lives, inside the
+            shipped ``crm/`` directory (None: plans are not pushed to this CRM).
     """
 
     kind: ClassVar[str]
@@ -108,6 +110,17 @@ class Dialect:
     record_id_fields: ClassVar[frozenset[str]] = frozenset({"id"})
     key_max_length: ClassVar[int] = 255
     schemas: ClassVar[Mapping[str, ObjectSchema]] = {}
+    plan_manifest: ClassVar[str | None] = None
+
+    def parent_reference(self, field: str, key_field: str, key: str) -> dict[str, Any] | None:
+        """How a record names a parent of this package by the parent's key.
+
+        A CRM with relationship upserts sets the parent inline (Salesforce:
+        ``{"Plan__r": {"External_Id__c": key}}``), so no id lookup and no extra call is needed;
+        a CRM that ties records by association answers None, and the push associates the
+        records after writing them.
+        """
+        return None
 
     def modified_field(self, object: str) -> str:
         """The field an object's watermark follows (its last-modified timestamp)."""

@@ -209,6 +209,31 @@ def conflicts(session: Session, key: str, mirrors: list[Mirror]) -> dict[str, An
     return found
 
 
+def resolve_conflicts(session: Session, key: str) -> list[str]:
+    """Let config win the conflicts of plan ``key``: forget what was pushed, so that the next
+    push sends the plan (over the CRM's edit) and the CRM's values no longer differ from the
+    pushed ones. Returns the sources that had a conflict."""
+    row = session.scalar(select(PlanRow).where(col(PlanRow.key) == key))
+    if row is None or not row.conflicts:
+        return []
+    sources = sorted(row.conflicts)
+    for source in sources:
+        state = session.scalar(
+            select(PushStateRow).where(
+                col(PushStateRow.destination) == source,
+                col(PushStateRow.record_key) == PLAN_RECORD.format(key=key),
+            )
+        )
+        if state is not None:
+            crm = {name: v.get("crm") for name, v in row.conflicts[source]["fields"].items()}
+            state.pushed = {**(state.pushed or {}), **crm}
+            state.fingerprint = None
+            session.add(state)
+    row.conflicts = {}
+    session.add(row)
+    return sources
+
+
 def _same(value: Any) -> str:
     return "" if value is None else str(value).strip()
 

@@ -1,8 +1,9 @@
 """The HubSpot CRM v3 emulator: routing, bearer auth, rate-limit headers, faults, objects, search.
 
 Batch writes live in :mod:`hs_batch`; properties, pipelines, schemas and v4 associations in
-:mod:`hs_meta`; uploaded files in :mod:`hs_files`; all are written against :class:`~sandbox.hs_portal.HubSpotPortal`, the state
-this app extends, so that neither imports this module back.
+:mod:`hs_meta`; uploaded files in :mod:`hs_files`; all are written against
+:class:`~sandbox.hs_portal.HubSpotPortal`, the state this app extends, so that none imports this
+module back.
 
 Error bodies carry ``status``, ``message``, ``correlationId`` and ``category``; success statuses
 are exactly the ones hubspot-api-client maps to models (201 for creates).

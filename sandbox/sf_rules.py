@@ -58,7 +58,8 @@ class Org(Protocol):
 def derive(org: Org, name: str, record: Record) -> None:
     """Set the formula fields of ``record`` from its other fields."""
     if name == PLAN:
-        record["Awaiting_Acceptance__c"] = record.get("Status__c") in ("shared", "changes_requested")
+        awaiting = record.get("Status__c") in ("shared", "changes_requested")
+        record["Awaiting_Acceptance__c"] = awaiting
     elif name == RESPONSE:
         user = org.lookup("User", record.get("CreatedById"))
         if user is not None:

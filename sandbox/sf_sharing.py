@@ -95,7 +95,9 @@ def can_read(store: Records, who: Principal, name: str, record: Record) -> bool:
     return False
 
 
-def refuse_create(store: Records, who: Principal, name: str, values: dict[str, Any]) -> tuple[str, str] | None:
+def refuse_create(
+    store: Records, who: Principal, name: str, values: dict[str, Any]
+) -> tuple[str, str] | None:
     """Why the partner user may not create this record (code, message), or None."""
     if name != RESPONSE:
         return NO_ACCESS

@@ -29,6 +29,7 @@ from worker.dispatch import Dispatcher
 from worker.project import Project
 from worker.pull import pull_and_store
 from worker.trust import kind_trust
+from writeback.planpush import combine, push_plans
 from writeback.push import push_all, retries_due
 
 log = get_logger(__name__)
@@ -232,7 +233,8 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
             },
         )
         due = retries_due(session, now)
-        if args.get("chain", True) and (result.changed_target_ids or due):
+        plans_moved = bool(changed_plans) or bool(args.get("plans_changed"))
+        if args.get("chain", True) and (result.changed_target_ids or due or plans_moved):
             next_runs.append(
                 jobs.create(session, "push_progress", trigger=run.trigger, parent_id=run.id)
             )
@@ -245,19 +247,23 @@ def labels(project: Project) -> dict[str, str]:
     return {key: metric.label for key, metric in project.metrics.metrics.items()}
 
 
+def units(project: Project) -> dict[str, str]:
+    """Each metric's unit (a plan's target records say how to read their numbers)."""
+    return {key: str(metric.unit) for key, metric in project.metrics.metrics.items()}
+
+
 def push_progress(ctx: Context, run: RunRow) -> str:
-    """Write changed progress back to the CRMs (the write-back stage)."""
+    """Publish the plans, then write changed progress back to the CRMs (the write-back stage)."""
     assert run.id is not None
     project = ctx.project
     with session_scope(ctx.engine) as session:
-        summary = push_all(
-            session,
-            project.writeback,
-            project.settings.kinds(),
-            ctx.connector,
-            labels(project),
-            jobs.now(),
+        now = jobs.now()
+        kinds = project.settings.kinds()
+        published = push_plans(
+            session, project.writeback, kinds, ctx.connector, units(project), now, project.root
         )
+        summary = push_all(session, project.writeback, kinds, ctx.connector, labels(project), now)
+        summary = combine(published, summary)
         jobs.finish(session, run.id, summary.outcome, error=summary.error, details=summary.details)
     return summary.outcome
 

@@ -155,7 +155,11 @@ def run_once(
                 session,
                 "compute_progress",
                 trigger=trigger,
-                args={"partner_ids": None if everything else sorted(touched), "chain": True},
+                args={
+                    "partner_ids": None if everything else sorted(touched),
+                    "chain": True,
+                    "plans_changed": bool(plans_changed),
+                },
             )
         elif retries_due(session, jobs.now()):
             # nothing changed, but records the CRM rejected are due to be sent again

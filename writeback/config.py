@@ -7,7 +7,10 @@ holds up to two parts:
   property and tied to the partner's record, by a lookup field (``partner_field:``, e.g.
   Salesforce) or an association (``associate:``, e.g. HubSpot), as the CRM's dialect says;
 * ``rollup``: fields on the partner's own account/company record (plan score, status, when
-  computed), updated by record id.
+  computed), updated by record id;
+* ``plans``: each plan whole (the plan, its sections, its targets' places, action items,
+  investment lines, target accounts and files), written as the CRM's field manifest says
+  (``crm/salesforce/partnerplan-fields.yaml``, ``crm/hubspot/partnerplan-properties.yaml``).
 
 ``fields`` maps a progress (or roll-up) field, from the closed vocabulary
 :data:`PROGRESS_FIELDS` / :data:`ROLLUP_FIELDS`, to a CRM field name, or to ``{field: NAME,
@@ -139,17 +142,32 @@ class RollupPart(_Part):
     """Fields on the partner's own account/company record, updated by its record id."""
 
 
+class PlansPart(StrictModel):
+    """The plan push (:mod:`writeback.plans`): each plan whole, as the CRM's manifest names it.
+
+    Attributes:
+        currency: The CRM keeps a currency per record (a Salesforce multi-currency org; the
+            HubSpot model's ``currency`` property): amounts are sent with theirs. Turn it off
+            for a single-currency Salesforce org, where every amount is in the org's currency.
+        attachments: Upload the files and links a plan names.
+    """
+
+    currency: bool = True
+    attachments: bool = True
+
+
 class Destination(StrictModel):
     """What is written to one CRM (named after its source in settings.yaml)."""
 
     enabled: bool = True
     progress: ProgressPart | None = None
     rollup: RollupPart | None = None
+    plans: PlansPart | None = None
 
     @model_validator(mode="after")
     def _something(self) -> Destination:
-        if self.progress is None and self.rollup is None:
-            raise ValueError("a destination needs `progress:`, `rollup:` or both")
+        if self.progress is None and self.rollup is None and self.plans is None:
+            raise ValueError("a destination needs `progress:`, `rollup:`, `plans:` or several")
         return self
 
 

@@ -39,6 +39,7 @@ class HubSpotDialect(Dialect):
     """Assumption: HubSpot text properties hold far more (65,536), but one key per target
     across both CRMs keeps the same 255-character limit as Salesforce's external ids."""
     schemas: ClassVar[dict[str, ObjectSchema]] = SCHEMAS
+    plan_manifest: ClassVar[str | None] = "hubspot/partnerplan-properties.yaml"
 
     def modified_field(self, object: str) -> str:
         """``hs_lastmodifieddate``; contacts keep theirs in ``lastmodifieddate``."""

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import requests
 from simple_salesforce.api import Salesforce
 
-from connectors.base import ApiUsage, Page, Watermark, WriteResult
+from connectors.base import ApiUsage, FileUpload, Page, Watermark, WriteResult
 from connectors.budget import Budget
 from connectors.errors import (
     AuthenticationFailed,
@@ -37,6 +37,7 @@ from connectors.errors import (
 )
 from connectors.retry import RetryPolicy
 from connectors.salesforce import bulk as sf_bulk
+from connectors.salesforce import files as sf_files
 from connectors.salesforce import soql
 from connectors.salesforce.auth import SalesforceAuth
 from connectors.salesforce.dialect import BATCH_SIZE
@@ -336,25 +337,41 @@ class SalesforceConnector:
             results[index] = result
         return [results[i] for i in range(len(records))]
 
-    def _write(self, path: str, keyed: list[tuple[str, dict[str, Any]]]) -> list[WriteResult]:
+    def attach(self, files: list[FileUpload]) -> list[WriteResult]:
+        """Salesforce Files linked to their records (:mod:`connectors.salesforce.files`)."""
+        return sf_files.attach(self._create, self._query_all, files)
+
+    def _create(self, records: list[dict[str, Any]]) -> list[WriteResult]:
+        keyed = [(str(index), record) for index, record in enumerate(records)]
+        return self._write("composite/sobjects", keyed, method="POST")
+
+    def _query_all(self, text: str) -> list[dict[str, Any]]:
+        answer = self._call(lambda sf: sf.query_all(text))
+        return list(answer.get("records", []))
+
+    def _write(
+        self, path: str, keyed: list[tuple[str, dict[str, Any]]], method: str = "PATCH"
+    ) -> list[WriteResult]:
         results: list[WriteResult] = []
         for batch in chunks(keyed, BATCH_SIZE):
             results.extend(
                 isolate(
                     batch,
-                    lambda part: self._send(path, part),
+                    lambda part: self._send(path, part, method),
                     lambda item, exc: WriteResult(item[0], False, error=str(exc)),
                     RecordError,
                 )
             )
         return results
 
-    def _send(self, path: str, batch: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteResult]:
+    def _send(
+        self, path: str, batch: Sequence[tuple[str, dict[str, Any]]], method: str = "PATCH"
+    ) -> list[WriteResult]:
         payload = dumps({"allOrNone": False, "records": [record for _, record in batch]})
 
         def send(sf: Salesforce) -> Any:
             self.write_calls += 1
-            return sf.restful(path, method="PATCH", data=payload)
+            return sf.restful(path, method=method, data=payload)
 
         items = self._call(send) or []
         if len(items) != len(batch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from connectors.dialect import (
     Dialect,
@@ -42,6 +42,11 @@ class SalesforceDialect(Dialect):
     key_max_length: ClassVar[int] = 255
     """External-id text fields hold at most 255 characters."""
     schemas: ClassVar[dict[str, ObjectSchema]] = SCHEMAS
+    plan_manifest: ClassVar[str | None] = "salesforce/partnerplan-fields.yaml"
+
+    def parent_reference(self, field: str, key_field: str, key: str) -> dict[str, Any] | None:
+        """The relationship set by the parent's external id: ``{"Plan__r": {key_field: key}}``."""
+        return {relationship_name(field): {key_field: key}}
 
     def modified_field(self, object: str) -> str:
         """SystemModstamp: it moves on every change, system updates included."""

@@ -1,4 +1,5 @@
-"""Plan commands: ``compute``, ``status``, ``explain``, ``metrics list`` and ``plans import``.
+"""Plan commands: ``compute``, ``status``, ``explain``, ``metrics list``, ``plans import``,
+``plans show`` and ``plans resolve``.
 
 ``status`` and ``explain`` read the store alone (config only adds metric labels), so they work
 wherever the database is reachable; ``compute`` syncs the plans from config first.
@@ -407,6 +408,48 @@ def plans_import(
         return
     write_atomically(result)
     typer.echo(f"{result.changes.summary()}; wrote {result.output}")
+
+
+@plans_app.command("show")
+def plans_show(
+    key: Annotated[str, typer.Argument(help="The plan's key.")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Print a whole plan: status and version, who accepted it when, open change requests,
+    sections with summaries, targets with progress, actions, investment, accounts, files."""
+    from plans.show import plan_view
+    from worker.cli.planview import print_plan
+
+    engine = make_engine(resolve_database_url(config, database_url))
+    catalogue = _catalogue(config)
+    with session_scope(engine) as session:
+        view = plan_view(session, key, catalogue, _trust(config, session))
+    if view is None:
+        raise ConfigurationError(f"no plan {key!r} in the store; `partnerplan status` lists them")
+    if fmt is OutputFormat.table:
+        print_plan(view, Console(width=140, soft_wrap=True))
+    else:
+        print(json.dumps(view.as_dict(), indent=2))
+
+
+@plans_app.command("resolve")
+def plans_resolve(
+    key: Annotated[str, typer.Argument(help="The plan's key.")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Let config win a conflict: the next push writes the plan over the CRM's edit."""
+    from plans.planstore import resolve_conflicts
+
+    engine = make_engine(resolve_database_url(config, database_url))
+    with session_scope(engine) as session:
+        sources = resolve_conflicts(session, key)
+    if not sources:
+        typer.echo(f"plan {key!r} has no conflict")
+        return
+    typer.echo(f"plan {key!r}: config wins in {', '.join(sources)}; the next push overwrites it")
 
 
 def register(app: typer.Typer) -> None:

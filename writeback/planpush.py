@@ -1,0 +1,321 @@
+"""The plan push: each plan published whole to every CRM, diff-only, at the API-call minimum.
+
+For each destination of ``writeback.yaml`` with a ``plans:`` part, whose CRM ships a plan
+manifest (:mod:`writeback.manifest`):
+
+1. :mod:`writeback.planrecords` builds every record the CRM should hold (from the store alone),
+   :mod:`writeback.planwire` maps each onto the CRM's fields and fingerprints it.
+2. Only records whose fingerprint differs from the one last pushed successfully are sent (a
+   rejected one waits out its backoff, as progress does); each part goes in upserts by its key,
+   parents first (plans, sections, then targets' places, actions, investment lines, target
+   accounts), in the CRM's largest batches: one call per part per batch, the minimum, since
+   each part is its own object. Salesforce sets the parents inline by their keys, so no id is
+   looked up; HubSpot associates records after writing them, 100 pairs a call, only the pairs
+   not associated before.
+3. CRM-authored plans get only what partnerplan owns (score, status, acceptance; the keys of
+   their targets) by record id; attachments are uploaded once and again only when their
+   content changes (:mod:`writeback.planfiles`).
+
+A plan whose record the CRM edited (a conflict) is not written over: its other parts go, the
+plan's own record is held and reported until config and CRM agree (or ``partnerplan plans
+resolve``). Push state lives in :class:`~plans.store.PushStateRow` under the keys
+``plan:…``, ``section:…``, ``progress:…``, ``action:…``, ``investment:…``,
+``target_account:…``, ``claim:…`` and ``file:…``, written into the caller's session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlmodel import Session, col
+
+from connectors.base import Associating, Connector, WriteResult
+from connectors.crms import REGISTRY
+from connectors.dialect import Dialect
+from connectors.spec import StreamSpec
+from partnerplan.errors import ConfigurationError, FatalError, PartnerplanError
+from partnerplan.logs import get_logger, redact
+from plans.runs import FAILED, INCOMPLETE, SKIPPED, SUCCEEDED
+from plans.store import PushStateRow
+from writeback.config import PlansPart, WritebackFile
+from writeback.manifest import Manifest, ObjectEntry, load_manifest
+from writeback.payloads import ASSOCIATED
+from writeback.planfiles import push_files
+from writeback.planrecords import Bundle, Claim, PartRecord, build
+from writeback.planwire import Wired, wire
+from writeback.push import PushSummary, backoff
+
+log = get_logger(__name__)
+PREFIXES = ("plan:", "section:", "progress:", "action:", "investment:", "target_account:",
+            "claim:", "file:")  # fmt: skip
+"""The push-state keys of the plan push (the progress push keys its records bare)."""
+
+
+def _states(session: Session, destination: str) -> dict[str, PushStateRow]:
+    query = select(PushStateRow).where(
+        col(PushStateRow.destination) == destination,
+        or_(*(col(PushStateRow.record_key).startswith(p) for p in PREFIXES)),
+    )
+    return {s.record_key: s for s in session.scalars(query)}
+
+
+class Pusher:
+    """Sends one destination's plan records and keeps their push state."""
+
+    def __init__(
+        self,
+        session: Session,
+        name: str,
+        dialect: Dialect,
+        manifest: Manifest,
+        config: PlansPart,
+        connector_for: Callable[[str], Connector],
+        now: datetime,
+    ) -> None:
+        self.session, self.name, self.dialect, self.manifest = session, name, dialect, manifest
+        self.config, self.connector_for, self.now = config, connector_for, now
+        self.states = _states(session, name)
+        self.report: dict[str, Any] = {"sent": 0, "landed": 0, "failed": 0, "write_calls": 0}
+        self._connector: Connector | None = None
+        self._before = 0
+        self.checked: set[str] = set()
+
+    @property
+    def connector(self) -> Connector:
+        """The destination's connector, made on the first write."""
+        if self._connector is None:
+            self._connector = self.connector_for(self.name)
+            self._before = self._connector.usage().write_calls
+        return self._connector
+
+    def finish(self) -> None:
+        """Count the write calls this destination took."""
+        if self._connector is not None:
+            self.report["write_calls"] = self._connector.usage().write_calls - self._before
+
+    def due(self, key: str, fingerprint: str) -> bool:
+        """Whether a record must be sent: changed since its last landing, and not waiting."""
+        state = self.states.get(key)
+        if state is not None and state.fingerprint == fingerprint:
+            return False
+        return state is None or state.next_attempt_at is None or state.next_attempt_at <= self.now
+
+    def check(self, entry: ObjectEntry, wired: list[Wired]) -> None:
+        """Fail before the first write of an object whose CRM lacks a field we send."""
+        if entry.object in self.checked:
+            return
+        own = self.dialect.record_id_fields
+        names = {k for w in wired for k, v in w.fields.items() if not isinstance(v, dict)}
+        wanted = tuple(sorted(n for n in names if n and n.lower() not in own))
+        spec = StreamSpec(
+            name=f"plans:{self.name}:{entry.object}",
+            source=self.name,
+            object=entry.object,
+            fields=wanted,
+            modified_field=self.dialect.modified_field(entry.object),
+        )
+        self.connector.check_fields(spec)
+        self.checked.add(entry.object)
+
+    def record(self, key: str, wired: Wired | None, result: WriteResult, fingerprint: str) -> None:
+        """Keep one record's outcome: its fingerprint and values when it landed, else a backoff."""
+        state = self.states.get(key)
+        if state is None:
+            state = PushStateRow(destination=self.name, record_key=key, pushed={})
+            self.session.add(state)
+            self.states[key] = state
+        if wired is not None and isinstance(wired.record, PartRecord):
+            state.target_id = wired.record.target_id
+        self.report["sent"] += 1
+        if result.ok:
+            associated = (state.pushed or {}).get(ASSOCIATED)
+            pushed = dict(wired.pushed) if wired is not None else {}
+            if associated is not None:
+                pushed[ASSOCIATED] = associated
+            state.fingerprint, state.pushed, state.pushed_at = fingerprint, pushed, self.now
+            state.crm_record_id = result.record_id or state.crm_record_id
+            state.last_error, state.attempts, state.next_attempt_at = None, 0, None
+            self.report["landed"] += 1
+            return
+        state.crm_record_id = state.crm_record_id or result.record_id
+        state.attempts += 1
+        state.last_error = redact(result.error or "rejected without a reason")
+        state.next_attempt_at = self.now + backoff(state.attempts)
+        self.report["failed"] += 1
+        log.warning("plan record rejected", destination=self.name, record=key,
+                    error=state.last_error)  # fmt: skip
+
+    def upsert(self, entry: ObjectEntry, records: list[Wired]) -> None:
+        """Send the records of one part that changed, in the CRM's batches."""
+        send = [w for w in records if self.due(_key(w), w.fingerprint)]
+        if not send:
+            return
+        self.check(entry, send)
+        bodies = [w.fields for w in send]
+        results = self.connector.upsert(entry.object, entry.key_field or "", bodies)
+        by_key = {r.key: r for r in results}
+        for wired in send:
+            assert isinstance(wired.record, PartRecord)
+            result = by_key.get(wired.record.key) or WriteResult(
+                wired.record.key, False, error="the connector returned no result for this record"
+            )
+            self.record(_key(wired), wired, result, wired.fingerprint)
+
+    def update(self, entry: ObjectEntry, records: list[Wired]) -> None:
+        """Send changed claims (updates by record id)."""
+        send = [w for w in records if self.due(_key(w), w.fingerprint)]
+        if not send:
+            return
+        results = self.connector.update(entry.object, [w.fields for w in send])
+        for wired, result in zip(send, results, strict=True):
+            self.record(_key(wired), wired, result, wired.fingerprint)
+
+    def associate(self, records: Iterable[Wired], parts: Mapping[str, str]) -> None:
+        """Associate landed records with their parents, only the pairs not associated yet."""
+        pending: dict[tuple[str, str], list[tuple[PushStateRow, str, str]]] = {}
+        for wired in records:
+            state = self.states.get(_key(wired))
+            if not wired.links or state is None or state.fingerprint != wired.fingerprint:
+                continue
+            done = dict((state.pushed or {}).get(ASSOCIATED) or {})
+            for to, ref in wired.links:
+                target = ref.id or self._id_of(ref.part, ref.key)
+                if target and state.crm_record_id and done.get(to) != target:
+                    pair = (wired.object, to)
+                    pending.setdefault(pair, []).append((state, to, target))
+        if not pending or not isinstance(self.connector, Associating):
+            return
+        for (source, to), items in pending.items():
+            pairs = [(s.crm_record_id or "", target) for s, _, target in items]
+            results = self.connector.associate(source, to, pairs)
+            for (state, name, target), result in zip(items, results, strict=True):
+                if result.ok:
+                    done = dict((state.pushed or {}).get(ASSOCIATED) or {})
+                    state.pushed = {**(state.pushed or {}), ASSOCIATED: {**done, name: target}}
+                else:
+                    state.last_error = redact(f"association failed: {result.error}")
+
+    def _id_of(self, part: str | None, key: str | None) -> str | None:
+        state = self.states.get(f"{part}:{key}") if part else None
+        return state.crm_record_id if state is not None else None
+
+
+def _key(wired: Wired) -> str:
+    record = wired.record
+    return record.state_key
+
+
+def _push_one(pusher: Pusher, bundle: Bundle, root: Path | None) -> None:
+    manifest, dialect = pusher.manifest, pusher.dialect
+    currency = pusher.config.currency
+    everything: list[Wired] = []
+    for part, entry in manifest.pushed():
+        wired = [
+            wire(r, entry, manifest, dialect, currency=currency)
+            for r in bundle.records
+            if r.part == part
+        ]
+        pusher.upsert(entry, wired)
+        everything.extend(wired)
+    pusher.associate(everything, {})
+    for part in ("plan", "progress"):
+        target = manifest.objects.get(part)
+        claims = [c for c in bundle.claims if c.part == part]
+        if target is not None and claims:
+            pusher.update(target, [_claim(c, target, manifest, dialect, currency) for c in claims])
+    plan = manifest.objects.get("plan")
+    if pusher.config.attachments and bundle.files and plan is not None:
+        push_files(pusher, plan.object, bundle.files)
+
+
+def _claim(
+    claim: Claim, entry: ObjectEntry, manifest: Manifest, dialect: Dialect, currency: bool
+) -> Wired:
+    return wire(claim, entry, manifest, dialect, currency=currency)
+
+
+def push_plans(
+    session: Session,
+    writeback: WritebackFile,
+    kinds: Mapping[str, str],
+    connector_for: Callable[[str], Connector],
+    units: Mapping[str, str],
+    now: datetime,
+    root: Path | None = None,
+) -> PushSummary:
+    """Publish the plans to every destination with a ``plans:`` part (see the module docstring).
+
+    Args:
+        session: The store; push state is written here, not committed.
+        writeback: The loaded ``writeback.yaml``.
+        kinds: Each source's CRM kind.
+        connector_for: The connector of a source, built on first use.
+        units: Each metric's unit.
+        now: The moment of the push.
+        root: The config directory (attachment paths are relative to it).
+    """
+    details: dict[str, Any] = {}
+    errors: list[str] = []
+    fatal = False
+    for name, dest in writeback.destinations.items():
+        if not dest.enabled or dest.plans is None or name not in kinds:
+            continue
+        dialect = REGISTRY.dialect(kinds[name])
+        if dialect.plan_manifest is None:
+            details[name] = {"skipped": f"{dialect.label} takes no plan push"}
+            continue
+        manifest = load_manifest(dialect.plan_manifest)
+        bundle = build(session, name, units, dialect.key_max_length, root)
+        pusher = Pusher(session, name, dialect, manifest, dest.plans, connector_for, now)
+        details[name] = pusher.report
+        try:
+            _push_one(pusher, bundle, root)
+        except PartnerplanError as exc:
+            message = redact(f"{name}: {exc}")
+            errors.append(message)
+            pusher.report["error"] = message
+            fatal = fatal or isinstance(exc, ConfigurationError | FatalError)
+        finally:
+            pusher.finish()
+        if bundle.unlinked:
+            pusher.report["unlinked_plans"] = len(bundle.unlinked)
+        for key, conflict in sorted(bundle.held.items()):
+            errors.append(conflict_message(name, key, conflict))
+        pusher.report["conflicts"] = sorted(bundle.held)
+        if pusher.report["failed"]:
+            errors.append(
+                f"{name}: {pusher.report['failed']} plan record(s) rejected; see "
+                "`partnerplan push errors`"
+            )
+    if not details:
+        return PushSummary(SKIPPED, details={"reason": "no destination has `plans:`"})
+    outcome = FAILED if fatal else INCOMPLETE if errors else SUCCEEDED
+    return PushSummary(outcome, "; ".join(errors) or None, details)
+
+
+def conflict_message(destination: str, key: str, conflict: Mapping[str, Any]) -> str:
+    """One line saying which CRM edit holds a plan's record back, and what to do."""
+    fields = ", ".join(
+        f"{name}: CRM {v.get('crm')!r}, partnerplan {v.get('pushed')!r}"
+        for name, v in sorted((conflict.get("fields") or {}).items())
+    )
+    return (
+        f"{destination}: plan {key!r} was edited in the CRM ({fields}); it is not overwritten: "
+        f"edit config to match, revert the CRM edit, or run `partnerplan plans resolve {key}` "
+        "to push config over it"
+    )
+
+
+def combine(first: PushSummary, second: PushSummary) -> PushSummary:
+    """The plan push and the progress push as one outcome for the push run: skipped when both
+    were, else the worse of the two that ran."""
+    ran = [s.outcome for s in (first, second) if s.outcome != SKIPPED]
+    order = (SUCCEEDED, INCOMPLETE, FAILED)
+    outcome = max(ran, key=lambda o: order.index(o) if o in order else 1) if ran else SKIPPED
+    error = "; ".join(e for e in (first.error, second.error) if e) or None
+    details = {**second.details, "plans": first.details}
+    return PushSummary(outcome, error, details)

@@ -1,0 +1,432 @@
+"""Every record a destination should hold of the plans, in the manifests' vocabulary (no API call).
+
+From the store alone: each plan (its record, sections, the place of each target, action items,
+investment lines, target accounts, files) as :class:`PartRecord` values named as the manifests
+name them (:mod:`writeback.manifest`), CRM-neutral; :mod:`writeback.planwire` maps them onto a
+CRM's fields. Parents are :class:`Ref` values: a record of this package by its key, or any
+record (the partner's Account / company) by id.
+
+Which plans: those from config (their origin owns them: every part is written), except removed
+ones, for partners linked to the destination's CRM. A plan whose record the CRM edited (a
+conflict, :func:`plans.planstore.conflicts`) keeps its parts pushed, but not its own record.
+CRM-authored plans are the CRM's: only what partnerplan owns is written to them, by record id
+(:class:`Claim`): their score, status transitions and acceptance, and the keys progress is
+upserted by, on their target records.
+
+The joint investment section also lists the partner's market development funds of the plan's
+period (fund activities: allocations, requests, claims) as lines whose source is the fund
+record, beside the lines the plan names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from plans.crmplans import PLAN_RECORD
+from plans.lifecycle import COMPUTED
+from plans.planstore import REMOVED
+from plans.store import ActivityRow, PartnerLinkRow, PlanRow, ProgressRow, TargetRow
+
+FUND_SOURCES = {"allocation": "fund_allocation", "request": "fund_request", "claim": "fund_claim"}
+FUND_STATUS = {
+    ("allocation", "allocated"): "approved",
+    ("request", "draft"): "planned",
+    ("request", "submitted"): "requested",
+    ("request", "approved"): "approved",
+    ("request", "rejected"): "rejected",
+    ("claim", "draft"): "planned",
+    ("claim", "submitted"): "claimed",
+    ("claim", "approved"): "paid",
+    ("claim", "rejected"): "rejected",
+}
+"""A fund record's (type, status) as an investment line's status."""
+
+
+def external_key(text: str, max_length: int) -> str:
+    """A record's key, or a stable hash of it when the CRM's keys cannot hold it."""
+    if len(text) <= max_length:
+        return text
+    return "h:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A parent: a record of this package by key (``part``), or any record by ``id``."""
+
+    part: str | None = None
+    key: str | None = None
+    id: str | None = None
+
+
+@dataclass
+class PartRecord:
+    """One record of one part of a plan, in the manifest's vocabulary.
+
+    Attributes:
+        part: ``plan``, ``section``, ``progress``, ``action``, ``investment``, ``target_account``.
+        key: Its key (the CRM's external id / unique property value).
+        plan: The plan's key.
+        values: Values by vocabulary name (None: not known, not sent, unless in ``nulls``).
+        nulls: Names whose None is sent (the CRM value is cleared).
+        target_id: The target a progress record belongs to.
+    """
+
+    part: str
+    key: str
+    plan: str
+    values: dict[str, Any]
+    nulls: frozenset[str] = frozenset()
+    target_id: int | None = None
+
+    @property
+    def state_key(self) -> str:
+        """Its push-state key."""
+        if self.part == "plan":
+            return PLAN_RECORD.format(key=self.key)
+        return f"{self.part}:{self.key}"
+
+
+@dataclass
+class Claim:
+    """An update of a CRM-authored record by its id: what partnerplan owns of it."""
+
+    part: str
+    record_id: str
+    plan: str
+    values: dict[str, Any]
+    state_key: str
+
+
+@dataclass
+class FileRecord:
+    """An attachment of a plan: a file (``path``) or a link (``url``) and its content hash."""
+
+    plan: str
+    key: str
+    title: str
+    sha256: str
+    path: Path | None = None
+    url: str | None = None
+
+    @property
+    def state_key(self) -> str:
+        """Its push-state key."""
+        return f"file:{self.key}"
+
+
+@dataclass
+class Bundle:
+    """What one destination should hold of the plans."""
+
+    records: list[PartRecord] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    files: list[FileRecord] = field(default_factory=list)
+    held: dict[str, Any] = field(default_factory=dict)
+    unlinked: list[str] = field(default_factory=list)
+
+
+def _last_day(end: date) -> date:
+    return end - timedelta(days=1)
+
+
+def _acceptance(row: PlanRow) -> dict[str, Any]:
+    return {
+        "status": row.status,
+        "version": Decimal(row.version),
+        "accepted_by": row.accepted_by,
+        "accepted_at": row.accepted_at,
+        "accepted_version": None if row.accepted_version is None else Decimal(row.accepted_version),
+        "score": row.score,
+    }
+
+
+def build(
+    session: Session,
+    destination: str,
+    units: Mapping[str, str],
+    key_max: int,
+    root: Path | None,
+) -> Bundle:
+    """Every plan record ``destination`` should hold now (see the module docstring).
+
+    Args:
+        session: The store.
+        destination: The destination's name (its source's): partner links and conflicts are
+            per source.
+        units: Each metric's unit (a progress record says how to read its numbers).
+        key_max: The longest key the CRM stores (longer keys are hashed).
+        root: The config directory (attachment paths are relative to it).
+    """
+    links = dict(
+        session.execute(
+            select(col(PartnerLinkRow.partner_id), col(PartnerLinkRow.record_id))
+            .where(col(PartnerLinkRow.source) == destination)
+            .order_by(col(PartnerLinkRow.id).desc())
+        ).all()
+    )
+    plans = session.scalars(
+        select(PlanRow).where(col(PlanRow.status) != REMOVED).order_by(col(PlanRow.key))
+    ).all()
+    targets: dict[int, list[TargetRow]] = defaultdict(list)
+    for target in session.scalars(select(TargetRow).order_by(col(TargetRow.id))):
+        targets[target.plan_id].append(target)
+    as_of = dict(
+        session.execute(
+            select(col(ProgressRow.plan_id), func.min(col(ProgressRow.data_as_of))).group_by(
+                col(ProgressRow.plan_id)
+            )
+        ).all()
+    )
+    funds = _funds(session)
+    bundle = Bundle()
+    for row in plans:
+        assert row.id is not None
+        account = links.get(row.partner_id) if row.partner_id is not None else None
+        if account is None:
+            bundle.unlinked.append(row.key)
+            continue
+        if row.origin == "crm":
+            bundle.claims.extend(_claims(row, destination, as_of.get(row.id), key_max))
+            continue
+        plan = _Plan(row, account, targets[row.id], units, key_max)
+        if destination in (row.conflicts or {}):
+            bundle.held[row.key] = row.conflicts[destination]
+        else:
+            bundle.records.append(plan.record(as_of.get(row.id)))
+        bundle.records.extend(plan.parts(funds.get(row.partner_id or 0, [])))
+        bundle.files.extend(_files(row, root, key_max))
+    return bundle
+
+
+def _funds(session: Session) -> dict[int, list[ActivityRow]]:
+    """Fund allocations, requests and claims by partner (approvals repeat requests: left out)."""
+    query = select(ActivityRow).where(
+        col(ActivityRow.kind) == "fund",
+        col(ActivityRow.deleted) == False,  # noqa: E712 (SQL comparison)
+        col(ActivityRow.partner_id).is_not(None),
+    )
+    out: dict[int, list[ActivityRow]] = defaultdict(list)
+    for row in session.scalars(query.order_by(col(ActivityRow.id))):
+        if row.attributes.get("fund_type") in FUND_SOURCES and row.partner_id is not None:
+            out[row.partner_id].append(row)
+    return out
+
+
+class _Plan:
+    """One config plan's records."""
+
+    def __init__(
+        self,
+        row: PlanRow,
+        account: str,
+        targets: list[TargetRow],
+        units: Mapping[str, str],
+        key_max: int,
+    ) -> None:
+        self.row, self.account, self.targets = row, account, targets
+        self.units, self.key_max = units, key_max
+        self.definition = row.definition or {}
+        self.sections: list[dict[str, Any]] = list(self.definition.get("sections") or [])
+
+    def key(self, *parts: str) -> str:
+        return external_key(":".join((self.row.key, *parts)), self.key_max)
+
+    def record(self, data_as_of: datetime | None) -> PartRecord:
+        row, definition = self.row, self.definition
+        shared = row.status != "draft"
+        values = {
+            "title": definition.get("title") or row.key,
+            "partner": Ref(id=self.account),
+            "partner_key": row.partner_key,
+            "shared_with": Ref(id=self.account) if shared else None,
+            "period": row.period,
+            "start": row.period_start,
+            "end": _last_day(row.period_end),
+            "summary": definition.get("summary") or None,
+            "data_as_of": data_as_of,
+            "origin": "config",
+            "currency": definition.get("currency"),
+            **_acceptance(row),
+        }
+        return PartRecord("plan", self.key(), row.key, values, frozenset({"shared_with"}))
+
+    def _section_ref(self, name: str | None) -> Ref | None:
+        for section in self.sections:
+            if section.get("name") == name:
+                return Ref("section", self.key(_section_key(section)))
+        return None
+
+    def parts(self, funds: list[ActivityRow]) -> list[PartRecord]:
+        plan = Ref("plan", self.key())
+        out: list[PartRecord] = []
+        for position, section in enumerate(self.sections):
+            key = _section_key(section)
+            here = Ref("section", self.key(key))
+            out.append(
+                PartRecord(
+                    "section",
+                    self.key(key),
+                    self.row.key,
+                    {
+                        "plan": plan,
+                        "title": section["name"],
+                        "order": Decimal(position + 1),
+                        "kind": section.get("kind") or "custom",
+                        "summary": section.get("summary") or None,
+                    },
+                )
+            )
+            out.extend(self._items(section, key, plan, here))
+        if self.row.status in COMPUTED:  # a draft's targets stay out of progress records
+            out.extend(self._progress(plan))
+        out.extend(self._fund_lines(plan, funds))
+        return out
+
+    def _items(self, section: dict[str, Any], key: str, plan: Ref, here: Ref) -> list[PartRecord]:
+        out: list[PartRecord] = []
+        for item in section.get("action_items") or []:
+            values = {
+                "plan": plan,
+                "section": here,
+                "title": item["title"],
+                "owner_side": item.get("owner_side") or "vendor",
+                "owner": item.get("owner"),
+                "due": date.fromisoformat(item["due"]) if item.get("due") else None,
+                "status": item.get("status") or "open",
+            }
+            out.append(PartRecord("action", self.key(key, item["key"]), self.row.key, values))
+        for line in section.get("investments") or []:
+            values = {
+                "plan": plan,
+                "section": here,
+                "title": line["title"],
+                "amount": Decimal(str(line["amount"])),
+                "currency": line.get("currency"),
+                "vendor_share": Decimal(str(line.get("vendor_share", 100))) / 100,
+                "status": line.get("status") or "planned",
+                "source": "plan",
+            }
+            out.append(PartRecord("investment", self.key(key, line["key"]), self.row.key, values))
+        for account in section.get("target_accounts") or []:
+            values = {
+                "plan": plan,
+                "section": here,
+                "name": account["name"],
+                "account": Ref(id=account["account"]) if account.get("account") else None,
+                "notes": account.get("notes") or None,
+            }
+            record = PartRecord("target_account", self.key(key, account["key"]), self.row.key,
+                                values)  # fmt: skip
+            out.append(record)
+        return out
+
+    def _progress(self, plan: Ref) -> list[PartRecord]:
+        proposed = {
+            t["key"]: Decimal(str(t["value"])) for t in self.definition.get("targets") or []
+        }
+        locked = self.row.accepted_version is not None and self.row.accepted_version < (
+            self.row.version
+        ) and self.row.declared not in ("accepted", "active", "closed")  # fmt: skip
+        out: list[PartRecord] = []
+        for target in self.targets:
+            section = next(
+                (s["name"] for s in self.sections if target.key in (s.get("targets") or [])),
+                None,
+            )
+            offer = proposed.get(target.key)
+            values = {
+                "plan": plan,
+                "section": self._section_ref(section),
+                "unit": self.units.get(target.metric),
+                "weight": target.weight,
+                "currency": target.currency,
+                "proposed_target": offer if locked and offer != target.value else None,
+                "origin": "config",
+            }
+            out.append(
+                PartRecord(
+                    "progress",
+                    self.key(target.key),
+                    self.row.key,
+                    values,
+                    frozenset({"proposed_target"}),
+                    target.id,
+                )
+            )
+        return out
+
+    def _fund_lines(self, plan: Ref, funds: list[ActivityRow]) -> list[PartRecord]:
+        section = next((s for s in self.sections if s.get("kind") == "joint_investment"), None)
+        if section is None:
+            return []
+        here = Ref("section", self.key(_section_key(section)))
+        start, end = self.row.period_start, self.row.period_end
+        out: list[PartRecord] = []
+        for fund in funds:
+            if fund.occurred_on is None or not start <= fund.occurred_on < end:
+                continue
+            kind = str(fund.attributes.get("fund_type"))
+            values = {
+                "plan": plan,
+                "section": here,
+                "title": fund.attributes.get("title") or f"{kind.capitalize()} {fund.record_id}",
+                "amount": fund.amount,
+                "currency": fund.currency,
+                "vendor_share": Decimal(1),
+                "status": FUND_STATUS.get((kind, str(fund.status)), "planned"),
+                "source": FUND_SOURCES[kind],
+                "source_record": fund.record_id,
+            }
+            key = self.key(_section_key(section), f"fund-{fund.record_id}")
+            out.append(PartRecord("investment", key, self.row.key, values))
+        return out
+
+
+def _section_key(section: Mapping[str, Any]) -> str:
+    return str(section.get("key") or section["name"])
+
+
+def _claims(
+    row: PlanRow, destination: str, data_as_of: datetime | None, key_max: int
+) -> list[Claim]:
+    """What partnerplan writes to a CRM-authored plan in the CRM it came from."""
+    crm = (row.definition or {}).get("crm") or {}
+    if crm.get("source") != destination or not crm.get("record_id"):
+        return []
+    values = {**_acceptance(row), "data_as_of": data_as_of}
+    out = [Claim("plan", str(crm["record_id"]), row.key, values, PLAN_RECORD.format(key=row.key))]
+    for target_key, record in (crm.get("targets") or {}).items():
+        wanted = external_key(f"{row.key}:{target_key}", key_max)
+        if record.get("external") == wanted:
+            continue
+        out.append(
+            Claim("progress", str(record["record_id"]), row.key, {"key": wanted}, f"claim:{wanted}")
+        )
+    return out
+
+
+def _files(row: PlanRow, root: Path | None, key_max: int) -> list[FileRecord]:
+    out: list[FileRecord] = []
+    for attachment in (row.definition or {}).get("attachments") or []:
+        path = attachment.get("path")
+        out.append(
+            FileRecord(
+                plan=row.key,
+                key=external_key(f"{row.key}:{attachment['key']}", key_max),
+                title=attachment["title"],
+                sha256=attachment["sha256"],
+                path=(root / path) if path and root is not None else None,
+                url=attachment.get("url"),
+            )
+        )
+    return out
