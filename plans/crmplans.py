@@ -211,9 +211,18 @@ def _crm_plan(
         section_id = str(part.attributes.get("section") or "")
         if section_id not in names:
             names[section_id] = "Targets"
-            sections.append({"name": "Targets", "key": "targets", "kind": "custom",
-                             "summary": "", "targets": [], "action_items": [],
-                             "investments": [], "target_accounts": []})  # fmt: skip
+            sections.append(
+                {
+                    "name": "Targets",
+                    "key": "targets",
+                    "kind": "custom",
+                    "summary": "",
+                    "targets": [],
+                    "action_items": [],
+                    "investments": [],
+                    "target_accounts": [],
+                }
+            )
         section = names[section_id]
         targets.append(
             Target(

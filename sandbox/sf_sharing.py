@@ -38,9 +38,16 @@ CHILDREN = (
     RESPONSE,
 )
 READABLE = frozenset(
-    {PLAN, PROGRESS, "Account", *CHILDREN, "ContentDocumentLink", "ContentDocument",
-     "ContentVersion"}
-)  # fmt: skip
+    {
+        PLAN,
+        PROGRESS,
+        "Account",
+        *CHILDREN,
+        "ContentDocumentLink",
+        "ContentDocument",
+        "ContentVersion",
+    }
+)
 """Objects the partner permission set reads (plus Files linked to what they read)."""
 NO_ACCESS = ("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
 NO_MASTER = (

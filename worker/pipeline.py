@@ -203,7 +203,7 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
         session_scope(ctx.engine) as session,
     ):
         linked = resolve_partners(session)
-        changed_plans = sync_plans(session, ctx.project.plans)
+        changed_plans = sync_plans(session, ctx.project.plans, jobs.now())
         # a changed plan definition (new plan, new target, a partner changing tier) needs a
         # full compute: its plans may belong to partners no stream touched, or to none yet
         scope = None if partner_ids is None or changed_plans else set(partner_ids) | linked

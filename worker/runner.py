@@ -147,7 +147,7 @@ def run_once(
         touched.update(run.details.get("touched_partners", []))
         recovered = recovered or bool(run.details.get("recovered"))
     with session_scope(ctx.engine) as session:
-        plans_changed = sync_plans(session, ctx.project.plans)
+        plans_changed = sync_plans(session, ctx.project.plans, jobs.now())
         follow_up = None
         if touched or plans_changed or recovered:
             everything = plans_changed or recovered

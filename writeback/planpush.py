@@ -50,8 +50,16 @@ from writeback.planwire import Wired, wire
 from writeback.push import PushSummary, backoff
 
 log = get_logger(__name__)
-PREFIXES = ("plan:", "section:", "progress:", "action:", "investment:", "target_account:",
-            "claim:", "file:")  # fmt: skip
+PREFIXES = (
+    "plan:",
+    "section:",
+    "progress:",
+    "action:",
+    "investment:",
+    "target_account:",
+    "claim:",
+    "file:",
+)
 """The push-state keys of the plan push (the progress push keys its records bare)."""
 
 
@@ -146,8 +154,9 @@ class Pusher:
         state.last_error = redact(result.error or "rejected without a reason")
         state.next_attempt_at = self.now + backoff(state.attempts)
         self.report["failed"] += 1
-        log.warning("plan record rejected", destination=self.name, record=key,
-                    error=state.last_error)  # fmt: skip
+        log.warning(
+            "plan record rejected", destination=self.name, record=key, error=state.last_error
+        )
 
     def upsert(self, entry: ObjectEntry, records: list[Wired]) -> None:
         """Send the records of one part that changed, in the CRM's batches."""

@@ -325,8 +325,9 @@ class _Plan:
                 "account": Ref(id=account["account"]) if account.get("account") else None,
                 "notes": account.get("notes") or None,
             }
-            record = PartRecord("target_account", self.key(key, account["key"]), self.row.key,
-                                values)  # fmt: skip
+            record = PartRecord(
+                "target_account", self.key(key, account["key"]), self.row.key, values
+            )
             out.append(record)
         return out
 
@@ -334,9 +335,11 @@ class _Plan:
         proposed = {
             t["key"]: Decimal(str(t["value"])) for t in self.definition.get("targets") or []
         }
-        locked = self.row.accepted_version is not None and self.row.accepted_version < (
-            self.row.version
-        ) and self.row.declared not in ("accepted", "active", "closed")  # fmt: skip
+        locked = (
+            self.row.accepted_version is not None
+            and self.row.accepted_version < (self.row.version)
+            and self.row.declared not in ("accepted", "active", "closed")
+        )
         out: list[PartRecord] = []
         for target in self.targets:
             section = next(

@@ -100,8 +100,11 @@ def test_accepting_the_new_version_unlocks_it():
     prior = Standing("shared", 2, NOW, Acceptance(1, "005PARTNER", None, _at(2)), locked=True)
     answers = [_answer("accept", 1, 2), _answer("accept", 2, 5)]
     after = _settle(prior, responses=answers)
-    assert ("accepted", 2, False) == (after.status, after.accepted and after.accepted.version,
-                                      after.locked)  # fmt: skip
+    assert ("accepted", 2, False) == (
+        after.status,
+        after.accepted and after.accepted.version,
+        after.locked,
+    )
 
 
 def test_a_plan_declared_agreed_is_never_locked_and_follows_the_calendar():

@@ -123,5 +123,9 @@ def test_a_crm_edit_of_a_config_plan_is_a_conflict_not_applied(sqlite_engine):
         sync_plans(session, _plan(10), NOW)
         row = session.scalar(select(PlanRow))
     assert row is not None
-    assert {"test": {"record_id": "a0F1", "fields": {"title": {"crm": "Renamed in CRM",
-            "pushed": "P-1-Q1"}}}} == row.conflicts  # fmt: skip
+    assert {
+        "test": {
+            "record_id": "a0F1",
+            "fields": {"title": {"crm": "Renamed in CRM", "pushed": "P-1-Q1"}},
+        }
+    } == row.conflicts
