@@ -16,12 +16,14 @@ from connectors.salesforce.settings import SalesforceSource
 from mappings.activity import Rejection
 from partnerplan.config import EnvStr
 from sandbox.sandbox import Sandbox
+from tests.sandbox.plan_records import seed_plan_records
 
 
 @pytest.fixture(scope="module")
 def connectors():
     """Connectors to a small sandbox (one partner, ~500 activities)."""
     with Sandbox(seed=3, scale=1) as sandbox:
+        seed_plan_records(sandbox)  # the sandbox generates no plans or funds: one of each
         salesforce = SalesforceSource.model_validate(
             {
                 "type": "salesforce",
