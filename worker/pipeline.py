@@ -29,7 +29,7 @@ from worker.dispatch import Dispatcher
 from worker.project import Project
 from worker.pull import pull_and_store
 from worker.trust import kind_trust
-from writeback.planpush import combine, push_plans
+from writeback.planpush import Publication, combine
 from writeback.push import push_all, retries_due
 
 log = get_logger(__name__)
@@ -259,11 +259,21 @@ def push_progress(ctx: Context, run: RunRow) -> str:
     with session_scope(ctx.engine) as session:
         now = jobs.now()
         kinds = project.settings.kinds()
-        published = push_plans(
+        plans = Publication(
             session, project.writeback, kinds, ctx.connector, units(project), now, project.root
         )
-        summary = push_all(session, project.writeback, kinds, ctx.connector, labels(project), now)
-        summary = combine(published, summary)
+        plans.publish()
+        summary = push_all(
+            session,
+            project.writeback,
+            kinds,
+            ctx.connector,
+            labels(project),
+            now,
+            placement=plans.placement,
+        )
+        plans.link()
+        summary = combine(plans.summary(), summary)
         jobs.finish(session, run.id, summary.outcome, error=summary.error, details=summary.details)
     return summary.outcome
 

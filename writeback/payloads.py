@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -28,6 +28,10 @@ from plans.store import PartnerLinkRow, PartnerRow, PlanRow, ProgressRow, Target
 from writeback.config import FRESHNESS, Destination, ProgressPart, RollupPart
 
 _STATUS_ORDER = ("off_track", "at_risk", "on_track", "achieved")
+Placement = Callable[[str, PlanRow, TargetRow], Mapping[str, Any] | None]
+"""The CRM fields that place a target's progress record in its plan, for a destination (the
+plan push's, :mod:`writeback.planplace`): sent in the same write as the values, so a target
+reaches the CRM whole in one call per batch, never as a record without its plan."""
 ASSOCIATED = "_associated"
 """Key in ``PushStateRow.pushed`` naming the partner record a record is associated with."""
 
@@ -156,6 +160,7 @@ def chunks(
     today: date,
     dialect: Dialect,
     size: int | None = None,
+    placement: Placement | None = None,
 ) -> Iterator[tuple[list[Outgoing], int]]:
     """The records ``destination`` should hold now, ``size`` partners at a time.
 
@@ -168,7 +173,8 @@ def chunks(
     partner_ids = _partners_with_progress(session)
     for start in range(0, len(partner_ids), size):
         rows = _rows(session, partner_ids[start : start + size])
-        yield _build(rows, config, ids, labels, today, dialect.key_max_length)
+        placed = (lambda p, t: placement(destination, p, t)) if placement is not None else None
+        yield _build(rows, config, ids, labels, today, dialect.key_max_length, placed)
 
 
 def build(
@@ -178,6 +184,7 @@ def build(
     labels: Mapping[str, str],
     today: date,
     dialect: Dialect,
+    placement: Placement | None = None,
 ) -> tuple[list[Outgoing], int]:
     """Every record ``destination`` should hold now, and how many were left out (no link).
 
@@ -187,7 +194,8 @@ def build(
     """
     out: list[Outgoing] = []
     unlinked = 0
-    for records, left_out in chunks(session, destination, config, labels, today, dialect):
+    pieces = chunks(session, destination, config, labels, today, dialect, placement=placement)
+    for records, left_out in pieces:
         out.extend(records)
         unlinked += left_out
     return out, unlinked
@@ -200,6 +208,7 @@ def _build(
     labels: Mapping[str, str],
     today: date,
     key_max: int,
+    placed: Callable[[PlanRow, TargetRow], Mapping[str, Any] | None] | None = None,
 ) -> tuple[list[Outgoing], int]:
     out: list[Outgoing] = []
     unlinked = 0
@@ -215,8 +224,11 @@ def _build(
         if record_id is None:
             unlinked += 1
             continue
+        extra = placed(plan, target) if placed is not None else None
         out.append(
-            _progress(config.progress, progress, target, plan, partner, record_id, labels, key_max)
+            _progress(
+                config.progress, progress, target, plan, partner, record_id, labels, key_max, extra
+            )
         )
     if config.rollup is not None:
         out.extend(_rollups(config.rollup, by_plan, plans, ids, today))
@@ -232,6 +244,7 @@ def _progress(
     record_id: str,
     labels: Mapping[str, str],
     key_max: int,
+    extra: Mapping[str, Any] | None = None,
 ) -> Outgoing:
     values = {
         "plan_key": plan.key,
@@ -256,6 +269,7 @@ def _progress(
     record = {part.key_field: key}
     if part.partner_field:
         record[part.partner_field] = record_id
+    record.update(extra or {})
     record.update(mapped)
     associate = record_id if part.associate else None
     return Outgoing(

@@ -40,12 +40,12 @@ from connectors.spec import StreamSpec
 from partnerplan.errors import ConfigurationError, FatalError, PartnerplanError
 from partnerplan.logs import get_logger, redact
 from plans.runs import FAILED, INCOMPLETE, SKIPPED, SUCCEEDED
-from plans.store import PushStateRow
+from plans.store import PlanRow, PushStateRow, TargetRow
 from writeback.config import PlansPart, WritebackFile
 from writeback.manifest import Manifest, ObjectEntry, load_manifest
-from writeback.payloads import ASSOCIATED
+from writeback.payloads import ASSOCIATED, progress_key
 from writeback.planfiles import push_files
-from writeback.planrecords import Bundle, Claim, PartRecord, build
+from writeback.planrecords import Bundle, PartRecord, build
 from writeback.planwire import Wired, wire
 from writeback.push import PushSummary, backoff
 
@@ -183,7 +183,7 @@ class Pusher:
         for wired, result in zip(send, results, strict=True):
             self.record(_key(wired), wired, result, wired.fingerprint)
 
-    def associate(self, records: Iterable[Wired], parts: Mapping[str, str]) -> None:
+    def associate(self, records: Iterable[Wired]) -> None:
         """Associate landed records with their parents, only the pairs not associated yet."""
         pending: dict[tuple[str, str], list[tuple[PushStateRow, str, str]]] = {}
         for wired in records:
@@ -218,11 +218,27 @@ def _key(wired: Wired) -> str:
     return record.state_key
 
 
-def _push_one(pusher: Pusher, bundle: Bundle, root: Path | None) -> None:
+def _places(pusher: Pusher, bundle: Bundle) -> dict[str, Wired]:
+    """The targets' places in their plans, by progress key (the progress push sends them)."""
+    entry = pusher.manifest.objects.get("progress")
+    if entry is None or entry.direction != "push":
+        return {}
+    currency = pusher.config.currency
+    return {
+        r.key: wire(r, entry, pusher.manifest, pusher.dialect, currency=currency)
+        for r in bundle.records
+        if r.part == "progress"
+    }
+
+
+def _push_one(pusher: Pusher, bundle: Bundle) -> None:
+    """Plans, sections, actions, lines, accounts and their associations; claims; files."""
     manifest, dialect = pusher.manifest, pusher.dialect
     currency = pusher.config.currency
     everything: list[Wired] = []
     for part, entry in manifest.pushed():
+        if part == "progress":
+            continue  # sent with the values, by the progress push
         wired = [
             wire(r, entry, manifest, dialect, currency=currency)
             for r in bundle.records
@@ -230,21 +246,143 @@ def _push_one(pusher: Pusher, bundle: Bundle, root: Path | None) -> None:
         ]
         pusher.upsert(entry, wired)
         everything.extend(wired)
-    pusher.associate(everything, {})
+    pusher.associate(everything)
     for part in ("plan", "progress"):
         target = manifest.objects.get(part)
         claims = [c for c in bundle.claims if c.part == part]
         if target is not None and claims:
-            pusher.update(target, [_claim(c, target, manifest, dialect, currency) for c in claims])
+            wired = [wire(c, target, manifest, dialect, currency=currency) for c in claims]
+            pusher.update(target, wired)
     plan = manifest.objects.get("plan")
     if pusher.config.attachments and bundle.files and plan is not None:
         push_files(pusher, plan.object, bundle.files)
 
 
-def _claim(
-    claim: Claim, entry: ObjectEntry, manifest: Manifest, dialect: Dialect, currency: bool
-) -> Wired:
-    return wire(claim, entry, manifest, dialect, currency=currency)
+class Publication:
+    """The plan push of one push stage, around the progress push.
+
+    1. :meth:`publish` writes every part of every plan except the targets' progress records;
+    2. the progress push writes each target's values together with its place in the plan
+       (:meth:`placement`: plan, section, unit, weight, currency, proposed value), so a target
+       reaches the CRM in one write, whole, and never as a record without numbers;
+    3. :meth:`link` associates the progress records with their plan and section where the CRM
+       ties records by association (HubSpot), once each.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        writeback: WritebackFile,
+        kinds: Mapping[str, str],
+        connector_for: Callable[[str], Connector],
+        units: Mapping[str, str],
+        now: datetime,
+        root: Path | None = None,
+    ) -> None:
+        self.session, self.writeback, self.kinds = session, writeback, kinds
+        self.connector_for, self.units, self.now, self.root = connector_for, units, now, root
+        self.details: dict[str, Any] = {}
+        self.errors: list[str] = []
+        self.fatal = False
+        self.pushers: dict[str, Pusher] = {}
+        self.bundles: dict[str, Bundle] = {}
+        self.places: dict[str, dict[str, Wired]] = {}
+
+    def prepare(self) -> None:
+        """Build what each destination with ``plans:`` should hold (no API call): enough for
+        :meth:`placement`, as a dry run needs."""
+        for name, dest in self.writeback.destinations.items():
+            if name in self.pushers or name in self.details:
+                continue
+            if not dest.enabled or dest.plans is None or name not in self.kinds:
+                continue
+            dialect = REGISTRY.dialect(self.kinds[name])
+            if dialect.plan_manifest is None:
+                self.details[name] = {"skipped": f"{dialect.label} takes no plan push"}
+                continue
+            manifest = load_manifest(dialect.plan_manifest)
+            bundle = build(self.session, name, self.units, dialect.key_max_length, self.root)
+            pusher = Pusher(
+                self.session, name, dialect, manifest, dest.plans, self.connector_for, self.now
+            )
+            self.pushers[name], self.bundles[name] = pusher, bundle
+            self.details[name] = pusher.report
+            self.places[name] = _places(pusher, bundle)
+
+    def publish(self) -> None:
+        """Write the plans to every destination with ``plans:`` (see the module docstring)."""
+        self.prepare()
+        for name, pusher in self.pushers.items():
+            bundle = self.bundles[name]
+            self._guarded(pusher, _push_one, pusher, bundle)
+            if bundle.unlinked:
+                pusher.report["unlinked_plans"] = len(bundle.unlinked)
+            for key, conflict in sorted(bundle.held.items()):
+                self.errors.append(conflict_message(name, key, conflict))
+            pusher.report["conflicts"] = sorted(bundle.held)
+
+    def _guarded(self, pusher: Pusher, work: Callable[..., None], *args: Any) -> None:
+        try:
+            work(*args)
+        except PartnerplanError as exc:
+            message = redact(f"{pusher.name}: {exc}")
+            self.errors.append(message)
+            pusher.report["error"] = message
+            self.fatal = self.fatal or isinstance(exc, ConfigurationError | FatalError)
+        finally:
+            pusher.finish()
+
+    def placement(
+        self, destination: str, plan: PlanRow, target: TargetRow
+    ) -> dict[str, Any] | None:
+        """The CRM fields placing ``target``'s progress record in its plan (key field aside)."""
+        places = self.places.get(destination)
+        pusher = self.pushers.get(destination)
+        if not places or pusher is None:
+            return None
+        key = progress_key(plan.key, target.key, pusher.dialect.key_max_length)
+        wired = places.get(key)
+        if wired is None:
+            return None
+        key_field = pusher.manifest.objects["progress"].key_field
+        return {k: v for k, v in wired.fields.items() if k != key_field}
+
+    def link(self) -> None:
+        """Associate the progress records the progress push wrote with their plan and section."""
+        for name, places in self.places.items():
+            pusher = self.pushers[name]
+            linked = [w for w in places.values() if w.links]
+            if not linked:
+                continue
+            query = select(PushStateRow).where(
+                col(PushStateRow.destination) == name,
+                col(PushStateRow.record_key).in_(sorted(places)),
+            )
+            written = {s.record_key: s.crm_record_id for s in self.session.scalars(query)}
+            for wired in linked:
+                record_id = written.get(str(getattr(wired.record, "key", "")))
+                if not record_id:
+                    continue
+                state = pusher.states.get(_key(wired))
+                if state is None:
+                    state = PushStateRow(destination=name, record_key=_key(wired), pushed={})
+                    self.session.add(state)
+                    pusher.states[_key(wired)] = state
+                state.crm_record_id, state.fingerprint = record_id, wired.fingerprint
+            self._guarded(pusher, pusher.associate, linked)
+
+    def summary(self) -> PushSummary:
+        """What the plan push did, for the run record."""
+        for name, pusher in self.pushers.items():
+            if pusher.report["failed"]:
+                self.errors.append(
+                    f"{name}: {pusher.report['failed']} plan record(s) rejected; see "
+                    "`partnerplan push errors`"
+                )
+        if not self.details:
+            return PushSummary(SKIPPED, details={"reason": "no destination has `plans:`"})
+        outcome = FAILED if self.fatal else INCOMPLETE if self.errors else SUCCEEDED
+        return PushSummary(outcome, "; ".join(self.errors) or None, self.details)
 
 
 def push_plans(
@@ -256,54 +394,11 @@ def push_plans(
     now: datetime,
     root: Path | None = None,
 ) -> PushSummary:
-    """Publish the plans to every destination with a ``plans:`` part (see the module docstring).
-
-    Args:
-        session: The store; push state is written here, not committed.
-        writeback: The loaded ``writeback.yaml``.
-        kinds: Each source's CRM kind.
-        connector_for: The connector of a source, built on first use.
-        units: Each metric's unit.
-        now: The moment of the push.
-        root: The config directory (attachment paths are relative to it).
-    """
-    details: dict[str, Any] = {}
-    errors: list[str] = []
-    fatal = False
-    for name, dest in writeback.destinations.items():
-        if not dest.enabled or dest.plans is None or name not in kinds:
-            continue
-        dialect = REGISTRY.dialect(kinds[name])
-        if dialect.plan_manifest is None:
-            details[name] = {"skipped": f"{dialect.label} takes no plan push"}
-            continue
-        manifest = load_manifest(dialect.plan_manifest)
-        bundle = build(session, name, units, dialect.key_max_length, root)
-        pusher = Pusher(session, name, dialect, manifest, dest.plans, connector_for, now)
-        details[name] = pusher.report
-        try:
-            _push_one(pusher, bundle, root)
-        except PartnerplanError as exc:
-            message = redact(f"{name}: {exc}")
-            errors.append(message)
-            pusher.report["error"] = message
-            fatal = fatal or isinstance(exc, ConfigurationError | FatalError)
-        finally:
-            pusher.finish()
-        if bundle.unlinked:
-            pusher.report["unlinked_plans"] = len(bundle.unlinked)
-        for key, conflict in sorted(bundle.held.items()):
-            errors.append(conflict_message(name, key, conflict))
-        pusher.report["conflicts"] = sorted(bundle.held)
-        if pusher.report["failed"]:
-            errors.append(
-                f"{name}: {pusher.report['failed']} plan record(s) rejected; see "
-                "`partnerplan push errors`"
-            )
-    if not details:
-        return PushSummary(SKIPPED, details={"reason": "no destination has `plans:`"})
-    outcome = FAILED if fatal else INCOMPLETE if errors else SUCCEEDED
-    return PushSummary(outcome, "; ".join(errors) or None, details)
+    """The plan push alone (its targets' places go with the progress push; see
+    :class:`Publication`, which the push stage uses)."""
+    publication = Publication(session, writeback, kinds, connector_for, units, now, root)
+    publication.publish()
+    return publication.summary()
 
 
 def conflict_message(destination: str, key: str, conflict: Mapping[str, Any]) -> str:

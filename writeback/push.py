@@ -43,7 +43,7 @@ from partnerplan.logs import get_logger, redact
 from plans.runs import FAILED, INCOMPLETE, SKIPPED, SUCCEEDED
 from plans.store import PushStateRow
 from writeback.config import Destination, WritebackFile
-from writeback.payloads import ASSOCIATED, Outgoing, build, chunks, plain
+from writeback.payloads import ASSOCIATED, Outgoing, Placement, build, chunks, plain
 
 log = get_logger(__name__)
 BACKOFF = timedelta(minutes=1)
@@ -121,6 +121,7 @@ def plan(
     kinds: Mapping[str, str],
     labels: Mapping[str, str],
     now: datetime,
+    placement: Placement | None = None,
 ) -> list[DestinationPlan]:
     """Decide what each enabled destination needs, reading only the store (no API call).
 
@@ -130,7 +131,7 @@ def plan(
     plans: list[DestinationPlan] = []
     for name, config in _enabled(writeback, kinds):
         dialect = REGISTRY.dialect(kinds[name])
-        outgoing, unlinked = build(session, name, config, labels, _today(now), dialect)
+        outgoing, unlinked = build(session, name, config, labels, _today(now), dialect, placement)
         query = select(PushStateRow).where(col(PushStateRow.destination) == name)
         states = {s.record_key: s for s in session.scalars(query)}
         dest = DestinationPlan(name, kinds[name], config, [], states, unlinked)
@@ -198,9 +199,12 @@ def _streamed(
     labels: Mapping[str, str],
     now: datetime,
     dialect: Dialect,
+    placement: Placement | None = None,
 ) -> Iterator[tuple[list[Outgoing], dict[str, PushStateRow], int]]:
     """Chunks of records with their push states, read per chunk; flushed after each."""
-    for records, unlinked in chunks(session, name, config, labels, _today(now), dialect):
+    today = _today(now)
+    pieces = chunks(session, name, config, labels, today, dialect, placement=placement)
+    for records, unlinked in pieces:
         keys = [o.record_key for o in records]
         states: dict[str, PushStateRow] = {}
         for start in range(0, len(keys), _KEYS_PER_QUERY):
@@ -337,9 +341,8 @@ class _Sender:
         if part == "progress" and config.progress is not None:
             progress = config.progress
             if part not in self.checked:
-                _check(
-                    self.connector, self.dest, progress.object, [progress.key_field, *records[0]]
-                )
+                fields = [k for k, v in records[0].items() if not isinstance(v, dict)]
+                _check(self.connector, self.dest, progress.object, [progress.key_field, *fields])
                 self.checked.add(part)
             results = self.connector.upsert(progress.object, progress.key_field, records)
         elif part == "rollup" and config.rollup is not None:
@@ -489,6 +492,7 @@ def push_all(
     connector_for: Callable[[str], Connector],
     labels: Mapping[str, str],
     now: datetime,
+    placement: Placement | None = None,
 ) -> PushSummary:
     """The push stage: send what changed to every destination of ``writeback.yaml``.
 
@@ -499,6 +503,7 @@ def push_all(
         connector_for: The connector of a source, built on first use.
         labels: Metric labels, for the ``metric_label`` field.
         now: The moment of the push (backoffs are measured from it).
+        placement: The fields placing each progress record in its plan (the plan push's).
     """
     if not writeback.destinations:
         return PushSummary(SKIPPED, details={"reason": "no destinations in writeback.yaml"})
@@ -507,7 +512,7 @@ def push_all(
             name,
             REGISTRY.dialect(kinds[name]),
             config,
-            _streamed(session, name, config, labels, now, REGISTRY.dialect(kinds[name])),
+            _streamed(session, name, config, labels, now, REGISTRY.dialect(kinds[name]), placement),
         )
         for name, config in _enabled(writeback, kinds)
     )

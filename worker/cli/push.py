@@ -96,8 +96,9 @@ def push(
     from plans import migrate
     from plans.db import session_scope
     from worker.dispatch import InlineDispatcher
-    from worker.pipeline import execute, labels
+    from worker.pipeline import execute, labels, units
     from worker.runtime import build_context
+    from writeback.planpush import Publication
     from writeback.push import plan
 
     context = build_context(InlineDispatcher(), config=config, database_url=database_url)
@@ -105,8 +106,18 @@ def push(
     project = context.project
     if dry_run:
         with Session(context.engine) as session:
+            kinds = project.settings.kinds()
+            publication = Publication(
+                session, project.writeback, kinds, context.connector, units(project), jobs.now()
+            )
+            publication.prepare()  # the targets' places in their plans go with their values
             plans = plan(
-                session, project.writeback, project.settings.kinds(), labels(project), jobs.now()
+                session,
+                project.writeback,
+                kinds,
+                labels(project),
+                jobs.now(),
+                placement=publication.placement,
             )
             report = dry_run_report(plans)
         if fmt is OutputFormat.json:
