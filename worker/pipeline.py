@@ -256,7 +256,12 @@ def push_progress(ctx: Context, run: RunRow) -> str:
     """Publish the plans, then write changed progress back to the CRMs (the write-back stage)."""
     assert run.id is not None
     project = ctx.project
-    with session_scope(ctx.engine) as session:
+    # Pushes run one at a time, as computes do: two would each see a record unsent and both
+    # write it (and both create its push state). The next one sends what this one left.
+    with (
+        locks.exclusive(ctx.engine, "push", wait=True),
+        session_scope(ctx.engine) as session,
+    ):
         now = jobs.now()
         kinds = project.settings.kinds()
         plans = Publication(

@@ -93,6 +93,7 @@ def test_second_run_with_nothing_changed_reads_only_and_recomputes_nothing(make_
     """With no CRM change, a run makes only the incremental queries: no store writes, no compute."""
     flow = make_flow()
     assert flow.run() == 0
+    assert flow.run() == 0  # reads back the plan records the first run published (a CRM change)
     first_runs = len(flow.runs())
     with Session(flow.engine()) as session:
         stored_before = session.scalar(select(func.max(ActivityRow.stored_at)))
@@ -115,6 +116,7 @@ def test_ten_changed_records_repull_about_ten_and_recompute_only_their_partners(
     """Touching 10 opportunities re-pulls about 10 records and recomputes only their partners."""
     flow = make_flow()
     assert flow.run() == 0
+    assert flow.run() == 0  # reads back the plan records the first run published (a CRM change)
     before = len(flow.runs())
     opportunities = [
         o for o in flow.sandbox.records("salesforce", "Opportunity") if not o["IsDeleted"]
