@@ -12,18 +12,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-ValueKind = Literal["text", "number", "percent", "datetime"]
-"""The kinds of value write-back sends; each CRM maps them to its own field types."""
+ValueKind = Literal["text", "number", "percent", "datetime", "date", "choice", "flag"]
+"""The kinds of value write-back sends; each CRM maps them to its own field types (``choice``:
+one of ``options``; ``flag``: a checkbox)."""
 
 
 @dataclass(frozen=True)
 class WantedProperty:
-    """A field write-back writes: its name, value kind and whether it is a unique key."""
+    """A field write-back writes: its name, value kind, whether it is a unique key, and the
+    options of a choice (their API values; labels are made from them)."""
 
     name: str
     kind: ValueKind
     label: str = ""
     unique: bool = False
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class WantedObject:
         custom: Create the object itself when the CRM lacks it.
         linked_to_partner: Its records are tied to the partner's record (create the link).
         label: The custom object's label.
+        linked_to: Other objects of write-back its records are tied to (a section to its plan):
+            where records are tied by association, the association is defined.
     """
 
     object: str
@@ -43,6 +48,7 @@ class WantedObject:
     custom: bool = False
     linked_to_partner: bool = False
     label: str = ""
+    linked_to: tuple[str, ...] = ()
 
 
 class SetupStep(Protocol):

@@ -31,8 +31,15 @@ _TYPES: dict[str, tuple[str, str]] = {
     "number": ("number", "number"),
     "percent": ("number", "number"),
     "datetime": ("datetime", "date"),
+    "date": ("date", "date"),
+    "choice": ("enumeration", "select"),
+    "flag": ("bool", "booleancheckbox"),
 }
 """Our value kinds to HubSpot ``(type, fieldType)``."""
+_FLAG_OPTIONS = [
+    {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
+    {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
+]
 
 
 def property_body(wanted: WantedProperty, group: str) -> dict[str, Any]:
@@ -48,6 +55,18 @@ def property_body(wanted: WantedProperty, group: str) -> dict[str, Any]:
     }
     if wanted.unique:
         body["hasUniqueValue"] = True
+    if wanted.kind == "choice":
+        body["options"] = [
+            {
+                "label": o.replace("_", " ").capitalize(),
+                "value": o,
+                "displayOrder": n,
+                "hidden": False,
+            }
+            for n, o in enumerate(wanted.options)
+        ]
+    elif wanted.kind == "flag":
+        body["options"] = _FLAG_OPTIONS
     return body
 
 
@@ -55,13 +74,15 @@ def property_body(wanted: WantedProperty, group: str) -> dict[str, Any]:
 class Step:
     """One change to the portal."""
 
-    action: Literal["create_schema", "create_group", "create_property"]
+    action: Literal["create_schema", "create_group", "create_property", "create_association"]
     object: str
     name: str
     body: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         """One line for the dry-run listing."""
+        if self.action == "create_association":
+            return f"create association {self.object} → {self.name}"
         what = {
             "create_schema": "create custom object",
             "create_group": "create property group",
@@ -75,7 +96,8 @@ class Admin(Protocol):
     """The portal calls setup needs (a test double stands in for HubSpot)."""
 
     def schemas(self) -> list[dict[str, Any]]:
-        """Custom object schemas: ``name``, ``objectTypeId``, ``fullyQualifiedName``."""
+        """Custom object schemas: ``name``, ``objectTypeId``, ``fullyQualifiedName`` and
+        ``associations`` (each with ``toObjectTypeId``)."""
         ...
 
     def groups(self, object: str) -> set[str]:
@@ -113,8 +135,37 @@ def _schema_body(wanted: WantedObject) -> dict[str, Any]:
     }
 
 
+_STANDARD_IDS = {"companies": "0-2", "contacts": "0-1", "deals": "0-3", "notes": "0-46"}
+
+
+def _type_id(name: str, schemas: list[dict[str, Any]]) -> str | None:
+    if name in _STANDARD_IDS:
+        return _STANDARD_IDS[name]
+    schema = _schema_of(name, schemas)
+    return str(schema.get("objectTypeId")) if schema is not None else None
+
+
+def _associations(wanted: list[WantedObject], schemas: list[dict[str, Any]]) -> list[Step]:
+    """Association definitions between custom objects that do not exist yet."""
+    steps: list[Step] = []
+    for item in wanted:
+        schema = _schema_of(item.object, schemas)
+        have = {str(a.get("toObjectTypeId")) for a in (schema or {}).get("associations") or []}
+        for other in item.linked_to:
+            target = _type_id(other, schemas)
+            if schema is None or target is None or target not in have:
+                body = {"from": item.object, "to": other}
+                steps.append(Step("create_association", item.object, other, body))
+    return steps
+
+
 def plan_setup(admin: Admin, wanted: list[WantedObject]) -> list[Step]:
-    """The steps that bring the portal to ``wanted``; empty when it is already there."""
+    """The steps that bring the portal to ``wanted``; empty when it is already there.
+
+    Custom objects come first (a new one with all its properties), then the properties and
+    groups missing from existing objects, then the associations between custom objects: those
+    need both objects' type ids, which :func:`apply` reads once the objects exist.
+    """
     steps: list[Step] = []
     schemas = admin.schemas() if any(w.custom for w in wanted) else []
     for item in wanted:
@@ -133,12 +184,28 @@ def plan_setup(admin: Admin, wanted: list[WantedObject]) -> list[Step]:
         steps.extend(
             Step("create_property", object_type, p.name, property_body(p, GROUP)) for p in missing
         )
-    return steps
+    return steps + _associations(wanted, schemas)
 
 
 def apply(admin: Admin, steps: list[Step], echo: Callable[[str], None] = lambda _: None) -> None:
-    """Create each step's piece, in order."""
+    """Create each step's piece, in order (associations with the type ids of now)."""
+    schemas: list[dict[str, Any]] | None = None
     for step in steps:
+        if step.action == "create_association":
+            schemas = schemas if schemas is not None else admin.schemas()
+            source = _type_id(step.object, schemas)
+            target = _type_id(step.name, schemas)
+            if source is None or target is None:
+                raise ConfigurationError(
+                    f"cannot associate {step.object} with {step.name}: one of them is missing"
+                )
+            step.body = {
+                "fromObjectTypeId": source,
+                "toObjectTypeId": target,
+                "name": f"{step.object}_to_{step.name}",
+            }
+        else:
+            schemas = None  # a new object changes the type ids known
         admin.create(step)
         echo(f"done: {step.describe()}")
 
@@ -186,6 +253,9 @@ class ClientAdmin:
                 "name": s.name,
                 "objectTypeId": s.object_type_id,
                 "fullyQualifiedName": s.fully_qualified_name,
+                "associations": [
+                    {"toObjectTypeId": a.to_object_type_id} for a in s.associations or []
+                ],
             }
             for s in answer.results or []
         ]
@@ -202,6 +272,8 @@ class ClientAdmin:
         """Create a schema, a group or a property."""
         if step.action == "create_schema":
             self._call(self._schemas.create, step.body)
+        elif step.action == "create_association":
+            self._call(self._schemas.create_association, step.body["fromObjectTypeId"], step.body)
         elif step.action == "create_group":
             self._call(self._groups.create, step.object, step.body)
         else:

@@ -196,8 +196,11 @@ def push_errors(
 
 def wanted(project: Any, source: str) -> list[Any]:
     """What ``writeback.yaml`` writes to ``source``, in the CRM-neutral terms setup takes."""
+    from connectors.crms import REGISTRY
     from connectors.setup import WantedObject, WantedProperty
     from writeback.config import PROGRESS_FIELDS, ROLLUP_FIELDS
+    from writeback.manifest import load_manifest
+    from writeback.planwant import merged, wanted_plan_objects
 
     dest = project.writeback.destinations.get(source)
     if dest is None:
@@ -217,6 +220,9 @@ def wanted(project: Any, source: str) -> list[Any]:
         part_r = dest.rollup
         props = [WantedProperty(t.field, ROLLUP_FIELDS[n]) for n, t in part_r.targets().items()]
         out.append(WantedObject(part_r.object, tuple(props)))
+    manifest = REGISTRY.dialect(project.settings.sources[source].type).plan_manifest
+    if dest.plans is not None and manifest is not None:
+        out = merged(out + wanted_plan_objects(load_manifest(manifest)))
     return out
 
 
