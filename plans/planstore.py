@@ -177,7 +177,8 @@ def _measured(
     return plan.period, plan.targets
 
 
-def _terms(plan: Plan) -> dict[str, Any]:
+def terms_of(plan: Plan) -> dict[str, Any]:
+    """The terms a version of ``plan`` is made of (what the partner accepts), as stored."""
     return {
         **plan.terms(),
         "start": plan.period.start.isoformat(),
@@ -210,9 +211,10 @@ def conflicts(session: Session, key: str, mirrors: list[Mirror]) -> dict[str, An
 
 
 def resolve_conflicts(session: Session, key: str) -> list[str]:
-    """Let config win the conflicts of plan ``key``: forget what was pushed, so that the next
-    push sends the plan (over the CRM's edit) and the CRM's values no longer differ from the
-    pushed ones. Returns the sources that had a conflict."""
+    """Let config win the conflicts of plan ``key``: take the CRM's values as the last pushed
+    and forget the fingerprint, so that the next sync finds no conflict (a change of the plan:
+    the run pushes it) and the push sends config's values over the CRM's edit. Returns the
+    sources that had a conflict."""
     row = session.scalar(select(PlanRow).where(col(PlanRow.key) == key))
     if row is None or not row.conflicts:
         return []
@@ -229,8 +231,8 @@ def resolve_conflicts(session: Session, key: str) -> list[str]:
             state.pushed = {**(state.pushed or {}), **crm}
             state.fingerprint = None
             session.add(state)
-    row.conflicts = {}
-    session.add(row)
+    # the conflict itself stays until the next sync finds none: that change of the plan is what
+    # makes the next run push it
     return sources
 
 
@@ -321,7 +323,7 @@ def _sync_one(
     session.add(row)
     session.flush()
     plan_id = _id(row)
-    terms = _terms(plan)
+    terms = terms_of(plan)
     current = versions.get(plan_id, prior.version if prior else 1)
     terms_changed = prior is not None and (current is None or current.terms_hash != digest(terms))
     standing = settle(

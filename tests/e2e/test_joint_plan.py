@@ -285,3 +285,68 @@ def test_the_plan_show_table_prints_the_whole_plan(published: Flow, capsys):
         "shared",
     ):
         assert text in out, text
+
+
+def test_editing_an_accepted_plan_is_announced_then_shared_again_on_the_accepted_targets(
+    published: Flow, capsys, monkeypatch
+):
+    """validate warns first; the run makes version 2, shared; the CRM keeps the accepted target
+    value and shows the proposed one beside it."""
+    flow = published
+    partner = _partner(flow, "P-00003")
+    [plan] = partner.query_all(SOQL)["records"]
+    _respond(partner, plan, "accept")
+    assert 0 == flow.run()
+    _write_plan(flow, 180000)
+    capsys.readouterr()
+    monkeypatch.setenv("DATABASE_URL", flow.database_url)  # validate reads settings.yaml's store
+    assert 0 == cli(["validate", "--config", str(flow.config)])
+    warned = capsys.readouterr().err
+    assert 0 == flow.run()
+    shown = _show(flow, capsys)
+    [revenue] = [t for t in shown["sections"][0]["targets"] if t["metric"] == "won_revenue"]
+    record = next(
+        r
+        for r in _records(flow, "salesforce", "Partner_Plan_Progress__c")
+        if r["External_Id__c"] == f"{KEY}:won_revenue"
+    )
+    assert "which Pat Partner 3 accepted" in warned
+    assert "the next run makes version 2 and shares it with the partner" in warned
+    assert ("shared", 2, 1, True) == (
+        shown["status"],
+        shown["version"],
+        shown["accepted_version"],
+        shown["locked"],
+    )
+    assert ("150000", "180000") == (revenue["value"], revenue["proposed"])
+    assert (150000, 180000) == (record["Target__c"], record["Proposed_Target__c"])
+
+
+def test_a_config_plan_edited_in_the_crm_is_reported_not_overwritten_until_resolved(
+    published: Flow, capsys
+):
+    """A manager renames the plan in Salesforce: the run reports it (exit 1), keeps the CRM's
+    name and config's; `plans resolve` lets config win on the next run."""
+    flow = published
+    [plan] = [
+        p
+        for p in _records(flow, "salesforce", "Partner_Business_Plan__c")
+        if p["External_Id__c"] == KEY
+    ]
+    flow.sandbox.touch("salesforce", "Partner_Business_Plan__c", [plan["Id"]], {"Name": "Ours"})
+    _write_plan(flow, 150000)
+    capsys.readouterr()
+    code = flow.run()
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    shown = _show(flow, capsys)
+    name_after_run = flow.sandbox.sf_store.find("Partner_Business_Plan__c", plan["Id"])["Name"]
+    args = ["plans", "resolve", KEY, "--config", str(flow.config), "--database-url"]
+    assert 0 == cli([*args, flow.database_url])
+    assert 0 == flow.run()
+    resolved = flow.sandbox.sf_store.find("Partner_Business_Plan__c", plan["Id"])["Name"]
+    assert (1, "Ours") == (code, name_after_run)
+    assert "plan 'P-00003-2027-Q1' was edited in the CRM (title: CRM 'Ours'" in err
+    assert {"title": {"crm": "Ours", "pushed": PLAN["title"]}} == shown["conflicts"]["salesforce"][
+        "fields"
+    ]
+    assert PLAN["title"] == resolved

@@ -7,14 +7,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from partnerplan.config import config_dir
-from partnerplan.errors import ConfigurationError
+from partnerplan.errors import ConfigurationError, Problem
 from partnerplan.logs import redact
 from plans import migrate
-from plans.db import make_engine
+from plans.db import database_url, make_engine
+from plans.pending import pending_changes
 from worker.cli.options import ConfigOption, DatabaseOption
-from worker.project import load_project
+from worker.project import Project, load_project
 
 STARTER = Path(__file__).resolve().parent.parent / "starter"
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
@@ -44,11 +48,30 @@ def init(
 
 
 def validate(config: ConfigOption = None) -> None:
-    """Check every config file; print problems as FILE:LINE: message and exit 2 if any."""
+    """Check every config file; print problems as FILE:LINE: message and exit 2 if any.
+
+    With a store at hand, also warn about plans the next run will change for the partner (a
+    new version of a plan they have seen) and about conflicts with CRM edits.
+    """
     project = load_project(config_dir(config))
-    for warning in project.warnings:
+    for warning in [*project.warnings, *_store_warnings(project)]:
         typer.echo(redact(warning.render()), err=True)
     typer.echo(f"{project.root}: configuration is valid")
+
+
+def _store_warnings(project: Project) -> list[Problem]:
+    """What the store says about config (nothing when there is no store yet, or none reachable)."""
+    url = database_url(project.settings.database_url or None)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return []
+    try:
+        engine = make_engine(url)
+        if not inspect(engine).has_table("plan_version"):
+            return []
+        with Session(engine) as session:
+            return pending_changes(session, project.plans)
+    except SQLAlchemyError:
+        return []
 
 
 def resolve_database_url(config: Path | None, database_url: str | None) -> str | None:
