@@ -350,3 +350,60 @@ def test_a_config_plan_edited_in_the_crm_is_reported_not_overwritten_until_resol
         "fields"
     ]
     assert PLAN["title"] == resolved
+
+
+def test_a_response_set_on_the_hubspot_plan_record_is_pulled_like_any_other(
+    published: Flow, capsys
+):
+    """A form sets the plan's response properties in HubSpot: the plan is accepted by that email."""
+    flow = published
+    [record] = [
+        r
+        for r in flow.sandbox.records("hubspot", "partner_plan")
+        if r["properties"]["plan_key"] == KEY
+    ]
+    flow.sandbox.touch(
+        "hubspot",
+        "partner_plan",
+        [record["id"]],
+        {
+            "partner_response": "accept",
+            "partner_response_version": "1",
+            "partner_responded_by": "pat@partner3.example.com",
+            "partner_responded_at": "2026-11-15T09:30:00Z",
+        },
+    )
+    assert 0 == flow.run()
+    shown = _show(flow, capsys)
+    assert ("accepted", "pat@partner3.example.com", "2026-11-15T09:30:00+00:00") == (
+        shown["status"],
+        shown["accepted_by"],
+        shown["accepted_at"],
+    )
+
+
+def test_an_attachment_is_uploaded_again_only_when_its_content_changes(published: Flow):
+    """The signed plan changes: one new version of the same document (Salesforce), the same
+    note pointing at a new file (HubSpot); the link attachment is not sent again."""
+    flow = published
+    sb = flow.sandbox
+    documents = len(_records(flow, "salesforce", "ContentDocument"))
+    notes = {n["id"]: n["properties"]["hs_attachment_ids"] for n in sb.records("hubspot", "notes")}
+    (flow.config / "plans" / "files" / "signed-plan.txt").write_text("Signed, amended.\n")
+    sb.reset_stats()
+    assert 0 == flow.run()
+    versions = sorted(
+        (v["Title"], v["VersionNumber"], v["IsLatest"])
+        for v in _records(flow, "salesforce", "ContentVersion")
+        if v["Title"] in ("Kick-off deck", "Signed plan")
+    )
+    after = {n["id"]: n["properties"]["hs_attachment_ids"] for n in sb.records("hubspot", "notes")}
+    changed = [n for n in notes if notes[n] != after[n]]
+    assert documents == len(_records(flow, "salesforce", "ContentDocument"))
+    assert [
+        ("Kick-off deck", "1", True),
+        ("Signed plan", "1", False),
+        ("Signed plan", "2", True),
+    ] == versions
+    assert (set(notes), 1) == (set(after), len(changed))
+    assert (1, 2) == (sb.stats("salesforce")["write_calls"], sb.stats("hubspot")["write_calls"])
