@@ -27,15 +27,8 @@ from partnerplan.errors import Problem
 from plans.catalogue import Catalogue, plain_filter
 from plans.periods import Period, parse_period
 from plans.planchecks import check_targets, target_key
-from plans.planspec import (
-    LEGACY_STATUSES,
-    Attachment,
-    PlansFile,
-    SectionSpec,
-    TargetSpec,
-    TemplateSpec,
-    slug,
-)
+from plans.planparts import attachment_data, check_parts, declared_status, section_data
+from plans.planspec import LEGACY_STATUSES, PlansFile, TargetSpec, TemplateSpec
 from plans.rates import CONFIG_SOURCE, RateSet, load_rates
 from plans.target import TargetDefinition
 
@@ -197,107 +190,6 @@ def _resolve_target(section: str, spec: TargetSpec) -> Target:
     )
 
 
-def _section_data(section: SectionSpec) -> dict[str, Any]:
-    """A section as stored: its key, kind, summary, targets' keys and keyed parts."""
-    data = section.model_dump(mode="json", exclude={"targets"})
-    data["key"] = section.section_key
-    data["kind"] = section.section_kind
-    data["targets"] = [target_key(t) for t in section.targets]
-    data["action_items"] = [
-        {**a.model_dump(mode="json"), "key": a.key or slug(a.title), "status": a.state}
-        for a in section.action_items
-    ]
-    data["investments"] = [
-        {**line.model_dump(mode="json"), "key": line.key or slug(line.title)}
-        for line in section.investments
-    ]
-    data["target_accounts"] = [
-        {**account.model_dump(mode="json"), "key": account.key or slug(account.name)}
-        for account in section.target_accounts
-    ]
-    return data
-
-
-def _attachment_data(attachment: Attachment, root: Path | None) -> dict[str, Any]:
-    """An attachment as stored: title, link or path, and the hash of what is uploaded."""
-    data = attachment.model_dump(mode="json")
-    if attachment.path is not None and root is not None:
-        path = root / attachment.path
-        content = path.read_bytes() if path.is_file() else b""
-        data["sha256"] = hashlib.sha256(content).hexdigest()
-        data["size"] = len(content)
-    else:
-        data["sha256"] = hashlib.sha256(str(attachment.url).encode()).hexdigest()
-    data["key"] = slug(attachment.title)
-    return data
-
-
-def _check_parts(doc: Document, loc: Loc, spec: Any, root: Path | None) -> list[Problem]:
-    """Unique keys of sections and of their parts; attached files that exist."""
-    problems: list[Problem] = []
-    sections: set[str] = set()
-    for s_index, section in enumerate(spec.sections):
-        here = (*loc, "sections", s_index)
-        if section.section_key in sections:
-            problems.append(
-                doc.problem(
-                    here,
-                    f"section key {section.section_key!r} is used twice in this plan; give one "
-                    "of the sections its own `key:` (or a different name)",
-                )
-            )
-        sections.add(section.section_key)
-        for part, items, name in (
-            ("action_items", section.action_items, "title"),
-            ("investments", section.investments, "title"),
-            ("target_accounts", section.target_accounts, "name"),
-        ):
-            seen: set[str] = set()
-            for index, item in enumerate(items):
-                key = item.key or slug(getattr(item, name))
-                if key in seen:
-                    problems.append(
-                        doc.problem(
-                            (*here, part, index),
-                            f"{part.replace('_', ' ')} key {key!r} is used twice in section "
-                            f"{section.name!r}; give one a `key:`",
-                        )
-                    )
-                seen.add(key)
-    titles: set[str] = set()
-    for index, attachment in enumerate(spec.attachments):
-        where = (*loc, "attachments", index)
-        if slug(attachment.title) in titles:
-            problems.append(doc.problem(where, f"two attachments are titled {attachment.title!r}"))
-        titles.add(slug(attachment.title))
-        if (
-            attachment.path is not None
-            and root is not None
-            and not (root / attachment.path).is_file()
-        ):
-            problems.append(
-                doc.problem(
-                    (*where, "path"),
-                    f"no file {attachment.path!r} (paths are relative to {root})",
-                )
-            )
-    return problems
-
-
-def _status(doc: Document, loc: Loc, status: str) -> tuple[str, list[Problem]]:
-    """The declared status, a legacy name read as its successor with a warning."""
-    if status not in LEGACY_STATUSES:
-        return status, []
-    new = LEGACY_STATUSES[status]
-    return new, [
-        doc.problem(
-            (*loc, "status"),
-            f"status {status!r} is now called {new!r}; write status: {new}",
-            severity="warning",
-        )
-    ]
-
-
 def _expand(
     tpl: TemplateSpec,
     partner: str,
@@ -331,9 +223,9 @@ def _expand(
         period=period,
         status=LEGACY_STATUSES.get(status, status),
         owner=(override.owner if override and override.owner else tpl.owner),
-        sections=[_section_data(s) for s in tpl.sections],
+        sections=[section_data(s) for s in tpl.sections],
         targets=targets,
-        attachments=[_attachment_data(a, root) for a in tpl.attachments],
+        attachments=[attachment_data(a, root) for a in tpl.attachments],
         file=file,
         line=line,
         title=tpl.title,
@@ -365,8 +257,8 @@ def _load_file(
         loc: Loc = ("plans", index)
         period, bad = _period(doc, (*loc, "period"), spec.period, fy_start)
         problems += bad + check_targets(doc, loc, spec.sections, period, cat)
-        problems += _check_parts(doc, loc, spec, root)
-        status, renamed = _status(doc, loc, spec.status)
+        problems += check_parts(doc, loc, spec, root)
+        status, renamed = declared_status(doc, loc, spec.status)
         problems += renamed
         if period is None:
             continue
@@ -377,9 +269,9 @@ def _load_file(
                 period=period,
                 status=status,
                 owner=spec.owner,
-                sections=[_section_data(s) for s in spec.sections],
+                sections=[section_data(s) for s in spec.sections],
                 targets=[_resolve_target(s.name, t) for s in spec.sections for t in s.targets],
-                attachments=[_attachment_data(a, root) for a in spec.attachments],
+                attachments=[attachment_data(a, root) for a in spec.attachments],
                 file=str(path),
                 line=doc.line_of(loc),
                 partner_line=doc.line_of((*loc, "partner")),
@@ -392,11 +284,11 @@ def _load_file(
         loc = ("templates", index)
         period, bad = _period(doc, (*loc, "period"), tpl.period, fy_start)
         problems += bad + check_targets(doc, loc, tpl.sections, period, cat)
-        problems += _check_parts(doc, loc, tpl, root)
-        problems += _status(doc, loc, tpl.status)[1]
+        problems += check_parts(doc, loc, tpl, root)
+        problems += declared_status(doc, loc, tpl.status)[1]
         for partner, override in tpl.overrides.items():
             if override.status is not None:
-                problems += _status(doc, (*loc, "overrides", partner), override.status)[1]
+                problems += declared_status(doc, (*loc, "overrides", partner), override.status)[1]
         keys = {target_key(t) for s in tpl.sections for t in s.targets}
         for partner, override in tpl.overrides.items():
             for key in override.targets:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from connectors.base import Attaching, Connector, FileUpload, WriteResult
 from plans.crmplans import PLAN_RECORD
 from plans.store import PushStateRow
-from writeback.planrecords import FileRecord
+from writeback.planparts import FileRecord
 
 
 class Pusher(Protocol):

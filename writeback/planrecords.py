@@ -20,10 +20,8 @@ record, beside the lines the plan names.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -36,103 +34,16 @@ from plans.crmplans import PLAN_RECORD
 from plans.lifecycle import COMPUTED
 from plans.planstore import REMOVED
 from plans.store import ActivityRow, PartnerLinkRow, PlanRow, ProgressRow, TargetRow
-
-FUND_SOURCES = {"allocation": "fund_allocation", "request": "fund_request", "claim": "fund_claim"}
-FUND_STATUS = {
-    ("allocation", "allocated"): "approved",
-    ("request", "draft"): "planned",
-    ("request", "submitted"): "requested",
-    ("request", "approved"): "approved",
-    ("request", "rejected"): "rejected",
-    ("claim", "draft"): "planned",
-    ("claim", "submitted"): "claimed",
-    ("claim", "approved"): "paid",
-    ("claim", "rejected"): "rejected",
-}
-"""A fund record's (type, status) as an investment line's status."""
-
-
-def external_key(text: str, max_length: int) -> str:
-    """A record's key, or a stable hash of it when the CRM's keys cannot hold it."""
-    if len(text) <= max_length:
-        return text
-    return "h:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A parent: a record of this package by key (``part``), or any record by ``id``."""
-
-    part: str | None = None
-    key: str | None = None
-    id: str | None = None
-
-
-@dataclass
-class PartRecord:
-    """One record of one part of a plan, in the manifest's vocabulary.
-
-    Attributes:
-        part: ``plan``, ``section``, ``progress``, ``action``, ``investment``, ``target_account``.
-        key: Its key (the CRM's external id / unique property value).
-        plan: The plan's key.
-        values: Values by vocabulary name (None: not known, not sent, unless in ``nulls``).
-        nulls: Names whose None is sent (the CRM value is cleared).
-        target_id: The target a progress record belongs to.
-    """
-
-    part: str
-    key: str
-    plan: str
-    values: dict[str, Any]
-    nulls: frozenset[str] = frozenset()
-    target_id: int | None = None
-
-    @property
-    def state_key(self) -> str:
-        """Its push-state key."""
-        if self.part == "plan":
-            return PLAN_RECORD.format(key=self.key)
-        return f"{self.part}:{self.key}"
-
-
-@dataclass
-class Claim:
-    """An update of a CRM-authored record by its id: what partnerplan owns of it."""
-
-    part: str
-    record_id: str
-    plan: str
-    values: dict[str, Any]
-    state_key: str
-
-
-@dataclass
-class FileRecord:
-    """An attachment of a plan: a file (``path``) or a link (``url``) and its content hash."""
-
-    plan: str
-    key: str
-    title: str
-    sha256: str
-    path: Path | None = None
-    url: str | None = None
-
-    @property
-    def state_key(self) -> str:
-        """Its push-state key."""
-        return f"file:{self.key}"
-
-
-@dataclass
-class Bundle:
-    """What one destination should hold of the plans."""
-
-    records: list[PartRecord] = field(default_factory=list)
-    claims: list[Claim] = field(default_factory=list)
-    files: list[FileRecord] = field(default_factory=list)
-    held: dict[str, Any] = field(default_factory=dict)
-    unlinked: list[str] = field(default_factory=list)
+from writeback.planfunds import fund_lines, fund_records
+from writeback.planparts import (
+    Bundle,
+    Claim,
+    FileRecord,
+    PartRecord,
+    Ref,
+    external_key,
+    section_key,
+)
 
 
 def _last_day(end: date) -> date:
@@ -187,7 +98,7 @@ def build(
             )
         ).all()
     )
-    funds = _funds(session)
+    funds = fund_records(session)
     bundle = Bundle()
     for row in plans:
         assert row.id is not None
@@ -206,20 +117,6 @@ def build(
         bundle.records.extend(plan.parts(funds.get(row.partner_id or 0, [])))
         bundle.files.extend(_files(row, root, key_max))
     return bundle
-
-
-def _funds(session: Session) -> dict[int, list[ActivityRow]]:
-    """Fund allocations, requests and claims by partner (approvals repeat requests: left out)."""
-    query = select(ActivityRow).where(
-        col(ActivityRow.kind) == "fund",
-        col(ActivityRow.deleted) == False,  # noqa: E712 (SQL comparison)
-        col(ActivityRow.partner_id).is_not(None),
-    )
-    out: dict[int, list[ActivityRow]] = defaultdict(list)
-    for row in session.scalars(query.order_by(col(ActivityRow.id))):
-        if row.attributes.get("fund_type") in FUND_SOURCES and row.partner_id is not None:
-            out[row.partner_id].append(row)
-    return out
 
 
 class _Plan:
@@ -263,14 +160,14 @@ class _Plan:
     def _section_ref(self, name: str | None) -> Ref | None:
         for section in self.sections:
             if section.get("name") == name:
-                return Ref("section", self.key(_section_key(section)))
+                return Ref("section", self.key(section_key(section)))
         return None
 
     def parts(self, funds: list[ActivityRow]) -> list[PartRecord]:
         plan = Ref("plan", self.key())
         out: list[PartRecord] = []
         for position, section in enumerate(self.sections):
-            key = _section_key(section)
+            key = section_key(section)
             here = Ref("section", self.key(key))
             out.append(
                 PartRecord(
@@ -289,7 +186,7 @@ class _Plan:
             out.extend(self._items(section, key, plan, here))
         if self.row.status in COMPUTED:  # a draft's targets stay out of progress records
             out.extend(self._progress(plan))
-        out.extend(self._fund_lines(plan, funds))
+        out.extend(fund_lines(self.row, self.sections, plan, funds, self.key))
         return out
 
     def _items(self, section: dict[str, Any], key: str, plan: Ref, here: Ref) -> list[PartRecord]:
@@ -367,36 +264,6 @@ class _Plan:
                 )
             )
         return out
-
-    def _fund_lines(self, plan: Ref, funds: list[ActivityRow]) -> list[PartRecord]:
-        section = next((s for s in self.sections if s.get("kind") == "joint_investment"), None)
-        if section is None:
-            return []
-        here = Ref("section", self.key(_section_key(section)))
-        start, end = self.row.period_start, self.row.period_end
-        out: list[PartRecord] = []
-        for fund in funds:
-            if fund.occurred_on is None or not start <= fund.occurred_on < end:
-                continue
-            kind = str(fund.attributes.get("fund_type"))
-            values = {
-                "plan": plan,
-                "section": here,
-                "title": fund.attributes.get("title") or f"{kind.capitalize()} {fund.record_id}",
-                "amount": fund.amount,
-                "currency": fund.currency,
-                "vendor_share": Decimal(1),
-                "status": FUND_STATUS.get((kind, str(fund.status)), "planned"),
-                "source": FUND_SOURCES[kind],
-                "source_record": fund.record_id,
-            }
-            key = self.key(_section_key(section), f"fund-{fund.record_id}")
-            out.append(PartRecord("investment", key, self.row.key, values))
-        return out
-
-
-def _section_key(section: Mapping[str, Any]) -> str:
-    return str(section.get("key") or section["name"])
 
 
 def _claims(

@@ -20,7 +20,7 @@ from typing import Any
 from connectors.dialect import Dialect
 from writeback.manifest import FieldEntry, Manifest, ObjectEntry
 from writeback.payloads import plain
-from writeback.planrecords import Claim, PartRecord, Ref
+from writeback.planparts import Claim, PartRecord, Ref
 
 FRESH = frozenset({"data_as_of"})
 """Values that say when, not what: sent along with a change, never a reason to push alone."""

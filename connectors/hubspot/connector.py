@@ -353,51 +353,16 @@ class HubSpotConnector:
         return [WriteResult(key, True) for key, _ in batch]
 
     def attach(self, files: list[FileUpload]) -> list[WriteResult]:
-        """Files API uploads shown on their records by notes (:mod:`connectors.hubspot.files`).
-
-        A new attachment's note is created (100 a call, matched back by ``objectWriteTraceId``)
-        and associated with its record; a changed one's note is updated to the new file.
-        """
-        uploaded = {
-            f.key: hs_files.upload_file(self._request, self._files, f)
-            for f in files
-            if f.content is not None
-        }
-        results: dict[str, WriteResult] = {}
-        for batch in chunks([f for f in files if not f.holder], BATCH_SIZE):
-            inputs = [
-                {
-                    "properties": hs_files.note_properties(f, uploaded.get(f.key)),
-                    "objectWriteTraceId": f.key,
-                }
-                for f in batch
-            ]
-            answer = self._request(self._batch.create, "notes", {"inputs": inputs}, write=True)
-            notes = {
-                str(r.get("objectWriteTraceId")): str(r["id"])
-                for r in (answer or {}).get("results", [])
-            }
-            by_object: dict[str, list[tuple[FileUpload, str]]] = {}
-            for upload in batch:
-                note = notes.get(upload.key)
-                if note is None:
-                    results[upload.key] = WriteResult(upload.key, False, error="no note created")
-                else:
-                    by_object.setdefault(upload.object, []).append((upload, note))
-            for object, landed in by_object.items():
-                linked = self.associate("notes", object, [(n, u.record_id) for u, n in landed])
-                for (upload, note), link in zip(landed, linked, strict=True):
-                    results[upload.key] = WriteResult(upload.key, link.ok, note, True, link.error)
-        again = [f for f in files if f.holder]
-        if again:
-            changes = [
-                {"id": f.holder, **hs_files.note_properties(f, uploaded.get(f.key))} for f in again
-            ]
-            for upload, result in zip(again, self.update("notes", changes), strict=True):
-                results[upload.key] = WriteResult(
-                    upload.key, result.ok, upload.holder, False, result.error
-                )
-        return [results[f.key] for f in files]
+        """Files API uploads shown on their records by notes (:mod:`connectors.hubspot.files`)."""
+        return hs_files.attach(
+            files,
+            upload=lambda f: hs_files.upload_file(self._request, self._files, f),
+            create_notes=lambda inputs: self._request(
+                self._batch.create, "notes", {"inputs": inputs}, write=True
+            ),
+            associate=self.associate,
+            update=self.update,
+        )
 
     def horizon(self, started_at: datetime) -> datetime:
         """A search pull stops ``search_lag_seconds`` before its start (the index trails)."""

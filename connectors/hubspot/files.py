@@ -21,10 +21,14 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from connectors.base import FileUpload
+from connectors.base import FileUpload, WriteResult
+from connectors.hubspot.dialect import BATCH_SIZE
+from connectors.wire import chunks
 
 FOLDER = "/partnerplan"
 Request = Callable[..., Any]
+Associate = Callable[[str, str, list[tuple[str, str]]], list[WriteResult]]
+Update = Callable[[str, list[dict[str, Any]]], list[WriteResult]]
 
 
 def _body(upload: FileUpload) -> str:
@@ -58,3 +62,46 @@ def note_properties(upload: FileUpload, file_id: str | None) -> dict[str, str]:
         "hs_note_body": _body(upload),
         "hs_attachment_ids": file_id or "",
     }
+
+
+def attach(
+    files: list[FileUpload],
+    *,
+    upload: Callable[[FileUpload], str],
+    create_notes: Callable[[list[dict[str, Any]]], Any],
+    associate: Associate,
+    update: Update,
+) -> list[WriteResult]:
+    """Upload the files, then show each on its record with a note; one result per file.
+
+    A new attachment's note is created (100 a call, matched back by ``objectWriteTraceId``)
+    and associated with its record; a changed one's note (its holder) is updated to the new
+    file. A note created but not associated is reported failed with its id, so the next push
+    updates it rather than create another.
+    """
+    uploaded = {f.key: upload(f) for f in files if f.content is not None}
+    results: dict[str, WriteResult] = {}
+    for batch in chunks([f for f in files if not f.holder], BATCH_SIZE):
+        inputs = [
+            {"properties": note_properties(f, uploaded.get(f.key)), "objectWriteTraceId": f.key}
+            for f in batch
+        ]
+        answer = create_notes(inputs) or {}
+        notes = {str(r.get("objectWriteTraceId")): str(r["id"]) for r in answer.get("results", [])}
+        by_object: dict[str, list[tuple[FileUpload, str]]] = {}
+        for file in batch:
+            note = notes.get(file.key)
+            if note is None:
+                results[file.key] = WriteResult(file.key, False, error="no note created")
+            else:
+                by_object.setdefault(file.object, []).append((file, note))
+        for object, landed in by_object.items():
+            linked = associate("notes", object, [(n, f.record_id) for f, n in landed])
+            for (file, note), link in zip(landed, linked, strict=True):
+                results[file.key] = WriteResult(file.key, link.ok, note, True, link.error)
+    again = [f for f in files if f.holder]
+    if again:
+        changes = [{"id": f.holder, **note_properties(f, uploaded.get(f.key))} for f in again]
+        for file, result in zip(again, update("notes", changes), strict=True):
+            results[file.key] = WriteResult(file.key, result.ok, file.holder, False, result.error)
+    return [results[f.key] for f in files]
