@@ -441,6 +441,31 @@ def _activities(a: int, b: int) -> list[dict[str, object]]:
             occurred_on=D(2026, 7, 1),
             attributes={"activity_type": "Webinar", "leads_generated": 99},
         ),
+        # ---- funds: occurred_on = the budget's / request's start, a claim's date
+        *[
+            activity(
+                partner,
+                "fund",
+                record_id=record,
+                status=status,
+                amount=amount,
+                occurred_on=day,
+                attributes={"fund_type": fund_type},
+            )
+            for partner, record, fund_type, status, amount, day in (
+                (a, "F1", "allocation", "allocated", 2000, D(2026, 4, 5)),
+                (a, "F2", "allocation", "allocated", 1000, D(2026, 5, 1)),
+                (a, "F3", "request", "submitted", 1500, D(2026, 4, 10)),
+                (a, "F4", "request", "approved", 800, D(2026, 4, 20)),
+                (a, "F5", "request", "draft", 300, D(2026, 4, 25)),
+                (a, "F6", "approval", "approved", 700, D(2026, 4, 20)),
+                (a, "F7", "claim", "approved", 600, D(2026, 5, 15)),
+                (a, "F8", "claim", "submitted", 400, D(2026, 6, 1)),
+                (a, "F9", "claim", "rejected", 200, D(2026, 6, 2)),
+                (a, "F10", "allocation", "allocated", 9000, D(2026, 7, 1)),
+                (b, "FB", "allocation", "allocated", 5000, D(2026, 4, 5)),
+            )
+        ],
     ]
 
 
@@ -527,6 +552,16 @@ EXPECTED: dict[str, tuple[str | None, int]] = {
     "marketing_leads_generated": ("75", 3),  # 30 + 45 + 0
     "leads_per_activity": ("25", 3),  # 75 / 3
     "cost_per_lead": ("86.67", 3),  # 6500 / 75 = 86.666...
+    # funds: F10 dated 07-01 (next quarter) and FB (partner B) never count
+    "funds_allocated": ("3000", 2),  # F1 2000 + F2 1000
+    "funds_requested": ("2300", 2),  # F3 1500 + F4 800 (the draft F5 is not requested yet)
+    "funds_approved": ("700", 1),  # F6, F4 at its approved amount
+    "funds_claimed": ("1000", 2),  # F7 600 + F8 400 (F9 rejected)
+    "funds_reimbursed": ("600", 1),  # F7, approved
+    "fund_utilization": ("33.33", 2),  # 1000 / 3000 = 33.33 %
+    "fund_approval_rate": ("30.43", 2),  # 700 / 2300 = 30.43 %
+    "pipeline_per_fund_dollar": ("18.33", 1),  # 11000 / 600
+    "revenue_per_fund_dollar": ("7.5", 1),  # 4500 / 600
 }
 
 
