@@ -169,6 +169,15 @@ class Attaching(Protocol):
 
 
 @runtime_checkable
+class Deleting(Protocol):
+    """A connector that can delete records by id (a plan's part removed from its plan)."""
+
+    def delete(self, object: str, ids: list[str]) -> list[WriteResult]:
+        """Delete (or archive) each record, in the CRM's batches; one result per id."""
+        ...
+
+
+@runtime_checkable
 class Associating(Protocol):
     """A connector whose CRM ties records together by association (HubSpot), not by lookup."""
 

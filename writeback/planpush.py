@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from connectors.base import Connector
+from connectors.base import Connector, Deleting
 from connectors.crms import REGISTRY
 from partnerplan.errors import ConfigurationError, FatalError, PartnerplanError
 from partnerplan.logs import get_logger, redact
@@ -81,6 +81,7 @@ def _push_one(pusher: Pusher, bundle: Bundle) -> None:
         pusher.upsert(entry, wired)
         everything.extend(wired)
     pusher.associate(everything)
+    _prune(pusher, bundle, {state_key(w) for w in everything})
     for part in ("plan", "progress"):
         target = manifest.objects.get(part)
         claims = [c for c in bundle.claims if c.part == part]
@@ -90,6 +91,40 @@ def _push_one(pusher: Pusher, bundle: Bundle) -> None:
     plan = manifest.objects.get("plan")
     if pusher.config.attachments and bundle.files and plan is not None:
         push_files(pusher, plan.object, bundle.files)
+
+
+PRUNED = ("action", "investment", "target_account", "section")
+"""Parts whose records go when their plan no longer names them (children before sections)."""
+
+
+def _prune(pusher: Pusher, bundle: Bundle, wanted: set[str]) -> None:
+    """Delete the records of parts removed from plans that are still published (one call per
+    object and batch); a plan removed from config keeps its records, as its history."""
+    published = {r.plan for r in bundle.records} | set(bundle.held)
+    for part in PRUNED:
+        entry = pusher.manifest.objects.get(part)
+        stale = [
+            state
+            for key, state in sorted(pusher.states.items())
+            if key.startswith(f"{part}:")
+            and key not in wanted
+            and state.crm_record_id
+            and (state.pushed or {}).get("plan") in published
+        ]
+        if entry is None or not stale:
+            continue
+        connector = pusher.connector
+        if not isinstance(connector, Deleting):
+            pusher.report["removed_parts_kept"] = len(stale)
+            continue
+        results = connector.delete(entry.object, [s.crm_record_id or "" for s in stale])
+        for state, result in zip(stale, results, strict=True):
+            if result.ok:
+                pusher.session.delete(state)
+                del pusher.states[state.record_key]
+                pusher.report["deleted"] = pusher.report.get("deleted", 0) + 1
+            else:
+                pusher.record(state.record_key, None, result, state.fingerprint or "")
 
 
 class Publication:

@@ -337,6 +337,27 @@ class SalesforceConnector:
             results[index] = result
         return [results[i] for i in range(len(records))]
 
+    def delete(self, object: str, ids: list[str]) -> list[WriteResult]:
+        """Delete by Id with sObject Collections: 200 a call, ``allOrNone=false``."""
+        soql.identifier(object)
+        results: list[WriteResult] = []
+        for batch in chunks(ids, BATCH_SIZE):
+            wanted = ",".join(i for i in batch if soql.is_record_id(i))
+
+            def send(sf: Salesforce, wanted: str = wanted) -> Any:
+                self.write_calls += 1
+                params = {"ids": wanted, "allOrNone": "false"}
+                return sf.restful("composite/sobjects", method="DELETE", params=params)
+
+            answer = self._call(send) or []
+            by_id = {str(item.get("id")): item for item in answer if item.get("id")}
+            for record_id in batch:
+                item = by_id.get(record_id)
+                ok = item is not None and bool(item.get("success"))
+                error = None if ok else (_result(record_id, item).error if item else "not deleted")
+                results.append(WriteResult(record_id, ok, record_id, False, error))
+        return results
+
     def attach(self, files: list[FileUpload]) -> list[WriteResult]:
         """Salesforce Files linked to their records (:mod:`connectors.salesforce.files`)."""
         return sf_files.attach(self._create, self._query_all, files)

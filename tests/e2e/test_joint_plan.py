@@ -407,3 +407,31 @@ def test_an_attachment_is_uploaded_again_only_when_its_content_changes(published
     ] == versions
     assert (set(notes), 1) == (set(after), len(changed))
     assert (1, 2) == (sb.stats("salesforce")["write_calls"], sb.stats("hubspot")["write_calls"])
+
+
+def test_an_action_removed_from_the_plan_is_removed_from_both_crms(published: Flow):
+    """The plan file drops an action item: its record goes (Recycle Bin / archived), once."""
+    flow = published
+    plan = json.loads(json.dumps(PLAN))
+    plan["sections"][2]["action_items"] = plan["sections"][2]["action_items"][:1]
+    text = yaml.safe_dump({"version": 1, "plans": [plan]}, sort_keys=False)
+    (flow.config / "plans" / "joint.yaml").write_text(text)
+    assert 0 == flow.run()
+    sf = sorted(
+        r["External_Id__c"]
+        for r in _records(flow, "salesforce", "Partner_Plan_Action__c")
+        if r["External_Id__c"].startswith(KEY)
+    )
+    hs = sorted(
+        r["properties"]["action_key"]
+        for r in flow.sandbox.records("hubspot", "partner_plan_action")
+        if not r.get("archived") and r["properties"]["action_key"].startswith(KEY)
+    )
+    flow.sandbox.reset_stats()
+    assert 0 == flow.run()
+    again = (
+        flow.sandbox.stats("salesforce")["write_calls"],
+        flow.sandbox.stats("hubspot")["write_calls"],
+    )
+    assert [f"{KEY}:action-plan:joint-qbr"] == sf == hs
+    assert (0, 0) == again
