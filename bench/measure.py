@@ -26,6 +26,9 @@ from sandbox import Sandbox
 
 WRITE_BATCH = {"salesforce": 200, "hubspot": 100}
 """The largest write batches the CRMs accept: the minimum calls are ceil(rows / batch)."""
+PLAN_PARTS = ("plan", "section", "action", "investment", "target_account", "claim")
+"""Push-state key prefixes of the plan push's records, each part its own object. (Attachments,
+``file:``, are uploads whose calls depend on the CRM, and are left out of the minimum.)"""
 
 
 def child(
@@ -104,13 +107,21 @@ def pushed_rows(url: str, since: datetime | None) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     try:
         with Session(engine) as session:
-            query = select(PushStateRow.destination, PushStateRow.target_id)
+            query = select(
+                col(PushStateRow.destination),
+                col(PushStateRow.target_id),
+                col(PushStateRow.record_key),
+            ).where(col(PushStateRow.pushed_at).is_not(None))
             if since is not None:
                 query = query.where(col(PushStateRow.pushed_at) >= since)
-            for destination, target_id in session.execute(query):
-                part = "progress" if target_id is not None else "rollup"
+            for destination, target_id, key in session.execute(query):
+                prefix = key.split(":", 1)[0]
+                if prefix in PLAN_PARTS:
+                    part = prefix  # the plan push: one object (and batch count) per part
+                else:
+                    part = "progress" if target_id is not None else "rollup"
                 by_part = counts.setdefault(destination, {"progress": 0, "rollup": 0})
-                by_part[part] += 1
+                by_part[part] = by_part.get(part, 0) + 1
     finally:
         engine.dispose()
     return counts
