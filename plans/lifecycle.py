@@ -19,7 +19,8 @@ a response counts for the version it names. While a version the partner *accepte
 by one that awaits acceptance, the plan is **locked**: progress is measured against the accepted
 version's targets and the CRM keeps showing them (with the proposed values beside them), until
 the partner accepts the new version. A plan the origin declares agreed is never locked: the
-declaration covers its current terms.
+declaration covers its current terms; nor is a plan authored in the CRM, whose targets are the
+very records progress is written to (:func:`plans.planstore.sync_plans` sees to that).
 
 **Computed statuses** (:data:`COMPUTED`): shared, changes_requested, accepted, active and closed.
 A draft is not computed: it is not the partner's yet, and progress records are shared with the

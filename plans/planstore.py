@@ -16,6 +16,7 @@ conflicts (:func:`conflicts`), never applied.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session, col
 
 from plans.crmplans import CONFLICT_FIELDS, PLAN_RECORD, Mirror, read_crm
-from plans.lifecycle import Acceptance, Response, Standing, declared_of_crm, settle
+from plans.lifecycle import AGREED, Acceptance, Response, Standing, declared_of_crm, settle
 from plans.periods import Period
 from plans.planfile import Plan, PlanSet, Target, digest, targets_from
 from plans.rates import sync_rates
@@ -113,12 +114,8 @@ def _standing(row: PlanRow | None) -> Standing | None:
     locked = (
         accepted is not None
         and accepted.version < row.version
-        and row.declared
-        not in (
-            "accepted",
-            "active",
-            "closed",
-        )
+        and row.declared not in AGREED
+        and row.origin == "config"
     )
     return Standing(row.status, row.version, row.shared_at, accepted, locked)
 
@@ -335,6 +332,10 @@ def _sync_one(
         today=now.date(),
         now=now,
     )
+    if plan.origin == "crm":
+        # A CRM-authored plan's targets are the manager's, on the very records progress is
+        # written to: a new version is shared for acceptance, but measured as the CRM shows it.
+        standing = replace(standing, locked=False)
     versions.put(plan_id, standing.version, terms, now)
     period, targets = _measured(plan, standing, versions, plan_id)
     moved = _apply(row, standing, period)
