@@ -200,6 +200,16 @@ def test_a_config_plan_is_published_whole_to_both_crms(published: Flow):
         "partner_plan_investment": 1,
         "partner_plan_target_account": 2,
     } == hs_counts
+    linked = {
+        to: len(flow.sandbox.hs_store.links.get(("partner_plan", hs_plan["id"], to), []))
+        for to in ("companies", "partner_plan_section", "partner_plan_progress", "notes")
+    }
+    assert {
+        "companies": 1,
+        "partner_plan_section": 3,
+        "partner_plan_progress": 2,
+        "notes": 2,
+    } == linked
 
 
 def test_the_partner_requests_a_change_then_accepts_the_new_version(published: Flow, capsys):
