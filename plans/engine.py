@@ -4,7 +4,8 @@
 (metric, period, filters, currency), runs one grouped aggregate per scope for all partners at
 once (:mod:`plans.evaluate`), turns each actual into progress
 (:mod:`plans.pacing`) and writes only the progress rows whose fingerprint changed,
-in one batched upsert. The number of statements grows with the number of distinct scopes, never
+in one batched upsert, with the day's snapshots of those whose values changed in one more
+(:mod:`plans.history`). The number of statements grows with the number of distinct scopes, never
 with the number of plans. The caller commits.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from plans import history
 from plans.catalogue import Aggregate, Catalogue, Metric, Unit
 from plans.evaluate import Rates, Value, empty_value, evaluate
 from plans.pacing import Progress, plan_score, progress
@@ -48,13 +50,14 @@ class ComputeResult:
 @dataclass(frozen=True, kw_only=True)
 class _Target(TargetDefinition):
     """A stored target as the engine computes it: with its plan's partner, period and the
-    fingerprint of its last stored progress."""
+    fingerprint and values of its last stored progress."""
 
     id: int
     plan_id: int
     partner_id: int | None
     period: Period
     fingerprint: str | None
+    previous: history.Values | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ def _load_targets(
             col(PlanRow.period_end),
             col(ProgressRow.fingerprint),
             col(PlanRow.score),
+            col(ProgressRow.actual),
+            col(ProgressRow.target),
+            col(ProgressRow.status),
+            col(ProgressRow.activity_count),
         )
         .join(PlanRow, col(PlanRow.id) == col(TargetRow.plan_id))
         .outerjoin(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
@@ -116,6 +123,10 @@ def _load_targets(
             end,
             fingerprint,
             score,
+            last_actual,
+            last_target,
+            last_status,
+            last_count,
         ) = row
         scores[pid] = score
         targets.append(
@@ -131,6 +142,9 @@ def _load_targets(
                 phasing=phasing or {},
                 period=Period(start, end, name),
                 fingerprint=fingerprint,
+                previous=None
+                if fingerprint is None
+                else (last_actual, last_target, last_status, last_count),
             )
         )
     return targets, scores
@@ -176,6 +190,7 @@ def compute_progress(
     plan_keys: set[str] | None = None,
     period_end_after: date | None = None,
     rates_source: str = CONFIG_SOURCE,
+    history_retention_days: int | None = None,
 ) -> ComputeResult:
     """Compute and store the progress of every target of every active plan.
 
@@ -192,6 +207,8 @@ def compute_progress(
             date of any date basis a sync touched: an activity dated d can only change the
             plans whose period ends after d (cumulative metrics included).
         rates_source: which stored rates convert currencies (``config`` or a CRM stream).
+        history_retention_days: when given, daily snapshots older than this many days before
+            ``as_of`` are pruned (:func:`plans.history.prune`; one more statement).
     """
     counter = _Counter()
     bind = session.connection()
@@ -206,6 +223,9 @@ def compute_progress(
             _Selection(partner_ids, plan_keys, period_end_after),
             rates_source,
         )
+        if history_retention_days is not None:
+            cutoff = as_of.date() - timedelta(days=history_retention_days)
+            history.prune(session, before=cutoff)
     finally:
         event.remove(bind, "before_cursor_execute", counter)
     result = ComputeResult(
@@ -243,7 +263,7 @@ def _compute(
         default_currency=reporting,
     )
     values = _evaluate_all(session, catalogue, planned, rates)
-    rows, by_plan = [], defaultdict(list)
+    rows, snapshots, by_plan = [], [], defaultdict(list)
     now = datetime.now(UTC)
     for target, metric, parts in planned:
         found = [
@@ -268,7 +288,11 @@ def _compute(
         fingerprint = result.fingerprint(version, target.partner_id)
         if fingerprint != target.fingerprint:
             rows.append(_row(target, result, version, fingerprint, now, as_of))
+        snapshot = history.snapshot_row(target.id, target.period, as_of, result, target.previous)
+        if snapshot is not None:
+            snapshots.append(snapshot)
     _write(session, rows)
+    history.write(session, snapshots)
     _write_scores(session, by_plan, old_scores)
     return len(known), {r["target_id"] for r in rows}
 

@@ -1,8 +1,9 @@
 """The store's tables (SQLModel). Every natural key is unique and indexed.
 
 The tables follow the flow: partners and activities (what the mappings produced), the plans with
-their sections and targets (from ``config/plans``), progress (what the engine computed), and the
-state that makes the worker restartable: stream watermarks, runs, quarantine and push state.
+their sections and targets (from ``config/plans``), progress (what the engine computed) and its
+snapshots, and the state that makes the worker restartable: stream watermarks, runs, quarantine
+and push state.
 State is written in the same transaction as the data it describes (see ``worker``).
 
 Schema changes go through Alembic (``partnerplan/migrations``); a test checks that the
@@ -15,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from plans.types import Money, UTCDateTime
@@ -176,6 +177,31 @@ class ProgressRow(SQLModel, table=True):
     computed_at: datetime | None = _utc()
     data_as_of: datetime | None = _utc()
     fingerprint: str = Field(max_length=64)
+
+
+class SnapshotRow(SQLModel, table=True):
+    """A target's progress on one day it changed: the history behind trends (:mod:`plans.history`).
+
+    Compact on purpose: one row per target per day at most, keyed by (target, day) with no
+    surrogate id (``WITHOUT ROWID`` on SQLite), holding only what cannot be recomputed; the
+    expected-to-date, forecast and attainment of a day follow from these values and the target.
+    ``final`` marks the closing values of the period (the row dated the period's end).
+    """
+
+    __tablename__ = "progress_snapshot"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    target_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("target.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    day: date = Field(primary_key=True)
+    actual: Decimal | None = Field(default=None, sa_column=Column(Money(), nullable=True))
+    target: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    status: str = Field(max_length=40)
+    activity_count: int = Field(default=0)
+    final: bool = Field(default=False)
 
 
 class FxRateRow(SQLModel, table=True):

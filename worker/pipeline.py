@@ -205,6 +205,7 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
             reporting_currency=settings.reporting_currency,
             thresholds=(settings.status_thresholds.on_track, settings.status_thresholds.at_risk),
             partner_ids=scope,
+            history_retention_days=settings.history_retention_days,
         )
         jobs.finish(
             session,
