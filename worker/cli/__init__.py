@@ -81,7 +81,7 @@ def _register() -> None:
 
         return group
 
-    for name in ("core", "flow", "mappings", "plans", "sandbox", "push"):
+    for name in ("core", "flow", "mappings", "plans", "sandbox", "push", "report"):
         try:
             module = import_module(f"{__name__}.{name}")
         except ImportError as exc:
