@@ -91,7 +91,6 @@ def _load_targets(
             col(ProgressRow.actual),
             col(ProgressRow.target),
             col(ProgressRow.status),
-            col(ProgressRow.activity_count),
         )
         .join(PlanRow, col(PlanRow.id) == col(TargetRow.plan_id))
         .outerjoin(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
@@ -126,7 +125,6 @@ def _load_targets(
             last_actual,
             last_target,
             last_status,
-            last_count,
         ) = row
         scores[pid] = score
         targets.append(
@@ -142,9 +140,7 @@ def _load_targets(
                 phasing=phasing or {},
                 period=Period(start, end, name),
                 fingerprint=fingerprint,
-                previous=None
-                if fingerprint is None
-                else (last_actual, last_target, last_status, last_count),
+                previous=None if fingerprint is None else (last_actual, last_target, last_status),
             )
         )
     return targets, scores
@@ -207,8 +203,9 @@ def compute_progress(
             date of any date basis a sync touched: an activity dated d can only change the
             plans whose period ends after d (cumulative metrics included).
         rates_source: which stored rates convert currencies (``config`` or a CRM stream).
-        history_retention_days: when given, daily snapshots older than this many days before
-            ``as_of`` are pruned (:func:`plans.history.prune`; one more statement).
+        history_retention_days: when given, the history of periods that ended more than this
+            many days before ``as_of`` is cut to their closing values
+            (:func:`plans.history.prune`; one more statement).
     """
     counter = _Counter()
     bind = session.connection()

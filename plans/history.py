@@ -2,47 +2,59 @@
 
 The progress table holds only the latest values, overwritten by every compute; a quarterly
 review needs to see how a target moved through the period and what changed since last week.
-So the engine keeps, next to each progress upsert, a snapshot in ``progress_snapshot``:
+So the engine keeps, next to each progress upsert, snapshots in ``progress_history``:
 
-* **only what cannot be recomputed**: actual, target, status and activity count. The
-  expected-to-date, forecast, attainment and gap of a day follow from those values and the
-  target's definition (:mod:`plans.pacing`), so they are derived when read, not stored;
+* **only what cannot be recomputed**: actual, target and status. The expected-to-date, forecast,
+  attainment and gap of a day follow from them and the target's definition
+  (:mod:`plans.pacing`), so they are derived when read, not stored;
 * **only when one of them changed**: the expected-to-date moves every day, and with it the
   progress row, but a day on which no number a person reads changed writes nothing;
-* **at most one row per target per day**: a later compute on the same day overwrites that day's
-  row, keyed by (target, day);
-* **the closing values**: from the period's end on, the row is dated the period's end and marked
-  ``final``. The first compute after the close writes it even when nothing changed, and late data
-  (an opportunity closed on the last day, synced a day later) updates it in place;
-* **pruned by age**: :func:`prune` drops daily rows older than the retention
-  (``history_retention_days`` in settings.yaml); final rows are kept with their plan.
+* **at most one per target per day**: a later compute on the same day replaces that day's
+  snapshot;
+* **the closing values**: from the period's end on, the snapshot is dated the period's end and
+  marked ``final``. The first compute after the close writes it even when nothing changed, and
+  late data (an opportunity closed on the last day, synced a day later) replaces it;
+* **pruned by age**: :func:`prune` keeps only the closing values of periods that ended more than
+  the retention ago (``history_retention_days`` in settings.yaml).
 
-All of a compute's snapshots go to the database in one statement (one executemany), like the
-progress rows; an unchanged final row is skipped by the database, not written again.
+Storage. One row per target, its snapshots packed as fixed-width records of 19 bytes
+(:data:`RECORD`: the day, a flags byte, actual and target as the store's scaled integers) in day
+order. A row per target per day would cost 42 bytes on SQLite and about 106 on PostgreSQL (a
+tuple header, an item pointer and a key index entry per row): a quarter of daily snapshots of
+20,000 targets would weigh a quarter to a half of the activity table; packed, about a tenth
+(``bench/history.py``). Records are appended, or the day's last one replaced, by the upsert
+itself in SQL, so all of a compute's snapshots still go to the database in one statement, with
+no read first; an unchanged closing snapshot is left alone by the database.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import LargeBinary, and_, case, cast, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from plans.pacing import Progress
+from plans.pacing import ACHIEVED, AT_RISK, NO_DATA, OFF_TRACK, ON_TRACK, Progress
 from plans.periods import Period
-from plans.store import PlanRow, SnapshotRow, TargetRow
+from plans.store import HistoryRow, PlanRow, TargetRow
+from plans.types import from_minor, to_minor
 
 _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-_VALUES = ("actual", "target", "status", "activity_count", "final")
+RECORD = struct.Struct("<HBqq")
+"""One snapshot: day (days since :data:`EPOCH`), flags, actual and target (scaled by 10^4)."""
+EPOCH = date(2000, 1, 1)
+STATUSES = (ACHIEVED, ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA)
+"""Status codes in the flags' low 3 bits (the order is stored: append, never reorder)."""
+_FINAL, _NO_ACTUAL = 0x08, 0x10
 
-Values = tuple[Decimal | None, Decimal, str, int]
-"""What a snapshot records of a progress row: (actual, target, status, activity count)."""
+Values = tuple[Decimal | None, Decimal, str]
+"""What a snapshot records of a progress row: (actual, target, status)."""
 
 
 @dataclass(frozen=True)
@@ -53,13 +65,38 @@ class Snapshot:
     actual: Decimal | None
     target: Decimal
     status: str
-    activity_count: int
     final: bool = False
 
 
 def values_of(result: Progress) -> Values:
     """The values of ``result`` that a snapshot records."""
-    return (result.actual, result.target, result.status, result.activity_count)
+    return (result.actual, result.target, result.status)
+
+
+def pack(snapshot: Snapshot) -> bytes:
+    """One snapshot as its stored record."""
+    flags = STATUSES.index(snapshot.status) if snapshot.status in STATUSES else len(STATUSES)
+    flags |= _FINAL if snapshot.final else 0
+    flags |= _NO_ACTUAL if snapshot.actual is None else 0
+    actual = 0 if snapshot.actual is None else to_minor(snapshot.actual)
+    return RECORD.pack((snapshot.day - EPOCH).days, flags, actual, to_minor(snapshot.target))
+
+
+def unpack(series: bytes) -> list[Snapshot]:
+    """A stored series as snapshots, oldest first."""
+    out = []
+    for days, flags, actual, target in RECORD.iter_unpack(series):
+        code = flags & 0x07
+        out.append(
+            Snapshot(
+                day=EPOCH + timedelta(days=days),
+                actual=None if flags & _NO_ACTUAL else from_minor(actual),
+                target=from_minor(target),
+                status=STATUSES[code] if code < len(STATUSES) else "unknown",
+                final=bool(flags & _FINAL),
+            )
+        )
+    return sorted(out, key=lambda s: s.day)
 
 
 def snapshot_row(
@@ -84,51 +121,53 @@ def snapshot_row(
     if not final and values == previous:
         return None
     day = period.end if final else max(today, period.start)
-    actual, target, status, count = values
-    return {
-        "target_id": target_id,
-        "day": day,
-        "actual": actual,
-        "target": target,
-        "status": status,
-        "activity_count": count,
-        "final": final,
-    }
+    actual, target, status = values
+    record = pack(Snapshot(day, actual, target, status, final))
+    return {"target_id": target_id, "last_day": day, "series": record}
 
 
 def write(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Upsert ``rows`` by (target, day) in one statement; identical rows are left untouched."""
+    """Append each row's record to its target's series in one statement.
+
+    A record of the day the series ends on replaces that last record; a record older than it is
+    dropped (a recompute ``--as-of`` a past day does not rewrite history); a record equal to the
+    last one writes nothing.
+    """
     if not rows:
         return
-    table = SnapshotRow.__table__  # type: ignore[attr-defined]
+    table = HistoryRow.__table__  # type: ignore[attr-defined]
     connection = session.connection()
     stmt = _INSERTS[connection.dialect.name](table)
+    new = stmt.excluded
+    series, last_day = table.c.series, table.c.last_day
+    same_day = last_day == new.last_day
+    kept = case((same_day, func.substr(series, 1, func.length(series) - RECORD.size)), else_=series)
+    last_record = func.substr(series, func.length(series) - (RECORD.size - 1), RECORD.size)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["target_id", "day"],
-        set_={name: stmt.excluded[name] for name in _VALUES},
-        where=or_(*(table.c[name].is_distinct_from(stmt.excluded[name]) for name in _VALUES)),
+        index_elements=["target_id"],
+        set_={"series": cast(kept.op("||")(new.series), LargeBinary), "last_day": new.last_day},
+        where=or_(last_day < new.last_day, and_(same_day, last_record != new.series)),
     )
     connection.execute(stmt, rows)
 
 
 def prune(session: Session, *, before: date) -> int:
-    """Delete the daily snapshots dated before ``before``; final ones stay. Returns the count.
+    """Keep only the closing snapshot of periods that ended before ``before``; the rows changed.
 
-    A snapshot is never dated before its plan's period starts, so only the targets of plans that
-    started before ``before`` are looked at: each is one range of the (target, day) key, and the
-    current quarter's plans cost nothing however long their history.
+    Each such target's series is cut to its last record (the closing values: the final snapshot,
+    or the last one taken in the period), in one statement. Targets of current plans, and
+    series already cut, are not touched.
     """
-    old_targets = (
+    ended = (
         select(col(TargetRow.id))
         .join(PlanRow, col(PlanRow.id) == col(TargetRow.plan_id))
-        .where(col(PlanRow.period_start) < before)
+        .where(col(PlanRow.period_end) < before)
     )
+    series = col(HistoryRow.series)
     result = session.execute(
-        delete(SnapshotRow).where(
-            col(SnapshotRow.target_id).in_(old_targets),
-            col(SnapshotRow.day) < before,
-            col(SnapshotRow.final) == False,  # noqa: E712 (SQL comparison)
-        )
+        update(HistoryRow)
+        .where(col(HistoryRow.target_id).in_(ended), func.length(series) > RECORD.size)
+        .values(series=func.substr(series, func.length(series) - (RECORD.size - 1), RECORD.size))
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -136,23 +175,9 @@ def prune(session: Session, *, before: date) -> int:
 def read(session: Session, target_ids: Iterable[int]) -> dict[int, list[Snapshot]]:
     """Each target's snapshots, oldest first (targets without any are left out)."""
     ids = sorted(set(target_ids))
-    out: dict[int, list[Snapshot]] = defaultdict(list)
     if not ids:
-        return out
-    query = (
-        select(SnapshotRow)
-        .where(col(SnapshotRow.target_id).in_(ids))
-        .order_by(col(SnapshotRow.target_id), col(SnapshotRow.day))
+        return {}
+    query = select(col(HistoryRow.target_id), col(HistoryRow.series)).where(
+        col(HistoryRow.target_id).in_(ids)
     )
-    for row in session.scalars(query):
-        out[row.target_id].append(
-            Snapshot(
-                day=row.day,
-                actual=row.actual,
-                target=row.target,
-                status=row.status,
-                activity_count=row.activity_count,
-                final=row.final,
-            )
-        )
-    return out
+    return {target_id: unpack(bytes(series)) for target_id, series in session.execute(query)}

@@ -16,7 +16,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from plans.types import Money, UTCDateTime
@@ -179,29 +188,26 @@ class ProgressRow(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
 
 
-class SnapshotRow(SQLModel, table=True):
-    """A target's progress on one day it changed: the history behind trends (:mod:`plans.history`).
+class HistoryRow(SQLModel, table=True):
+    """A target's progress snapshots: the history behind trends (:mod:`plans.history`).
 
-    Compact on purpose: one row per target per day at most, keyed by (target, day) with no
-    surrogate id (``WITHOUT ROWID`` on SQLite), holding only what cannot be recomputed; the
-    expected-to-date, forecast and attainment of a day follow from these values and the target.
-    ``final`` marks the closing values of the period (the row dated the period's end).
+    One row per target, its snapshots packed in ``series`` as fixed-width records in day order
+    (the format is :data:`plans.history.RECORD`); ``last_day`` is the day of the last one.
+    Packed because a row per snapshot costs more in per-row overhead than the snapshot itself.
     """
 
-    __tablename__ = "progress_snapshot"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __tablename__ = "progress_history"
 
     target_id: int = Field(
         sa_column=Column(
-            Integer, ForeignKey("target.id", ondelete="CASCADE"), primary_key=True, nullable=False
+            Integer,
+            ForeignKey("target.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
         )
     )
-    day: date = Field(primary_key=True)
-    actual: Decimal | None = Field(default=None, sa_column=Column(Money(), nullable=True))
-    target: Decimal = Field(sa_column=Column(Money(), nullable=False))
-    status: str = Field(max_length=40)
-    activity_count: int = Field(default=0)
-    final: bool = Field(default=False)
+    last_day: date
+    series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class FxRateRow(SQLModel, table=True):

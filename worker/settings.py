@@ -89,7 +89,8 @@ class Settings(StrictModel):
     stale_after_minutes: int = Field(default=120, gt=0)
     """A stream whose last successful sync is older than this is shown as stale."""
     history_retention_days: int = Field(default=400, ge=1)
-    """Daily progress snapshots older than this are pruned (a period's closing values stay)."""
+    """Days after a period ends that its daily progress snapshots are kept; then only its
+    closing values stay."""
 
     def kinds(self) -> dict[str, str]:
         """Each source's CRM kind."""

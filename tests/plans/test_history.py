@@ -7,12 +7,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, select, text
 from sqlmodel import Session
 
 from plans import history, migrate
 from plans.db import make_engine
-from plans.store import SnapshotRow, TargetRow
+from plans.store import HistoryRow, TargetRow
 from tests.conftest import PG_ADMIN_URL
 from tests.plans.factories import activity, add_activities, add_partners, compute, plan, store_plans
 from tests.plans.factories import utc as at
@@ -37,7 +37,9 @@ def _snapshots(session: Session) -> list[history.Snapshot]:
 
 
 def _count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(SnapshotRow)) or 0)
+    """Snapshots stored, all targets together."""
+    series = session.scalars(select(HistoryRow.series))
+    return sum(len(s) // history.RECORD.size for s in series)
 
 
 def test_three_computes_on_three_days_make_a_three_point_trend(engine):
@@ -118,30 +120,52 @@ def test_all_snapshots_of_a_compute_are_one_statement(engine):
         event.listen(engine, "before_cursor_execute", listener)
         try:
             compute(session, at(2026, 4, 3))
-            first = [s for s in seen if "progress_snapshot" in s]
+            first = [s for s in seen if "progress_history" in s]
             seen.clear()
             compute(session, at(2026, 4, 3, 13))
-            unchanged = [s for s in seen if "progress_snapshot" in s]
+            unchanged = [s for s in seen if "progress_history" in s]
         finally:
             event.remove(engine, "before_cursor_execute", listener)
         snapshots = _count(session)
     assert (50, 1, 0) == (snapshots, len(first), len(unchanged))
 
 
-def test_pruning_drops_old_daily_snapshots_and_keeps_closing_values(engine):
-    """Retention removes daily rows older than the cutoff; the final row of a period stays."""
+def test_pruning_keeps_only_the_closing_values_of_periods_past_the_retention(engine):
+    """A period that ended more than the retention ago keeps its closing snapshot alone."""
     with Session(engine) as session:
         partner = _setup(session, "2025-Q2")
         for day in (date(2025, 4, 10), date(2025, 5, 10), date(2025, 6, 10)):
             add_activities(session, [_won(partner, day, "100")])
             compute(session, at(day.year, day.month, day.day))
         compute(session, at(2025, 7, 2))
-        compute(session, at(2025, 7, 3), history_retention_days=400)
-        days = [s.day for s in _snapshots(session)]
-        assert [date(2025, 4, 10), date(2025, 5, 10), date(2025, 6, 10), date(2025, 7, 1)] == days
-        compute(session, at(2026, 7, 1), history_retention_days=400)  # keeps 2025-05-27 on
-        kept = [(s.day, s.final) for s in _snapshots(session)]
-    assert [(date(2025, 6, 10), False), (date(2025, 7, 1), True)] == kept
+        compute(session, at(2026, 8, 4), history_retention_days=400)  # ended 399 days before
+        kept = [s.day for s in _snapshots(session)]
+        compute(session, at(2026, 8, 6), history_retention_days=400)
+        pruned = [(s.day, s.actual, s.final) for s in _snapshots(session)]
+    assert [date(2025, 4, 10), date(2025, 5, 10), date(2025, 6, 10), date(2025, 7, 1)] == kept
+    assert [(date(2025, 7, 1), Decimal("300.0000"), True)] == pruned
+
+
+def test_a_recompute_as_of_an_earlier_day_does_not_rewrite_history(engine):
+    """Snapshots stay in day order: a record older than the series' last day is not written."""
+    with Session(engine) as session:
+        partner = _setup(session)
+        add_activities(session, [_won(partner, date(2026, 4, 2), "300")])
+        compute(session, at(2026, 4, 10))
+        add_activities(session, [_won(partner, date(2026, 4, 3), "50")])
+        compute(session, at(2026, 4, 5))
+        days = [(s.day, s.actual) for s in _snapshots(session)]
+    assert [(date(2026, 4, 10), Decimal("300.0000"))] == days
+
+
+def test_a_record_round_trips_with_no_actual_and_the_closing_flag():
+    """What is packed reads back: n/a actual, every status, the final flag."""
+    snapshots = [
+        history.Snapshot(date(2026, 7, 1), None, Decimal("12.5"), "no_data", True),
+        history.Snapshot(date(2026, 4, 2), Decimal("-3.0001"), Decimal("400000"), "off_track"),
+    ]
+    packed = b"".join(history.pack(s) for s in snapshots)
+    assert (38, sorted(snapshots, key=lambda s: s.day)) == (len(packed), history.unpack(packed))
 
 
 def test_a_removed_target_takes_its_history_with_it(engine):
@@ -173,7 +197,7 @@ def test_the_migration_seeds_history_from_stored_progress(empty_store):
     engine = empty_store
     # what each database stores for 2026-05-04 10:00 UTC (SQLite: UTC text without a zone)
     stamp = "2026-05-04 10:00:00.000000" if engine.dialect.name == "sqlite" else "2026-05-04 10:00Z"
-    migrate.upgrade(engine, "b41f0c7d2e9a")
+    migrate.upgrade(engine, "b41f0c7d2e9a")  # the revision before the history
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -200,5 +224,5 @@ def test_the_migration_seeds_history_from_stored_progress(empty_store):
     with Session(engine) as session:
         seeded = history.read(session, [7])[7]
     assert [
-        history.Snapshot(date(2026, 5, 4), Decimal("500.0000"), Decimal("1000.0000"), "on_track", 3)
+        history.Snapshot(date(2026, 5, 4), Decimal("500.0000"), Decimal("1000.0000"), "on_track")
     ] == seeded
