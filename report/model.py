@@ -251,11 +251,6 @@ class PlanReport:
             for index, chunk in enumerate(section.pages())
         ]
 
-    @property
-    def page_count(self) -> int:
-        """Printed pages: the cover, the target pages, what changed and the plan's details."""
-        return 1 + len(self.target_pages) + 2
-
 
 @dataclass(frozen=True)
 class PlanSummary:
