@@ -79,6 +79,7 @@ def figures(engine: Engine, *, after_first: int, after_unchanged: int) -> dict[s
         rows = [
             {
                 "target_id": tid,
+                "week": history.week_of(day),
                 "last_day": day,
                 "series": history.pack(
                     history.Snapshot(day, value * index / len(days), value, status)

@@ -58,6 +58,7 @@ class _Target(TargetDefinition):
     period: Period
     fingerprint: str | None
     previous: history.Values | None = None
+    previous_as_of: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def _load_targets(
             col(ProgressRow.actual),
             col(ProgressRow.target),
             col(ProgressRow.status),
+            col(ProgressRow.data_as_of),
         )
         .join(PlanRow, col(PlanRow.id) == col(TargetRow.plan_id))
         .outerjoin(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
@@ -125,6 +127,7 @@ def _load_targets(
             last_actual,
             last_target,
             last_status,
+            last_as_of,
         ) = row
         scores[pid] = score
         targets.append(
@@ -141,6 +144,7 @@ def _load_targets(
                 period=Period(start, end, name),
                 fingerprint=fingerprint,
                 previous=None if fingerprint is None else (last_actual, last_target, last_status),
+                previous_as_of=last_as_of,
             )
         )
     return targets, scores
@@ -285,7 +289,9 @@ def _compute(
         fingerprint = result.fingerprint(version, target.partner_id)
         if fingerprint != target.fingerprint:
             rows.append(_row(target, result, version, fingerprint, now, as_of))
-        snapshot = history.snapshot_row(target.id, target.period, as_of, result, target.previous)
+        snapshot = history.snapshot_row(
+            target.id, target.period, as_of, result, target.previous, target.previous_as_of
+        )
         if snapshot is not None:
             snapshots.append(snapshot)
     _write(session, rows)

@@ -17,14 +17,21 @@ So the engine keeps, next to each progress upsert, snapshots in ``progress_histo
 * **pruned by age**: :func:`prune` keeps only the closing values of periods that ended more than
   the retention ago (``history_retention_days`` in settings.yaml).
 
-Storage. One row per target, its snapshots packed as fixed-width records of 19 bytes
-(:data:`RECORD`: the day, a flags byte, actual and target as the store's scaled integers) in day
-order. A row per target per day would cost 42 bytes on SQLite and about 106 on PostgreSQL (a
-tuple header, an item pointer and a key index entry per row): a quarter of daily snapshots of
-20,000 targets would weigh a quarter to a half of the activity table; packed, about a tenth
-(``bench/history.py``). Records are appended, or the day's last one replaced, by the upsert
-itself in SQL, so all of a compute's snapshots still go to the database in one statement, with
-no read first; an unchanged closing snapshot is left alone by the database.
+Storage. One row per target and week (Monday to Sunday), its snapshots packed as fixed-width
+records of 19 bytes (:data:`RECORD`: the day, a flags byte, actual and target as the store's
+scaled integers) in day order. Measured by ``bench/history.py`` for a quarter of daily snapshots
+of 20,000 targets (the worst case), against the activity table of 1,000,000 activities:
+
+* a row per snapshot cost 42 bytes a snapshot on SQLite and 106 on PostgreSQL (a tuple header,
+  an item pointer and a key index entry each): 25 % and 48 % of the activity table;
+* a row per target, rewritten whole by every append, cost 22 and 90 bytes: PostgreSQL keeps the
+  dead version of each ~1.8 KB row until a VACUUM, which frees the space but not the pages;
+* a row per target and week is rewritten at most seven times and stays small, so freed space is
+  reused (see ``bench/README.md`` for the figures).
+
+Records are appended, or the day's last one replaced, by the upsert itself in SQL, so all of a
+compute's snapshots still go to the database in one statement, with no read first; an unchanged
+closing snapshot is left alone by the database.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import LargeBinary, and_, case, cast, func, or_, select, update
+from sqlalchemy import LargeBinary, and_, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -66,6 +73,11 @@ class Snapshot:
     target: Decimal
     status: str
     final: bool = False
+
+
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s week: the row its snapshot is packed in."""
+    return day - timedelta(days=day.weekday())
 
 
 def values_of(result: Progress) -> Values:
@@ -105,8 +117,12 @@ def snapshot_row(
     as_of: datetime,
     result: Progress,
     previous: Values | None,
+    previous_as_of: datetime | None = None,
 ) -> dict[str, Any] | None:
     """The snapshot to write for one computed target, or None when there is nothing to keep.
+
+    History only moves forward: a compute for a day before the stored progress's (a recompute
+    ``--as-of`` a past day) keeps no snapshot.
 
     Args:
         target_id: the target.
@@ -114,8 +130,11 @@ def snapshot_row(
         as_of: the moment the compute ran for.
         result: the progress just computed.
         previous: the values of the progress row before this compute (None: never computed).
+        previous_as_of: that row's ``data_as_of``.
     """
     today = as_of.date()
+    if previous_as_of is not None and today < previous_as_of.date():
+        return None
     final = today >= period.end
     values = values_of(result)
     if not final and values == previous:
@@ -123,11 +142,11 @@ def snapshot_row(
     day = period.end if final else max(today, period.start)
     actual, target, status = values
     record = pack(Snapshot(day, actual, target, status, final))
-    return {"target_id": target_id, "last_day": day, "series": record}
+    return {"target_id": target_id, "week": week_of(day), "last_day": day, "series": record}
 
 
 def write(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Append each row's record to its target's series in one statement.
+    """Append each row's record to its target's series of that week, in one statement.
 
     A record of the day the series ends on replaces that last record; a record older than it is
     dropped (a recompute ``--as-of`` a past day does not rewrite history); a record equal to the
@@ -144,7 +163,7 @@ def write(session: Session, rows: list[dict[str, Any]]) -> None:
     kept = case((same_day, func.substr(series, 1, func.length(series) - RECORD.size)), else_=series)
     last_record = func.substr(series, func.length(series) - (RECORD.size - 1), RECORD.size)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["target_id"],
+        index_elements=["target_id", "week"],
         set_={"series": cast(kept.op("||")(new.series), LargeBinary), "last_day": new.last_day},
         where=or_(last_day < new.last_day, and_(same_day, last_record != new.series)),
     )
@@ -152,21 +171,27 @@ def write(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def prune(session: Session, *, before: date) -> int:
-    """Keep only the closing snapshot of periods that ended before ``before``; the rows changed.
+    """Keep only the closing snapshot of periods that ended before ``before``; the rows cut.
 
-    Each such target's series is cut to its last record (the closing values: the final snapshot,
-    or the last one taken in the period), in one statement. Targets of current plans, and
-    series already cut, are not touched.
+    Each such target keeps its last week's row, cut to its last record (the closing values: the
+    final snapshot, or the last one taken in the period): two statements that touch only those
+    targets. Targets of current plans, and targets already cut, are not touched.
     """
     ended = (
         select(col(TargetRow.id))
         .join(PlanRow, col(PlanRow.id) == col(TargetRow.plan_id))
         .where(col(PlanRow.period_end) < before)
     )
-    series = col(HistoryRow.series)
+    table = HistoryRow.__table__  # type: ignore[attr-defined]
+    later = table.alias("later")
+    last_week = (
+        select(func.max(later.c.week)).where(later.c.target_id == table.c.target_id)
+    ).scalar_subquery()
+    session.execute(delete(table).where(table.c.target_id.in_(ended), table.c.week < last_week))
+    series = table.c.series
     result = session.execute(
-        update(HistoryRow)
-        .where(col(HistoryRow.target_id).in_(ended), func.length(series) > RECORD.size)
+        update(table)
+        .where(table.c.target_id.in_(ended), func.length(series) > RECORD.size)
         .values(series=func.substr(series, func.length(series) - (RECORD.size - 1), RECORD.size))
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -177,7 +202,12 @@ def read(session: Session, target_ids: Iterable[int]) -> dict[int, list[Snapshot
     ids = sorted(set(target_ids))
     if not ids:
         return {}
-    query = select(col(HistoryRow.target_id), col(HistoryRow.series)).where(
-        col(HistoryRow.target_id).in_(ids)
+    query = (
+        select(col(HistoryRow.target_id), col(HistoryRow.series))
+        .where(col(HistoryRow.target_id).in_(ids))
+        .order_by(col(HistoryRow.target_id), col(HistoryRow.week))
     )
-    return {target_id: unpack(bytes(series)) for target_id, series in session.execute(query)}
+    packed: dict[int, list[bytes]] = {}
+    for target_id, series in session.execute(query):
+        packed.setdefault(target_id, []).append(bytes(series))
+    return {target_id: unpack(b"".join(parts)) for target_id, parts in packed.items()}

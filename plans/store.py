@@ -189,14 +189,16 @@ class ProgressRow(SQLModel, table=True):
 
 
 class HistoryRow(SQLModel, table=True):
-    """A target's progress snapshots: the history behind trends (:mod:`plans.history`).
+    """A target's progress snapshots of one week: the history behind trends (:mod:`plans.history`).
 
-    One row per target, its snapshots packed in ``series`` as fixed-width records in day order
-    (the format is :data:`plans.history.RECORD`); ``last_day`` is the day of the last one.
-    Packed because a row per snapshot costs more in per-row overhead than the snapshot itself.
+    The snapshots are packed in ``series`` as fixed-width records in day order (the format is
+    :data:`plans.history.RECORD`); ``last_day`` is the day of the last one. Packed by target and
+    week because a row per snapshot costs more in per-row overhead than the snapshot itself, and
+    a row per target would be rewritten, whole, every day of its period.
     """
 
     __tablename__ = "progress_history"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     target_id: int = Field(
         sa_column=Column(
@@ -206,6 +208,7 @@ class HistoryRow(SQLModel, table=True):
             autoincrement=False,
         )
     )
+    week: date = Field(primary_key=True)
     last_day: date
     series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 

@@ -72,6 +72,22 @@ def test_no_snapshot_is_written_when_nothing_a_person_reads_changed(engine):
     assert [date(2026, 4, 10)] == [s.day for s in snapshots]
 
 
+def test_a_weeks_snapshots_share_one_row(engine):
+    """Monday to Wednesday pack into one row; the next Monday starts another."""
+    with Session(engine) as session:
+        partner = _setup(session)
+        for day in (date(2026, 4, 6), date(2026, 4, 7), date(2026, 4, 8), date(2026, 4, 13)):
+            add_activities(session, [_won(partner, day, "10")])
+            compute(session, at(day.year, day.month, day.day))
+        rows = [
+            (week, len(series) // history.RECORD.size)
+            for week, series in session.execute(
+                select(HistoryRow.week, HistoryRow.series).order_by(HistoryRow.week)
+            )
+        ]
+    assert [(date(2026, 4, 6), 3), (date(2026, 4, 13), 1)] == rows
+
+
 def test_a_second_change_on_the_same_day_overwrites_that_days_snapshot(engine):
     """At most one row per target per day: the day's last values win."""
     with Session(engine) as session:

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from plans import history
+from plans.pacing import Progress
+from plans.periods import Period
 from plans.store import PlanRow, TargetRow
 from report import Context, plan_html, plan_report, portfolio, portfolio_html
 from report.formats import fmt
@@ -178,25 +180,21 @@ def test_a_ten_target_plan_with_a_quarter_of_daily_history_stays_under_1_mb(sqli
         add_partners(session, "P-1")
         store_plans(session, [plan("p", "P-1", "2026-Q2", targets)])
         ids = list(session.scalars(select(TargetRow.id)))
-        series = {
-            target: b"".join(
-                history.pack(
-                    history.Snapshot(
-                        date(2026, 4, 1) + timedelta(days=d),
-                        Decimal(d * 11 + target),
-                        Decimal(1000),
-                        "on_track",
-                    )
-                )
-                for d in range(91)
-            )
-            for target in ids
-        }
         rows = [
-            {"target_id": t, "last_day": date(2026, 6, 30), "series": packed}
-            for t, packed in series.items()
+            history.snapshot_row(
+                target,
+                Period(date(2026, 4, 1), date(2026, 7, 1), "2026-Q2"),
+                utc(2026, 4, 1) + timedelta(days=d),
+                Progress(
+                    Decimal(d * 11 + target), Decimal(1000), None, None, None, None, "on_track", d
+                ),
+                None,
+            )
+            for d in range(91)
+            for target in ids
         ]
-        history.write(session, rows)
+        for day in range(91):  # one compute a day, in day order
+            history.write(session, [r for r in rows[day * len(ids) : (day + 1) * len(ids)] if r])
         compute(session, utc(2026, 6, 30))
         report = plan_report(session, "p", _context(date(2026, 6, 30), date(2026, 6, 23)))
         html = plan_html(report)

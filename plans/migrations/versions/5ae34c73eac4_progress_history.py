@@ -1,7 +1,7 @@
 """progress history
 
-The history behind trends (``plans/history.py``): one row per target, its progress snapshots
-packed as fixed-width records (day, flags, actual, target). Each target's current progress is
+The history behind trends (``plans/history.py``): one row per target and week (its Monday), its
+progress snapshots packed as fixed-width records (day, flags, actual, target). Each target's current progress is
 copied in as its first snapshot, dated by its ``data_as_of``, so the first trend after the
 upgrade starts from what was already known. The record format is written out here rather than
 imported, so this revision keeps writing what it wrote when the format moves on.
@@ -14,7 +14,7 @@ Create Date: 2026-12-01 15:22:12.000000
 from __future__ import annotations
 
 import struct
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -51,7 +51,8 @@ def _seed_rows(connection: sa.Connection) -> list[dict[str, object]]:
         flags = STATUSES.index(status) if status in STATUSES else len(STATUSES)
         flags |= (FINAL if final else 0) | (NO_ACTUAL if actual is None else 0)
         record = RECORD.pack((day - EPOCH).days, flags, actual or 0, target)
-        rows.append({"target_id": target_id, "last_day": day, "series": record})
+        week = day - timedelta(days=day.weekday())
+        rows.append({"target_id": target_id, "week": week, "last_day": day, "series": record})
     return rows
 
 
@@ -59,10 +60,12 @@ def upgrade() -> None:
     table = op.create_table(
         "progress_history",
         sa.Column("target_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("week", sa.Date(), nullable=False),
         sa.Column("last_day", sa.Date(), nullable=False),
         sa.Column("series", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(["target_id"], ["target.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("target_id"),
+        sa.PrimaryKeyConstraint("target_id", "week"),
+        sqlite_with_rowid=False,
     )
     rows = _seed_rows(op.get_bind())
     if rows:
