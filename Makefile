@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PACKAGES := partnerplan connectors mappings plans writeback worker sandbox
+PACKAGES := partnerplan connectors mappings plans report writeback worker sandbox
 SCALE  ?= 100
 BENCH_ARGS ?=
 

@@ -1,8 +1,9 @@
-"""``make demo``: the sandbox CRMs, the shipped config, one in-process run on SQLite, the plans.
+"""``make demo``: the sandbox CRMs, the shipped config, one in-process run on SQLite, the plans,
+and the portfolio report.
 
 Everything a newcomer sees is the real product: the shipped ``config/`` (mappings, metrics,
 plans), the real connectors talking HTTP to the sandbox servers, the SQLite store in
-``demo/``. Only the CRMs are local.
+``demo/`` and the QBR pages in ``demo/report/``. Only the CRMs are local.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sandbox import Sandbox
 from worker.cli import run
 
 DEMO_DIR = Path("demo")
+REPORT_DIR = DEMO_DIR / "report"
 
 
 def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
@@ -37,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     scale = int(args[0]) if args else int(os.environ.get("DEMO_SCALE", "20"))
     config = Path(os.environ.get("PARTNERPLAN_CONFIG", "config"))
     DEMO_DIR.mkdir(exist_ok=True)
-    for stale in DEMO_DIR.glob("partnerplan.db*"):
+    for stale in [*DEMO_DIR.glob("partnerplan.db*"), REPORT_DIR]:
+        if not stale.exists():
+            continue
         if stale.is_dir():
             shutil.rmtree(stale)
         else:
@@ -52,10 +56,16 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             return code
         code = run(["status", "--config", str(config)])
+        if code != 0:
+            return code
+        code = run(["report", "--all", "--config", str(config), "-o", str(REPORT_DIR)])
     print(
         f"Done in {time.perf_counter() - started:.0f} s. The store is {DEMO_DIR}/partnerplan.db;"
-        " try `partnerplan status --help`, `partnerplan explain --help`, `partnerplan runs`."
+        " try `partnerplan status --help`, `partnerplan explain --help`, `partnerplan runs`,"
+        " `partnerplan report --help`."
     )
+    if code == 0:
+        print(f"The portfolio report: {(REPORT_DIR / 'index.html').resolve()}")
     return code
 
 

@@ -216,6 +216,7 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
             partner_ids=scope,
             trust=kind_trust(session, ctx.project.mappings),
             rates_source=ctx.project.plans.rates_source,
+            history_retention_days=settings.history_retention_days,
         )
         jobs.finish(
             session,

@@ -88,6 +88,9 @@ class Settings(StrictModel):
     status_thresholds: StatusThresholds = StatusThresholds()
     stale_after_minutes: int = Field(default=120, gt=0)
     """A stream whose last successful sync is older than this is shown as stale."""
+    history_retention_days: int = Field(default=400, ge=1)
+    """Days after a period ends that its daily progress snapshots are kept; then only its
+    closing values stay."""
 
     def kinds(self) -> dict[str, str]:
         """Each source's CRM kind."""

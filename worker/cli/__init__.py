@@ -88,7 +88,7 @@ def _register() -> None:
 
         return group
 
-    for name in ("core", "flow", "mappings", "plans", "sandbox", "push", "crm"):
+    for name in ("core", "flow", "mappings", "plans", "sandbox", "push", "crm", "report"):
         try:
             module = import_module(f"{__name__}.{name}")
         except ImportError as exc:

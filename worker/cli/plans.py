@@ -40,6 +40,7 @@ from plans.planstore import sync_plans
 from plans.status import StatusLine, status_lines
 from plans.store import PartnerRow, PlanRow
 from plans.trust import KindTrust
+from report.formats import fmt as _fmt
 from worker.cli.core import resolve_database_url
 from worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
 from worker.project import load_project
@@ -169,13 +170,6 @@ def _bar(attainment: Decimal | None, width: int = 10) -> str:
         return "n/a"
     filled = max(0, min(width, int(attainment * width)))
     return f"{'█' * filled}{'░' * (width - filled)} {attainment * 100:.0f}%"
-
-
-def _fmt(value: Decimal | None, currency: str | None = None) -> str:
-    if value is None:
-        return "n/a"
-    text = f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
-    return f"{text} {currency}" if currency else text
 
 
 def _json_line(line: StatusLine) -> dict[str, Any]:
