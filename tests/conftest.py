@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from partnerplan.logs import configure
 from plans.db import create_all, make_engine
 from sandbox import Sandbox
 
@@ -60,7 +60,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in _ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     yield
-    structlog.reset_defaults()
+    configure()  # back to the defaults a fresh process has
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from connectors.base import Connector
 from connectors.crms import REGISTRY
 from connectors.settings import SourceSettings
 from partnerplan.errors import ConfigurationError
-from partnerplan.logs import get_logger, redact
+from partnerplan.logs import bind_run, get_logger, redact
 from plans.db import session_scope
 from plans.engine import compute_progress as compute
 from plans.ingest import resolve_partners
@@ -97,14 +97,15 @@ def execute(ctx: Context, stage: str, run_id: int) -> str | None:
         log.info("run already taken or finished", run_id=run_id, stage=stage)
         return None
     body = STAGES[stage]
-    try:
-        return body(ctx, run)
-    except ConfigurationError as exc:
-        _fail(ctx, run, exc, final=True)
-        raise
-    except Exception as exc:
-        _fail(ctx, run, exc, final=run.attempts >= ctx.max_attempts)
-        raise
+    with bind_run(run_id, stage, run.stream):  # run id, stage, stream on every event
+        try:
+            return body(ctx, run)
+        except ConfigurationError as exc:
+            _fail(ctx, run, exc, final=True)
+            raise
+        except Exception as exc:
+            _fail(ctx, run, exc, final=run.attempts >= ctx.max_attempts)
+            raise
 
 
 def _fail(ctx: Context, run: RunRow, exc: Exception, *, final: bool) -> None:
