@@ -248,3 +248,8 @@ def bind_run(run_id: int | None, stage: str, stream: str | None = None) -> Any:
 
 
 configure()
+
+
+def current_context() -> dict[str, Any]:
+    """The values bound to this context (run id, stage, stream), e.g. to label a retry."""
+    return structlog.contextvars.get_contextvars()

@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 
 from plans.catalogue import Catalogue
 from plans.pacing import Progress
-from plans.store import PlanRow, ProgressRow, TargetRow
+from plans.store import PlanRow, ProgressRow, SectionRow, TargetRow
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class StatusLine:
         "partner_linked",
         "plan",
         "period",
+        "section",
         "target",
         "metric",
         "label",
@@ -65,6 +66,8 @@ class StatusLine:
     progress: Progress
     plan_score: Decimal | None
     data_as_of: datetime | None
+    section: str = ""
+    """The plan section the target belongs to (two sections may track the same metric)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The line as flat :attr:`COLUMNS` → value (Decimal and datetime left as they are).
@@ -79,6 +82,7 @@ class StatusLine:
             "partner_linked": self.partner_linked,
             "plan": self.plan,
             "period": self.period,
+            "section": self.section,
             "target": self.target,
             "metric": self.metric,
             "label": self.label,
@@ -111,9 +115,10 @@ def status_lines(
 ) -> list[StatusLine]:
     """Every computed target's progress, ordered by partner, plan and target."""
     query = (
-        select(PlanRow, TargetRow, ProgressRow)
+        select(PlanRow, TargetRow, ProgressRow, col(SectionRow.name))
         .join(TargetRow, col(TargetRow.plan_id) == col(PlanRow.id))
         .join(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
+        .outerjoin(SectionRow, col(SectionRow.id) == col(TargetRow.section_id))
         .order_by(col(PlanRow.partner_key), col(PlanRow.key), col(TargetRow.id))
     )
     if plan_keys:
@@ -121,7 +126,7 @@ def status_lines(
     if partner_keys:
         query = query.where(col(PlanRow.partner_key).in_(sorted(partner_keys)))
     lines = []
-    for plan, target, progress in session.execute(query):
+    for plan, target, progress, section in session.execute(query):
         metric = catalogue.metrics.get(target.metric) if catalogue is not None else None
         lines.append(
             StatusLine(
@@ -137,6 +142,7 @@ def status_lines(
                 progress=_progress(progress),
                 plan_score=plan.score,
                 data_as_of=progress.data_as_of,
+                section=section or "",
             )
         )
     return lines

@@ -24,7 +24,7 @@ from plans.engine import compute_progress as compute
 from plans.ingest import resolve_partners
 from plans.planstore import sync_plans
 from plans.store import RunRow
-from worker import jobs, locks
+from worker import jobs, locks, verdict
 from worker.dispatch import Dispatcher
 from worker.project import Project
 from worker.pull import pull_and_store
@@ -161,6 +161,8 @@ def sync_stream(ctx: Context, run: RunRow) -> str:
             ctx.observer,
             full=bool(args.get("full")),
         )
+    share = ctx.project.settings.max_quarantined_share  # too many quarantined: the sync failed
+    outcome, error = verdict.judge(ctx.engine, run.id, outcome, error, share)
     next_runs: list[RunRow] = []
     with session_scope(ctx.engine) as session:
         jobs.finish(

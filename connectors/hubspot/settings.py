@@ -15,9 +15,14 @@ class HubSpotSource(SourceSettings):
 
     ``search_lag_seconds``: HubSpot's search index trails writes by seconds to minutes, so an
     incremental search stops this far before now and the next run reads the rest.
+    ``portal_id`` and ``app_url``: the portal's id ("Hub ID") and app host, for links to
+    records (``partnerplan explain``); ``GET /account-info/v3/details`` answers both
+    (``portalId``, ``uiDomain``).
     """
 
     type: Literal["hubspot"]
     base_url: str = "https://api.hubapi.com"
     token: Secret
     search_lag_seconds: int = Field(default=120, ge=0)
+    portal_id: int | None = None
+    app_url: str = "https://app.hubspot.com"

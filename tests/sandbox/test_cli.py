@@ -89,8 +89,9 @@ def test_bad_data_file_and_faults_exit_2(tmp_path, capsys):
 def test_without_the_extra_the_help_lists_every_command_and_how_to_install_it():
     """Without trustme, `partnerplan --help` exits 0, lists every command, and names the extra."""
     result = _cli_hiding("trustme", "--help")
-    listed = re.findall(r"^│ ([a-z][\w-]*) ", result.stdout, flags=re.MULTILINE)
-    (sandbox_row,) = [line for line in result.stdout.splitlines() if line.startswith("│ sandbox ")]
+    commands = result.stdout.split("Commands:", 1)[1]
+    listed = re.findall(r"^  ([a-z][\w-]*) ", commands, flags=re.MULTILINE)
+    (sandbox_row,) = [line for line in commands.splitlines() if line.startswith("  sandbox ")]
     assert (0, list(typer.main.get_command(app).commands)) == (result.returncode, listed)
     assert INSTALL_HINT in sandbox_row
 
@@ -110,6 +111,6 @@ def test_without_the_extra_sandbox_serve_exits_2_naming_the_extra(args):
 
 def test_an_import_error_of_our_own_is_not_taken_for_the_missing_extra():
     """A first-party module failing to import is a bug: a traceback and exit 1, not the hint."""
-    result = _cli_hiding("sandbox.server", "--help")
+    result = _cli_hiding("sandbox.server", "sandbox", "serve", "--scale", "1")
     assert 1 == result.returncode
     assert "ModuleNotFoundError" in result.stderr and INSTALL_HINT not in result.stderr
