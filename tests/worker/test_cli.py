@@ -19,7 +19,7 @@ def test_init_writes_a_starter_config_that_validates_once_env_is_set(tmp_path, m
     assert run(["init", str(target)]) == 0
     assert (target / "settings.yaml").exists()
     assert run(["validate", "--config", str(target)]) == 2
-    for name in ("SF_CLIENT_ID", "SF_CLIENT_SECRET", "HUBSPOT_TOKEN"):
+    for name in ("SF_INSTANCE_URL", "SF_CLIENT_ID", "SF_CLIENT_SECRET", "HUBSPOT_TOKEN"):
         monkeypatch.setenv(name, "value-" + name)
     capsys.readouterr()
     assert run(["validate", "--config", str(target)]) == 0

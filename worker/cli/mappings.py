@@ -175,6 +175,9 @@ def quarantine_list(
         if r.last_seen_at and (not entry["last_seen_at"] or r.last_seen_at > entry["last_seen_at"]):
             entry["last_seen_at"] = r.last_seen_at
     listing = sorted(groups.values(), key=lambda g: (-g["records"], g["stream"], g["reason"]))
+    if fmt is OutputFormat.table and not listing:
+        typer.echo("no quarantined records")
+        return
     columns = [
         "stream",
         "field",

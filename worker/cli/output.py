@@ -27,6 +27,8 @@ class Column:
     key: str
     heading: str = ""
     right: bool = False
+    whole: bool = False
+    """Never wrapped or cut (a link must stay one clickable line)."""
 
     @property
     def title(self) -> str:
@@ -91,7 +93,12 @@ def emit(
 
     table = Table(title=title or None)
     for column in cols:
-        table.add_column(column.title, justify="right" if column.right else "left")
+        table.add_column(
+            column.title,
+            justify="right" if column.right else "left",
+            overflow="ignore" if column.whole else "fold",
+            no_wrap=column.whole,
+        )
     body = cells if cells is not None else [[_text(row.get(c.key)) for c in cols] for row in rows]
     for line in body:
         table.add_row(*line)

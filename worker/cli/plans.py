@@ -355,7 +355,7 @@ def explain_command(
         "day",
         Column("amount", right=True),
         "currency",
-        "url",
+        Column("url", whole=True),
     ]
     cells = [
         [
