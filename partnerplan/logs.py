@@ -51,7 +51,8 @@ _SECRET_KEY = re.compile(
 )
 _secrets: set[str] = set()
 _NOISY = {"urllib3": logging.WARNING, "sqlalchemy.engine": logging.WARNING}
-"""Libraries whose info lines repeat per call; they stay at warning unless we ask for debug."""
+"""Libraries whose info and debug lines repeat per call (and echo SQL parameters, that is
+record values): they stay at warning whatever the level."""
 
 
 def register_secret(value: str) -> None:
@@ -212,7 +213,7 @@ def configure(level: str = "warning", json: bool | None = None) -> None:
     root.addHandler(handler)
     root.setLevel(numeric)
     for name, floor in _NOISY.items():
-        logging.getLogger(name).setLevel(numeric if numeric <= logging.DEBUG else floor)
+        logging.getLogger(name).setLevel(max(numeric, floor))
     logging.captureWarnings(True)
     structlog.configure(
         processors=[

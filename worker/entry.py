@@ -12,6 +12,7 @@ or whose worker was killed.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from partnerplan.logs import configure
 
@@ -33,14 +34,14 @@ class Metrics(Prometheus):
     """
 
     @property
-    def forks(self) -> list[object]:
+    def forks(self) -> list[Callable[[], int]]:
         """The function Dramatiq forks a process for: the metrics and health server."""
         return [serve_worker]
 
 
 broker = redis_broker(os.environ["REDIS_URL"])
 if os.environ.get("PARTNERPLAN_METRICS", "on") != "off":
-    broker.add_middleware(Metrics())  # type: ignore[no-untyped-call]
+    broker.add_middleware(Metrics())
 dramatiq.set_broker(broker)
 ACTORS = ActorSet(broker, lambda dispatcher: build_context(dispatcher))
 start_recovery(ACTORS, every=float(os.environ.get("PARTNERPLAN_RECOVER_SECONDS", "60")))

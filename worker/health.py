@@ -154,7 +154,7 @@ def serve_worker() -> int:
     url = os.environ.get("DATABASE_URL") or project.settings.database_url
     engine = make_engine(url)
     live = CollectorRegistry(auto_describe=False)
-    multiprocess.MultiProcessCollector(live)
+    multiprocess.MultiProcessCollector(live)  # type: ignore[no-untyped-call]
     host, port = address(project.settings.metrics_port, WORKER_PORT)
     server = MetricsServer(
         registry_for(engine, project, live=live), [store_check(engine)], host, port

@@ -28,7 +28,7 @@ from connectors.crms import REGISTRY
 from connectors.retry import RetryPolicy
 from connectors.settings import SourceSettings
 from partnerplan.errors import ConfigurationError, PartnerplanError
-from partnerplan.logs import get_logger, redact
+from partnerplan.logs import bound, get_logger, redact
 from worker.project import Project
 
 log = get_logger(__name__)
@@ -142,14 +142,15 @@ def preflight(project: Project, sources: list[str]) -> list[SourceCheck]:
     """Check each of ``sources``, one after another (they are few)."""
     checks = []
     for name in sources:
-        check = check_source(project, name, project.settings.sources[name])
-        log.info(
-            "preflight",
-            source=name,
-            ok=check.ok,
-            step=check.failed_step,
-            error=check.error,
-            seconds=round(check.seconds, 2),
-        )
+        with bound(stage="preflight", source=name):
+            check = check_source(project, name, project.settings.sources[name])
+            log.info(
+                "preflight",
+                source=name,
+                ok=check.ok,
+                step=check.failed_step,
+                error=check.error,
+                seconds=round(check.seconds, 2),
+            )
         checks.append(check)
     return checks

@@ -19,7 +19,7 @@ def main() -> int:
     """Configure logging, then run Dramatiq's supervisor with this process's arguments."""
     configure(os.environ.get("PARTNERPLAN_LOG_LEVEL", "warning"))
     sys.argv[0] = "partnerplan worker"
-    return int(dramatiq_main() or 0)
+    return int(dramatiq_main() or 0)  # type: ignore[no-untyped-call]
 
 
 if __name__ == "__main__":

@@ -80,11 +80,12 @@ def run(
         summary = run_once(ctx, dispatcher, streams=chosen, full=full) if chosen else None
     if summary is not None:
         print_summary(summary)
+    # the reasons belong to the summary (stdout): stderr carries log lines only
     for check in failed:
         say = f"error: source {check.source!r} failed its preflight ({check.failed_step}): "
-        typer.echo(say + (check.error or ""), err=True)
+        typer.echo(say + (check.error or ""))
     for error in summary.errors if summary is not None else []:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo(f"error: {error}")
     if any(check.bad_config for check in failed):
         raise typer.Exit(2)
     if failed or summary is None or not summary.ok:

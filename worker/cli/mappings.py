@@ -178,7 +178,7 @@ def quarantine_list(
     if fmt is OutputFormat.table and not listing:
         typer.echo("no quarantined records")
         return
-    columns = [
+    grouped: list[Column | str] = [
         "stream",
         "field",
         "reason",
@@ -190,7 +190,7 @@ def quarantine_list(
         f"{len(rows)} records in {len(listing)} group(s); `--records` lists them one by one; "
         "fix the mapping, then `partnerplan quarantine retry`"
     )
-    emit(listing, columns, fmt, title="quarantine by reason", footer=footer if rows else None)
+    emit(listing, grouped, fmt, title="quarantine by reason", footer=footer if rows else None)
 
 
 @quarantine_app.command("retry")

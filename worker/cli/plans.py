@@ -197,7 +197,7 @@ def status(
     if fmt is not OutputFormat.table:
         emit(rows, list(StatusLine.COLUMNS), fmt)
         return
-    columns = [
+    columns: list[Column | str] = [
         "partner",
         "plan",
         "section",
@@ -308,7 +308,8 @@ def _check(config: Path | None, database_url: str | None, fmt: OutputFormat) -> 
     bad = [r for r in rows if r["state"] != "fresh"]
     if fmt is OutputFormat.table:
         for r in bad:
-            since = r["last_success_at"].isoformat() if r["last_success_at"] else "never"
+            last = r["last_success_at"]
+            since = last.isoformat() if isinstance(last, datetime) else "never"
             typer.echo(
                 f"{r['state']}: {r['source']}/{r['stream']}: last complete sync {since}, "
                 f"last run {r['last_outcome'] or 'none'}"
@@ -345,7 +346,7 @@ def explain_command(
     with Session(engine) as session:
         target, lineage = explain(session, _catalogue(config), plan, metric)
     rows = [{**row.__dict__, "url": _link(project, row)} for row in lineage]
-    columns = [
+    columns: list[Column | str] = [
         "part",
         "source",
         "record_id",
@@ -479,7 +480,7 @@ def plans_show(
         }
         for p in plans
     ]
-    columns = [
+    columns: list[Column | str] = [
         "plan",
         "partner",
         "period",

@@ -200,7 +200,7 @@ def push_errors(
     if fmt is OutputFormat.table and not listing:
         typer.echo("no rejected records")
         return
-    columns = [
+    columns: list[Column | str] = [
         "destination",
         "record",
         Column("attempts", right=True),

@@ -173,8 +173,8 @@ class Invocation:
         from worker import jobs
         from worker.verdict import shown
 
-        started = [r.started_at or r.created_at for r in self.runs if r.started_at or r.created_at]
-        finished = [r.finished_at for r in self.runs if r.finished_at]
+        started = [t for r in self.runs if (t := r.started_at or r.created_at) is not None]
+        finished = [r.finished_at for r in self.runs if r.finished_at is not None]
         begin: datetime | None = min(started) if started else None
         end: datetime | None = max(finished) if finished else None
         done = all(r.outcome in jobs.FINISHED for r in self.runs)
