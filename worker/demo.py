@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     scale = int(args[0]) if args else int(os.environ.get("DEMO_SCALE", "20"))
     config = Path(os.environ.get("PARTNERPLAN_CONFIG", "config"))
-    DEMO_DIR.mkdir(exist_ok=True)
+    DEMO_DIR.mkdir(mode=0o700, exist_ok=True)
     for stale in DEMO_DIR.glob("partnerplan.db*"):
         if stale.is_dir():
             shutil.rmtree(stale)

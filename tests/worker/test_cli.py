@@ -117,3 +117,21 @@ def test_starter_config_is_the_shipped_example(tmp_path):
         if (tmp_path / "cfg" / written).read_text() != (repo / "config" / shipped).read_text()
     ]
     assert stale == [], "run `make starter` to refresh worker/starter/"
+
+
+def test_the_store_and_its_lock_files_are_private_to_their_user(tmp_path):
+    """A SQLite store partnerplan creates is 0600, its lock folder 0700 and lock files 0600."""
+    import stat
+
+    from worker import locks
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert run(["db", "upgrade", "--database-url", url, "--config", str(tmp_path)]) == 0
+    with locks.exclusive(make_engine(url), "stream:s:x") as taken:
+        assert taken
+    folder = tmp_path / "p.db.locks"
+    modes = {
+        path.name if path.parent == tmp_path else "lock file": stat.S_IMODE(path.stat().st_mode)
+        for path in [tmp_path / "p.db", folder, *folder.iterdir()]
+    }
+    assert {"p.db": 0o600, "p.db.locks": 0o700, "lock file": 0o600} == modes
