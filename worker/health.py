@@ -159,5 +159,6 @@ def serve_worker() -> int:
     server = MetricsServer(
         registry_for(engine, project, live=live), [store_check(engine)], host, port
     )
+    log.info("metrics_server_started", port=server.port, pid=os.getpid())
     server.httpd.serve_forever()
     return 0
