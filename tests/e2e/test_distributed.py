@@ -156,7 +156,7 @@ def test_partnerplan_worker_logs_json_serves_health_and_metrics(
 
     def get(path: str) -> str:
         url = f"http://127.0.0.1:{port}{path}"
-        with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - our own server
+        with urllib.request.urlopen(url, timeout=10) as answer:
             return answer.read().decode()
 
     try:
