@@ -25,6 +25,8 @@ def test_the_commands_the_demo_prints_work_as_printed(tmp_path):
     printed = walk.demo()
     assert printed[0].startswith('export PATH="$PWD/.venv/bin:$PATH"')
     assert [f"partnerplan {c}" for c in NEXT_COMMANDS] == printed[1:]
+    readme = (ROOT / "README.md").read_text()
+    assert [] == [line for line in printed if line not in readme]  # the README shows them too
     got, expected = {}, {}
     for line in printed:
         step = walk.shell(line)
