@@ -66,6 +66,12 @@ class RetryPolicy:
         error = state.outcome.exception() if state.outcome else None
         seconds = self.wait_for(error, state.attempt_number)
         self.waits.append(seconds)
+        return seconds
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        """Log and tell of a retry that will happen (not of a wait computed before giving up)."""
+        error = state.outcome.exception() if state.outcome else None
+        seconds = state.next_action.sleep if state.next_action else 0.0
         log.info(
             "crm_call_retry",
             attempt=state.attempt_number,
@@ -74,7 +80,6 @@ class RetryPolicy:
         )
         if self.on_retry is not None:
             self.on_retry(state.attempt_number, seconds, error)
-        return seconds
 
     def call(self, fn: Callable[[], T], give_up_on: tuple[type[BaseException], ...] = ()) -> T:
         """Run ``fn``, retrying it on :class:`RetriableError`; re-raise the last error.
@@ -89,6 +94,7 @@ class RetryPolicy:
             stop=stop_after_attempt(self.attempts)
             | (stop_before_delay(self.give_up_after) if self.give_up_after else stop_never),
             wait=self._wait,
+            before_sleep=self._before_sleep,
             sleep=self.sleep,
             reraise=True,
         )

@@ -260,3 +260,14 @@ def test_worker_command_passes_log_level_and_metrics_to_dramatiq(make_flow, monk
     )
     assert ["-m", "worker.supervisor", "worker.entry"] == seen["args"][1:4]
     assert "--skip-logging" in seen["args"]
+
+
+def test_an_untrusted_certificate_fails_the_tls_step_of_the_preflight(make_flow, monkeypatch):
+    """Without the sandbox's CA bundle, Salesforce's preflight stops at TLS and says the fix."""
+    from worker.preflight import check_source
+
+    flow = make_flow()
+    monkeypatch.setenv("SF_CA_BUNDLE", "")
+    project = load_project(flow.config)
+    check = check_source(project, "salesforce", project.settings.sources["salesforce"])
+    assert ("tls", True) == (check.failed_step, "set ca_bundle" in (check.error or ""))

@@ -135,3 +135,16 @@ def test_the_store_and_its_lock_files_are_private_to_their_user(tmp_path):
         for path in [tmp_path / "p.db", folder, *folder.iterdir()]
     }
     assert {"p.db": 0o600, "p.db.locks": 0o700, "lock file": 0o600} == modes
+
+
+def test_version_and_readable_metavars(capsys):
+    """`--version` prints the version; help names values (KEY, URL), never `<list[str]>`."""
+    from partnerplan import __version__
+
+    assert run(["--version"]) == 0
+    version = capsys.readouterr().out
+    assert run(["status", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert f"partnerplan {__version__}\n" == version
+    assert "--plan KEY" in help_text and "--database-url URL" in help_text
+    assert "<" not in help_text
