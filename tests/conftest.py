@@ -28,6 +28,7 @@ REDIS_URL = os.environ.get("PARTNERPLAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
 _ENV_VARS = (
     "PARTNERPLAN_CONFIG",
     "PARTNERPLAN_SECRETS_FILE",
+    "PARTNERPLAN_LOG_LEVEL",  # the CLI sets it for the processes it starts
     "DATABASE_URL",
     "REDIS_URL",
     "SF_CLIENT_ID",

@@ -19,7 +19,6 @@ imports in its circle check). Help is Click's plain format: Rich's would cost it
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from typing import Annotated
@@ -78,8 +77,6 @@ def _root(
     from partnerplan.logs import configure
 
     configure(log_level.lower())
-    # processes this one starts (Dramatiq's workers) log at the same level
-    os.environ["PARTNERPLAN_LOG_LEVEL"] = log_level.lower()
 
 
 def _register() -> None:

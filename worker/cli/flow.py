@@ -115,6 +115,7 @@ def metrics_dir() -> str:
 
 
 def worker(
+    ctx: typer.Context,
     config: ConfigOption = None,
     processes: Annotated[int, typer.Option(metavar="N", help="Worker processes.", min=1)] = 2,
     threads: Annotated[int, typer.Option(metavar="N", help="Threads per process.", min=1)] = 4,
@@ -144,7 +145,8 @@ def worker(
         **os.environ,
         "REDIS_URL": url,
         "PARTNERPLAN_CONFIG": str(root.resolve()),
-        "PARTNERPLAN_LOG_LEVEL": os.environ.get("PARTNERPLAN_LOG_LEVEL", "warning"),
+        # the worker processes log at this command's --log-level
+        "PARTNERPLAN_LOG_LEVEL": str(ctx.find_root().params.get("log_level") or "warning").lower(),
     }
     if no_metrics:
         env["PARTNERPLAN_METRICS"] = "off"
