@@ -102,8 +102,8 @@ class Settings(StrictModel):
     """A stream whose last successful sync is older than this is shown as stale."""
     retries: Retries = Retries()
     max_quarantined_share: float = Field(default=0.1, ge=0, le=1)
-    """A stream that quarantines more than this share of the records it pulled fails; any
-    quarantined record below it makes the run "succeeded with warnings"."""
+    """A sync fails when more than this share of its stream's records wait in quarantine;
+    fewer quarantined records make it "succeeded with warnings" (:mod:`worker.verdict`)."""
     timezone: str = "UTC"
     """The time zone the schedules' cron expressions are read in (an IANA name)."""
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
