@@ -5,8 +5,8 @@ from a process Dramatiq forks for it (:func:`serve_worker`, named by the broker'
 middleware), which reads every worker process's live counters from prometheus_client's
 multiprocess directory.
 
-``/healthz`` answers 200 ``ok`` when the store answers a query (and, for the scheduler, when
-its loop has ticked recently), 503 with the reason otherwise: what a container's
+``/healthz`` answers 200 ``ok`` when the store answers a query (for workers, Redis too; for
+the scheduler, its loop has ticked recently), 503 with the reason otherwise: what a container's
 ``HEALTHCHECK``, a Kubernetes probe or a load balancer reads. It never shows a URL or a secret.
 """
 
@@ -18,6 +18,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import redis
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -52,6 +53,20 @@ def store_check(engine: Engine) -> Check:
                 connection.execute(text("SELECT 1"))
         except Exception as exc:  # any failure to reach the store is "unhealthy", never a crash
             return f"the store does not answer ({exc.__class__.__name__})"
+        return None
+
+    return check
+
+
+def redis_check(url: str) -> Check:
+    """Healthy while Redis answers ``PING`` (the workers' queue)."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+    def check() -> str | None:
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            return f"Redis does not answer ({exc.__class__.__name__})"
         return None
 
     return check
@@ -156,9 +171,8 @@ def serve_worker() -> int:
     live = CollectorRegistry(auto_describe=False)
     multiprocess.MultiProcessCollector(live)  # type: ignore[no-untyped-call]
     host, port = address(project.settings.metrics_port, WORKER_PORT)
-    server = MetricsServer(
-        registry_for(engine, project, live=live), [store_check(engine)], host, port
-    )
+    checks = [store_check(engine), redis_check(os.environ["REDIS_URL"])]
+    server = MetricsServer(registry_for(engine, project, live=live), checks, host, port)
     log.info("metrics_server_started", port=server.port, pid=os.getpid())
     server.httpd.serve_forever()
     return 0
