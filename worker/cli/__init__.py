@@ -40,6 +40,9 @@ app = typer.Typer(
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 LOG_LEVELS = ("debug", "info", "warning", "error")
+_invocation: list[str] = []
+"""This invocation's arguments: the root callback skips logging setup (structlog's import is
+most of a second on a busy machine) when they only ask for help."""
 COMMAND_MODULES = ("core", "flow", "runs", "mappings", "plans", "sandbox", "push")
 """Each module's ``register(app)`` attaches its commands, in this order."""
 
@@ -74,6 +77,8 @@ def _root(
     """Keep joint business plans with channel partners current from the CRM."""
     if log_level.lower() not in LOG_LEVELS:
         raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
+    if "--help" in _invocation:  # `partnerplan CMD --help` prints help only: nothing to log
+        return
     from partnerplan.logs import configure
 
     configure(log_level.lower())
@@ -136,8 +141,9 @@ def _say(message: str) -> None:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code (tests call this directly)."""
+    _invocation[:] = list(argv) if argv is not None else sys.argv[1:]
     try:
-        result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        result = app(args=list(_invocation), standalone_mode=False)
     except ConfigProblems as exc:
         for problem in exc.problems:
             _say(problem.render())
