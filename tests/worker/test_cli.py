@@ -148,3 +148,15 @@ def test_version_and_readable_metavars(capsys):
     assert f"partnerplan {__version__}\n" == version
     assert "--plan KEY" in help_text and "--database-url URL" in help_text
     assert "<" not in help_text
+
+
+def test_an_interrupted_command_exits_130_without_a_traceback(tmp_path, monkeypatch, capsys):
+    """Ctrl-C while a command runs is exit 130 and one line, never a traceback."""
+    from worker import project
+
+    def interrupted(_root):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(project, "load_project", interrupted)
+    assert run(["validate", "--config", str(tmp_path)]) == 130
+    assert "Traceback" not in capsys.readouterr().err
