@@ -7,7 +7,8 @@ source, the step and the fix:
 
 1. **DNS**: does the host of the source's API URL resolve?
 2. **TLS**: does a TCP connection open, and does the server's certificate verify (against the
-   source's ``ca_bundle`` when it has one)?
+   source's ``ca_bundle`` when it has one)? For a plain ``http://`` URL (a proxy, the local
+   sandbox): does a TCP connection open (``connect``)?
 3. **Auth and one cheap call**: the connector checks one mapped stream's fields, which logs in
    and makes one describe/properties call, with a retry policy of :data:`PREFLIGHT_ATTEMPTS`
    tries, not the run's budget.
@@ -108,6 +109,11 @@ def _reach(url: str, ca_bundle: str | None) -> tuple[str, str, bool] | None:
         problem = _handshake(host, port, ca_bundle, TIMEOUT_SECONDS)
         if problem is not None:
             return "tls", f"{host}:{port}: {problem}", False
+        return None
+    try:  # plain HTTP (a proxy, a local sandbox): is anything listening?
+        socket.create_connection((host, port), timeout=TIMEOUT_SECONDS).close()
+    except OSError as exc:
+        return "connect", f"{host}:{port}: {exc.strerror or exc}", False
     return None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     Progress,
     ProgressColumn,
@@ -56,10 +57,18 @@ class BarObserver:
             self.progress.update(self.tasks[stream], note=note)
 
     def stream_finished(self, stream: str, outcome: str) -> None:
-        """Freeze the stream's line with its outcome."""
+        """Freeze the stream's line with its outcome (the spinner stops)."""
         if stream in self.tasks:
-            self.progress.update(self.tasks[stream], description=f"{stream} [{outcome}]", note="")
-            self.progress.stop_task(self.tasks[stream])
+            task = self.tasks[stream]
+            done = self.progress.tasks[self._index(task)].completed
+            # escaped: "[succeeded]" would otherwise be read as a Rich markup tag and vanish
+            described = escape(f"{stream} [{outcome}]")
+            # a total equal to what was done marks the line finished: its spinner stops
+            self.progress.update(task, description=described, note="", total=done)
+            self.progress.stop_task(task)
+
+    def _index(self, task: TaskID) -> int:
+        return next(i for i, t in enumerate(self.progress.tasks) if t.id == task)
 
 
 class NoBars:
@@ -90,7 +99,7 @@ class RateColumn(ProgressColumn):
 def progress_bars(console: Console) -> Progress:
     """The progress display of ``partnerplan run`` (disabled off a terminal)."""
     return Progress(
-        SpinnerColumn(),
+        SpinnerColumn(finished_text="•"),
         TextColumn("[bold]{task.description:<28}"),
         TextColumn("{task.completed:>10,.0f} records"),
         TextColumn("{task.fields[pages]:>6} pages"),
