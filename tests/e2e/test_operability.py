@@ -271,3 +271,14 @@ def test_an_untrusted_certificate_fails_the_tls_step_of_the_preflight(make_flow,
     project = load_project(flow.config)
     check = check_source(project, "salesforce", project.settings.sources["salesforce"])
     assert ("tls", True) == (check.failed_step, "set ca_bundle" in (check.error or ""))
+
+
+def test_nothing_listening_on_a_plain_http_url_fails_the_connect_step(make_flow, monkeypatch):
+    """A refused connection to an http:// API (a proxy, the sandbox) is `connect`, not `auth`."""
+    from worker.preflight import check_source
+
+    flow = make_flow()
+    monkeypatch.setenv("HUBSPOT_BASE_URL", "http://127.0.0.1:1")
+    project = load_project(flow.config)
+    check = check_source(project, "hubspot", project.settings.sources["hubspot"])
+    assert ("connect", "127.0.0.1:1") == (check.failed_step, (check.error or "")[:11])
