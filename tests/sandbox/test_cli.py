@@ -114,3 +114,26 @@ def test_an_import_error_of_our_own_is_not_taken_for_the_missing_extra():
     result = _cli_hiding("sandbox.server", "sandbox", "serve", "--scale", "1")
     assert 1 == result.returncode
     assert "ModuleNotFoundError" in result.stderr and INSTALL_HINT not in result.stderr
+
+
+def test_env_format_exports_exactly_the_variables_the_starter_settings_read():
+    """`serve --format env` names each `${VAR}` of `partnerplan init`'s settings.yaml but the
+    store and queue URLs, and quotes values for a shell."""
+    from pathlib import Path
+
+    from worker.cli.sandbox import render_env
+
+    starter = Path(__file__).resolve().parents[2] / "worker" / "starter" / "settings.yaml"
+    read = set(re.findall(r"\$\{([A-Z_]+)", starter.read_text())) - {"DATABASE_URL", "REDIS_URL"}
+    sheet = {
+        "salesforce": {
+            "url": "https://127.0.0.1:1",
+            "client_id": "id",
+            "client_secret": "s e c",
+            "ca_bundle": "/tmp/ca.pem",
+        },
+        "hubspot": {"url": "http://127.0.0.1:2", "token": "pat"},
+    }
+    lines = render_env(sheet).splitlines()
+    exported = {line.removeprefix("export ").split("=")[0] for line in lines}
+    assert (read, True) == (exported, "export SF_CLIENT_SECRET='s e c'" in lines)
