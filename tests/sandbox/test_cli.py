@@ -16,8 +16,8 @@ import threading
 
 import pytest
 import typer
-import yaml
 import urllib3
+import yaml
 
 from sandbox.server import render_text, serve
 from worker.cli import app, run
