@@ -19,13 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import redis
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -80,15 +75,15 @@ def streams_of(project: Project) -> list[Stream]:
     ]
 
 
-def registry_for(engine: Engine, project: Project, *, live: Any = REGISTRY) -> CollectorRegistry:
-    """The store's metrics plus ``live`` (this process's counters, or the multiprocess ones)."""
+def registry_for(
+    engine: Engine, project: Project, *, live: Collector | None = None
+) -> CollectorRegistry:
+    """The store's metrics plus the live counters: ``live`` (every worker process's, read from
+    the multiprocess directory), or by default this process's own."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(engine, streams_of(project)))
-    if live is REGISTRY:
-        registry.register(RETRIES)
-        registry.register(RATE_LIMITED)
-    elif live is not None:
-        registry.register(live)
+    for collector in [live] if live is not None else [RETRIES, RATE_LIMITED]:
+        registry.register(collector)
     return registry
 
 
