@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from tests.first_hour import ROOT, Walk
+from tests.first_hour import BIN, Walk
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
         print("after make demo (DEMO_SCALE 20):")
         print(demo.report())
         own = Walk.fresh(Path(folder) / "own")
-        own.shell(f'export PATH="{ROOT}/.venv/bin:$PATH"')
+        own.shell(f'export PATH="{BIN}:$PATH"')
         own.shell("partnerplan init myconfig")
         with own.sandbox():
             own.shell("partnerplan validate --config myconfig")

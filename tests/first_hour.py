@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+"""The virtualenv's scripts (``partnerplan``) of the interpreter running the walk."""
 CRM_VARIABLES = (
     "SF_INSTANCE_URL",
     "SF_CLIENT_ID",

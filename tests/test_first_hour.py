@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.first_hour import CRM_VARIABLES, ROOT, Walk
+from tests.first_hour import BIN, CRM_VARIABLES, ROOT, Walk
 from worker.demo import NEXT_COMMANDS
 
 pytestmark = pytest.mark.slow  # ~40 s: the demo, a sandbox, a dozen CLI processes
@@ -43,7 +43,7 @@ def test_the_commands_the_demo_prints_work_as_printed(tmp_path):
 def test_a_store_without_tables_says_to_run_db_upgrade(tmp_path):
     """A read-only command on an empty store exits 2 naming `partnerplan db upgrade`."""
     walk = Walk.fresh(tmp_path)
-    walk.shell(f'export PATH="{ROOT}/.venv/bin:$PATH"')
+    walk.shell(f'export PATH="{BIN}:$PATH"')
     (tmp_path / "empty.db").write_bytes(b"")
     missing = walk.shell("partnerplan runs")
     empty = walk.shell("partnerplan runs --database-url sqlite:///empty.db")
@@ -56,7 +56,7 @@ def test_a_store_without_tables_says_to_run_db_upgrade(tmp_path):
 def test_init_sandbox_validate_run_status_as_the_readme_says(tmp_path):
     """`init`, the sandbox's `export` lines, `validate`, `run` and `status` each work."""
     walk = Walk.fresh(tmp_path)
-    walk.shell(f'export PATH="{ROOT}/.venv/bin:$PATH"')
+    walk.shell(f'export PATH="{BIN}:$PATH"')
     init = walk.shell("partnerplan init myconfig")
     with walk.sandbox() as served:
         validate = walk.shell("partnerplan validate --config myconfig")
