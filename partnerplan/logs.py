@@ -50,7 +50,11 @@ _SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 _secrets: set[str] = set()
-_NOISY = {"urllib3": logging.WARNING, "sqlalchemy.engine": logging.WARNING}
+_NOISY = {
+    "urllib3": logging.WARNING,
+    "sqlalchemy.engine": logging.WARNING,
+    "alembic.runtime.plugins": logging.WARNING,  # one line per plugin at every start
+}
 """Libraries whose info and debug lines repeat per call (and echo SQL parameters, that is
 record values): they stay at warning whatever the level."""
 
