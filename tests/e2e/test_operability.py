@@ -282,3 +282,14 @@ def test_nothing_listening_on_a_plain_http_url_fails_the_connect_step(make_flow,
     project = load_project(flow.config)
     check = check_source(project, "hubspot", project.settings.sources["hubspot"])
     assert ("connect", "127.0.0.1:1") == (check.failed_step, (check.error or "")[:11])
+
+
+def test_a_rejected_write_makes_the_run_exit_1_and_says_why(make_flow, capsys):
+    """A push the CRM partly rejects leaves the run incomplete: exit 1, the reason printed."""
+    flow = make_flow()
+    flow.sandbox.set_faults("salesforce", fail_every=3)
+    code = flow.run()
+    out = capsys.readouterr().out
+    push = [r for r in flow.runs() if r.stage == "push_progress"]
+    assert (1, ["incomplete"]) == (code, [r.outcome for r in push])
+    assert "record(s) rejected; see `partnerplan push errors`" in out

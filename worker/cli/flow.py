@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from worker.pipeline import Context
     from worker.preflight import SourceCheck
 
+BAD = ("failed", "incomplete")
+"""Run outcomes that make ``partnerplan run`` exit 1 (a rejected write leaves a push incomplete)."""
 enqueue_app = typer.Typer(help="Put work on the Redis queue.", no_args_is_help=True)
 MetricsPortOption = Annotated[
     int | None,
@@ -84,11 +86,16 @@ def run(
     for check in failed:
         say = f"error: source {check.source!r} failed its preflight ({check.failed_step}): "
         typer.echo(say + (check.error or ""))
-    for error in summary.errors if summary is not None else []:
+    errors = summary.errors if summary is not None else []
+    for error in errors:
         typer.echo(f"error: {error}")
+    unfinished = [r for r in summary.runs if r.outcome in BAD] if summary is not None else []
+    for r in unfinished:  # failed or incomplete without an exception: its recorded reason
+        if r.error and not any(f"#{r.id}:" in error for error in errors):
+            typer.echo(f"{r.outcome}: {r.stream or r.stage} #{r.id}: {r.error}")
     if any(check.bad_config for check in failed):
         raise typer.Exit(2)
-    if failed or summary is None or not summary.ok:
+    if failed or summary is None or not summary.ok or unfinished:
         raise typer.Exit(1)
 
 
