@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 EXTRA_HINT = "if your org has it, list it under `extra_fields:` of this stream"
 Step = tuple[str, int | None]
@@ -141,3 +141,17 @@ class Dialect:
     def filter_field(self, path: str) -> str:
         """A source filter's field as the CRM's query names it."""
         return path
+
+    def api_url(self, source: Any) -> str | None:
+        """The base URL of the source's API (what a preflight resolves and connects to).
+
+        None when the CRM has no fixed base URL: the preflight then only checks the login.
+        """
+        return None
+
+    def record_url(self, source: Any, object: str, record_id: str) -> str | None:
+        """A link that opens the record in the CRM's own app, or None when it cannot be built.
+
+        Built from the source's settings alone (no call: ``explain`` works without secrets).
+        """
+        return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from connectors.dialect import (
     Dialect,
@@ -46,6 +46,21 @@ class SalesforceDialect(Dialect):
     def modified_field(self, object: str) -> str:
         """SystemModstamp: it moves on every change, system updates included."""
         return "SystemModstamp"
+
+    def api_url(self, source: Any) -> str:
+        """The org's instance URL."""
+        return str(source.instance_url)
+
+    def record_url(self, source: Any, object: str, record_id: str) -> str | None:
+        """``{instance}/lightning/r/{object}/{id}/view``.
+
+        The instance's My Domain URL (``…my.salesforce.com``) redirects a Lightning path to
+        the org's ``…lightning.force.com`` host, so the configured instance URL is enough.
+        """
+        instance = str(source.instance_url or "").rstrip("/")
+        if not instance or not record_id:
+            return None
+        return f"{instance}/lightning/r/{object}/{record_id}/view"
 
     def read_path(
         self,

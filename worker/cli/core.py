@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from partnerplan.config import config_dir
-from partnerplan.errors import ConfigurationError
-from partnerplan.logs import redact
-from plans import migrate
-from plans.db import make_engine
 from worker.cli.options import ConfigOption, DatabaseOption
-from worker.project import load_project
 
 STARTER = Path(__file__).resolve().parent.parent / "starter"
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 
 
 def init(
-    directory: Annotated[Path, typer.Argument(help="Where to write the starter config.")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Where to write the starter config.")
+    ],
     force: Annotated[bool, typer.Option(help="Overwrite files that already exist.")] = False,
 ) -> None:
     """Write a commented starter config that a new user fills in."""
+    import shutil
+
+    from partnerplan.errors import ConfigurationError
+
     written = 0
     for source in sorted(STARTER.rglob("*")):
         if source.is_dir() or source.name.startswith("__"):
@@ -39,32 +38,31 @@ def init(
         written += 1
     typer.echo(
         f"Wrote {written} files to {directory}. Next: set the variables named in "
-        f"{directory / 'settings.yaml'}, then `partnerplan validate --config {directory}`."
+        f"{directory / 'settings.yaml'} (`partnerplan sandbox serve --format env` prints them "
+        f"for the local sandbox CRMs), then `partnerplan validate --config {directory}`."
     )
 
 
 def validate(config: ConfigOption = None) -> None:
     """Check every config file; print problems as FILE:LINE: message and exit 2 if any."""
+    from partnerplan.config import config_dir
+    from partnerplan.logs import redact
+    from worker.project import load_project
+
     project = load_project(config_dir(config))
     for warning in project.warnings:
         typer.echo(redact(warning.render()), err=True)
     typer.echo(f"{project.root}: configuration is valid")
 
 
-def resolve_database_url(config: Path | None, database_url: str | None) -> str | None:
-    """``--database-url``, else ``DATABASE_URL``/settings.yaml, else the SQLite default."""
-    if database_url:
-        return database_url
-    root = config_dir(config)
-    if (root / "settings.yaml").exists():
-        return load_project(root).settings.database_url or None
-    return None
-
-
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
-    """Create or migrate the store's tables to the latest schema."""
-    engine = make_engine(resolve_database_url(config, database_url))
+    """Create or migrate the store's tables to the latest schema (needs no CRM secret)."""
+    from plans import migrate
+    from plans.db import make_engine
+    from worker.cli.store import database_url as resolve
+
+    engine = make_engine(resolve(config, database_url))
     migrate.upgrade(engine)
     typer.echo(f"database at revision {migrate.current(engine)}")
 
