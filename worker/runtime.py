@@ -41,6 +41,7 @@ def retry_policy(
     budget = settings.retries
     return RetryPolicy(
         attempts=budget.attempts,
+        backoff=budget.first_wait_seconds,
         max_backoff=budget.max_wait_seconds,
         give_up_after=budget.give_up_after_seconds,
         on_retry=on_retry,

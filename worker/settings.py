@@ -80,6 +80,8 @@ class Retries(StrictModel):
 
     attempts: int = Field(default=6, ge=1, le=20)
     """Tries per call, the first included."""
+    first_wait_seconds: float = Field(default=1.0, ge=0)
+    """The pause before the first retry; each further one doubles it (up to the cap)."""
     max_wait_seconds: float = Field(default=30, gt=0)
     """Cap on one backoff pause (a CRM's own Retry-After is honoured whatever its length)."""
     give_up_after_seconds: float = Field(default=90, gt=0)
