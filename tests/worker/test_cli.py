@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect
 
 from plans import migrate
@@ -160,3 +162,29 @@ def test_an_interrupted_command_exits_130_without_a_traceback(tmp_path, monkeypa
     monkeypatch.setattr(project, "load_project", interrupted)
     assert run(["validate", "--config", str(tmp_path)]) == 130
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_validate_warns_of_a_plan_for_a_partner_the_store_never_saw(tmp_path, capsys):
+    """With a store, a plan whose partner no sync brought in is a warning at its line."""
+    from sqlmodel import Session
+
+    from plans.db import create_all
+    from plans.store import PartnerRow
+
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "config", config)
+    db = tmp_path / "store.db"
+    engine = make_engine(f"sqlite:///{db}")
+    create_all(engine)
+    with Session(engine) as session:
+        session.add(PartnerRow(key="P-00001", name="One"))
+        session.commit()
+    engine.dispose()
+    env = {"DATABASE_URL": f"sqlite:///{db}", "SF_CLIENT_ID": "x1234", "SF_CLIENT_SECRET": "y1234"}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**env, "HUBSPOT_TOKEN": "z1234"}.items():
+            patch.setenv(name, value)
+        assert run(["validate", "--config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: partner 'P-00002' of plan" in err
+    assert "partner 'P-00001'" not in err

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from worker.cli.options import ConfigOption, DatabaseOption
+
+if TYPE_CHECKING:
+    from partnerplan.errors import Problem
+    from worker.project import Project
 
 STARTER = Path(__file__).resolve().parent.parent / "starter"
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
@@ -50,9 +54,45 @@ def validate(config: ConfigOption = None) -> None:
     from worker.project import load_project
 
     project = load_project(config_dir(config))
-    for warning in project.warnings:
+    for warning in [*project.warnings, *_unknown_partners(project)]:
         typer.echo(redact(warning.render()), err=True)
     typer.echo(f"{project.root}: configuration is valid")
+
+
+def _unknown_partners(project: Project) -> list[Problem]:
+    """A warning per plan whose partner the store has never seen (when there is a store).
+
+    The CRM decides which partners exist, so a plan for a key no sync has brought in is most
+    likely a typo, or a partner not yet flagged in the CRM; it would show "no data" forever.
+    Without a store (before the first run) there is nothing to check against.
+    """
+    from sqlalchemy import select
+    from sqlmodel import Session, col
+
+    from partnerplan.errors import ConfigurationError, Problem
+    from plans.store import PartnerRow
+    from worker.cli.store import open_store
+
+    try:
+        engine = open_store(project.root, None)
+    except ConfigurationError:
+        return []
+    with Session(engine) as session:
+        known = set(session.scalars(select(col(PartnerRow.key))))
+    engine.dispose()
+    if not known:
+        return []
+    return [
+        Problem(
+            plan.file,
+            plan.partner_line or plan.line,
+            f"partner {plan.partner_key!r} of plan {plan.key!r} is not in the store: no sync "
+            "has brought it in; check the key (Partner_Key__c / partner_key in the CRM)",
+            severity="warning",
+        )
+        for plan in project.plans.plans
+        if plan.partner_key not in known
+    ]
 
 
 @db_app.command("upgrade")
