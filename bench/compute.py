@@ -9,6 +9,9 @@ partner gets one active 2026-Q4 plan with the same ten targets (money in USD and
 attribute-dated counts, a distinct count). The figures are printed and written to
 ``bench/results/compute-<date>-<db>.json``; they are never asserted in a test (they depend on
 the machine). The target is <= 10 s for the first compute on either database.
+
+Then :mod:`bench.history` fills the plans' quarter with a snapshot per target per day (the worst
+case) and measures the history's size against the activity table's.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from bench import history as history_bench
 from plans.catalogue import load_catalogue
 from plans.db import create_all, make_engine
 from plans.engine import compute_progress
@@ -221,6 +225,7 @@ def run(db: str, partners: int, activities: int) -> dict[str, Any]:
             session.commit()
             sync_s = time.perf_counter() - started
         figures: dict[str, Any] = {}
+        snapshots: dict[str, int] = {}
         for label, moment in (
             ("first", datetime(2026, 11, 27, tzinfo=UTC)),
             ("unchanged", datetime(2026, 11, 27, 12, tzinfo=UTC)),
@@ -237,6 +242,13 @@ def run(db: str, partners: int, activities: int) -> dict[str, Any]:
                     "changed": len(result.changed_target_ids),
                     "statements": result.statements,
                 }
+                snapshots[label] = history_bench.count(engine)
+        print(f"[{db}] history: a snapshot per target per day of the quarter ...")
+        history_figures = history_bench.figures(
+            engine,
+            after_first=snapshots["first"],
+            after_unchanged=snapshots["unchanged"],
+        )
         return {
             "db": db,
             "partners": partners,
@@ -246,6 +258,7 @@ def run(db: str, partners: int, activities: int) -> dict[str, Any]:
             "load_seconds": round(load_s, 1),
             "sync_plans_seconds": round(sync_s, 1),
             "compute": figures,
+            "history": history_figures,
             "machine": {
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),

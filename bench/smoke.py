@@ -59,6 +59,9 @@ def problems(figures: dict[str, Any]) -> list[str]:
         expected = figures["scale"] * 10
         if computed["targets"] != expected:
             found.append(f"compute: {computed['targets']} targets, expected {expected}")
+        kept = figures["compute"].get("history") or {}
+        if not kept.get("snapshots_worst_case") or not kept.get("history_table_bytes"):
+            found.append("history: no snapshots or no size measured (bench/history.py)")
     if not figures["mapping_alone"]["records_per_s"]:
         found.append("mapping alone mapped no records")
     if not figures["rss"]["small"]["maxrss_mib"]:

@@ -154,3 +154,17 @@ class Dialect:
     def filter_field(self, path: str) -> str:
         """A source filter's field as the CRM's query names it."""
         return path
+
+    def api_url(self, source: Any) -> str | None:
+        """The base URL of the source's API (what a preflight resolves and connects to).
+
+        None when the CRM has no fixed base URL: the preflight then only checks the login.
+        """
+        return None
+
+    def record_url(self, source: Any, object: str, record_id: str) -> str | None:
+        """A link that opens the record in the CRM's own app, or None when it cannot be built.
+
+        Built from the source's settings alone (no call: ``explain`` works without secrets).
+        """
+        return None

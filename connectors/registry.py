@@ -89,16 +89,9 @@ class Registry:
     ) -> Connector:
         """The connector of source ``name`` (Salesforce logs in on first use, not here).
 
-        Without an explicit ``retry`` (tests pass one that does not sleep), the source's
-        ``retry:`` settings decide.
+        ``retry`` is the worker's retry budget (settings.yaml's ``retries:``); tests pass one
+        that does not sleep; None is the connector's default.
         """
-        if retry is None:
-            policy = settings.retry
-            retry = RetryPolicy(
-                attempts=policy.attempts,
-                backoff=policy.backoff_seconds,
-                max_backoff=policy.max_backoff_seconds,
-            )
         return self.get(settings.type).connect(name, settings, retry)
 
     def settings_models(self) -> tuple[type[SourceSettings], ...]:

@@ -39,18 +39,6 @@ class Timeouts(StrictModel):
     read: float = Field(default=120, gt=0)
 
 
-class Retry(StrictModel):
-    """How long a source may retry a failing call before the stream is given up for this run.
-
-    The default tries 8 times with waits of 1, 2, 4 ... 60 s (about two minutes in all); a CRM's
-    own ``Retry-After`` is always honoured. Lower it to fail fast when a CRM is down.
-    """
-
-    attempts: int = Field(default=8, ge=1, le=20)
-    backoff_seconds: float = Field(default=1.0, ge=0)
-    max_backoff_seconds: float = Field(default=60.0, ge=0)
-
-
 class SourceSettings(StrictModel):
     """One CRM connection under ``sources:``; each CRM extends it with its own keys.
 
@@ -62,7 +50,6 @@ class SourceSettings(StrictModel):
         timeouts: Connect and read timeouts of every call.
         lookback_seconds: How far before the watermark each incremental pull starts, so that
             records committed late are read again rather than missed.
-        retry: How often and how long failing calls are retried.
     """
 
     type: str
@@ -70,4 +57,3 @@ class SourceSettings(StrictModel):
     budget_share: float = Field(default=0.5, gt=0, le=1)
     timeouts: Timeouts = Timeouts()
     lookback_seconds: int = Field(default=300, ge=0)
-    retry: Retry = Retry()

@@ -8,7 +8,8 @@ turns a file into one of those models or into a list of :class:`~partnerplan.err
   pydantic error's ``loc`` is then mapped back to the line of the key it names.
 * In ``settings.yaml`` only (``parse(..., expand=True)``), ``${VAR}`` and ``${VAR:-default}``
   are replaced from the environment, then from the secrets file named by
-  ``PARTNERPLAN_SECRETS_FILE``. ``$${`` escapes a literal. Every other file (plans, mappings,
+  ``PARTNERPLAN_SECRETS_FILE`` (a ``.env`` file, parsed by python-dotenv, private to its
+  owner). ``$${`` escapes a literal. Every other file (plans, mappings,
   metrics, write-back) keeps ``$`` as text: a plan key imported from a spreadsheet cell
   ``Q4-${HUBSPOT_TOKEN}`` must never become the token.
 * A field typed :data:`Secret` only accepts a value that came from the environment or the
@@ -26,14 +27,17 @@ import re
 import types
 import typing
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import yaml
+from dotenv import dotenv_values
 from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr, ValidationError
 
-from partnerplan.errors import ConfigProblems, Problem
+from partnerplan.errors import ConfigProblems, ConfigurationError, Problem
 from partnerplan.logs import register_secret
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -44,6 +48,24 @@ _ENV_REF = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 M = TypeVar("M", bound=BaseModel)
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser when PyYAML was built with it: ten times faster, with the same marks."""
+_UNSET_IS_BLANK: ContextVar[bool] = ContextVar("unset_is_blank", default=False)
+
+
+@contextmanager
+def unset_variables_blank() -> Iterator[None]:
+    """Inside this block an unset ``${VAR}`` reads as blank instead of being a problem.
+
+    For the commands that only read the store (``status``, ``runs``, ``explain``, ...): they
+    need the config's mappings and plans, never a CRM credential, so a machine that only
+    reports (or a newcomer right after ``make demo``) need not export CRM secrets first.
+    """
+    token = _UNSET_IS_BLANK.set(True)
+    try:
+        yield
+    finally:
+        _UNSET_IS_BLANK.reset(token)
+
+
 Loc = tuple[str | int, ...]
 
 
@@ -106,18 +128,43 @@ def _dotted(loc: Loc) -> str:
     return out
 
 
+SECRETS_FILE_MODE_MASK = 0o077
+"""Permission bits a secrets file may not have: any access for its group or for others."""
+
+
+def secrets_file_values(path: Path) -> dict[str, str]:
+    """The ``KEY=VALUE`` pairs of a secrets file, parsed by python-dotenv.
+
+    python-dotenv reads the format people write in ``.env`` files (``export``, quotes,
+    escapes, multi-line quoted values, ``# comments`` after an unquoted value), which a
+    hand-written ``partition("=")`` got wrong: it kept an inline comment in the value. A file
+    that its group or others may read is refused with the ``chmod`` that fixes it, before a
+    single value is read: a secret readable by every user of the machine is already leaked.
+
+    Raises:
+        ConfigurationError: the file is missing, unreadable, or readable by others.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ConfigurationError(
+            f"PARTNERPLAN_SECRETS_FILE={path}: cannot read it ({exc.strerror}); "
+            "point the variable at an existing file or unset it"
+        ) from None
+    if mode & SECRETS_FILE_MODE_MASK:
+        raise ConfigurationError(
+            f"PARTNERPLAN_SECRETS_FILE={path} is readable by other users "
+            f"(mode {mode & 0o777:o}); run `chmod 600 {path}`"
+        )
+    values = dotenv_values(path, interpolate=False, encoding="utf-8")
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def _secrets_file() -> dict[str, str]:
     path = os.environ.get("PARTNERPLAN_SECRETS_FILE")
     if not path:
         return {}
-    values: dict[str, str] = {}
-    for raw in Path(path).read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
-    return values
+    return secrets_file_values(Path(path))
 
 
 class _Builder:
@@ -178,6 +225,8 @@ class _Builder:
             if default is not None:
                 defaulted = True  # a default is written in YAML: never a secret's value
                 return default
+            if _UNSET_IS_BLANK.get():
+                return ""
             self.doc.problems.append(
                 Problem(
                     str(self.doc.path),

@@ -7,11 +7,13 @@ batches sized to stay under each database's bound-parameter limit, never row by 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import chain, islice
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -90,8 +92,25 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
         )
     engine = create_engine(resolved, json_serializer=json_dumps, **kwargs)
     if engine.dialect.name == "sqlite":
+        _private_file(engine.url.database)
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _private_file(database: str | None) -> None:
+    """Create a SQLite store file readable by its owner only (0600) before SQLite does.
+
+    SQLite creates a missing file with the process's umask (often 0644: every user of the
+    machine could read the partners' data) and gives its ``-wal`` / ``-shm`` files the
+    database file's own permissions, so creating the file private keeps all three private.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def create_all(engine: Engine) -> None:

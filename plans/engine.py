@@ -4,7 +4,8 @@
 (metric, period, filters, currency), runs one grouped aggregate per scope for all partners at
 once (:mod:`plans.evaluate`), turns each actual into progress
 (:mod:`plans.pacing`) and writes only the progress rows whose fingerprint changed,
-in one batched upsert. The number of statements grows with the number of distinct scopes, never
+in one batched upsert, with the day's snapshots of those whose values changed in one more
+(:mod:`plans.history`). The number of statements grows with the number of distinct scopes, never
 with the number of plans. The caller commits.
 
 Which plans: those whose status is in :data:`COMPUTED` (shared, changes requested, accepted,
@@ -20,7 +21,7 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from plans import history
 from plans.catalogue import Aggregate, Catalogue, Metric, Unit
 from plans.evaluate import Rates, Value, empty_value, evaluate
 from plans.lifecycle import COMPUTED as LIFECYCLE_COMPUTED
@@ -71,13 +73,15 @@ class ComputeResult:
 @dataclass(frozen=True, kw_only=True)
 class _Target(TargetDefinition):
     """A stored target as the engine computes it: with its plan's partner, period and the
-    fingerprint of its last stored progress."""
+    fingerprint and values of its last stored progress."""
 
     id: int
     plan_id: int
     partner_id: int | None
     period: Period
     fingerprint: str | None
+    previous: history.Values | None = None
+    previous_as_of: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,10 @@ def _load_targets(
             col(PlanRow.period_end),
             col(ProgressRow.fingerprint),
             col(PlanRow.score),
+            col(ProgressRow.actual),
+            col(ProgressRow.target),
+            col(ProgressRow.status),
+            col(ProgressRow.data_as_of),
         )
         .join(PlanRow, col(PlanRow.id) == col(TargetRow.plan_id))
         .outerjoin(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
@@ -139,6 +147,10 @@ def _load_targets(
             end,
             fingerprint,
             score,
+            last_actual,
+            last_target,
+            last_status,
+            last_as_of,
         ) = row
         scores[pid] = score
         targets.append(
@@ -154,6 +166,8 @@ def _load_targets(
                 phasing=phasing or {},
                 period=Period(start, end, name),
                 fingerprint=fingerprint,
+                previous=None if fingerprint is None else (last_actual, last_target, last_status),
+                previous_as_of=last_as_of,
             )
         )
     return targets, scores
@@ -200,6 +214,7 @@ def compute_progress(
     period_end_after: date | None = None,
     rates_source: str = CONFIG_SOURCE,
     trust: Mapping[str, KindTrust] | None = None,
+    history_retention_days: int | None = None,
 ) -> ComputeResult:
     """Compute and store the progress of every target of every computed plan.
 
@@ -219,6 +234,9 @@ def compute_progress(
         trust: per activity kind, whether its stored data is complete and as of when (the
             worker derives it from its streams); targets reading an untrusted kind keep their
             last good values. None trusts every kind, with ``data_as_of`` = ``as_of``.
+        history_retention_days: when given, the history of periods that ended more than this
+            many days before ``as_of`` is cut to their closing values
+            (:func:`plans.history.prune`; one more statement).
     """
     counter = _Counter()
     bind = session.connection()
@@ -234,6 +252,9 @@ def compute_progress(
             rates_source,
             trust,
         )
+        if history_retention_days is not None:
+            cutoff = as_of.date() - timedelta(days=history_retention_days)
+            history.prune(session, before=cutoff)
     finally:
         event.remove(bind, "before_cursor_execute", counter)
     result.statements = counter.count
@@ -267,9 +288,9 @@ def _compute(
     planned: list[tuple[_Target, Metric, list[Scope]]] = []
     data_as_of: dict[int, datetime | None] = {}
     for target in known:
-        parts = catalogue.components(target.metric)
-        kinds = {k for part in parts for k in part.kinds}
-        if rates_source != CONFIG_SOURCE and any(part.is_money for part in parts):
+        components = catalogue.components(target.metric)
+        kinds = {k for part in components for k in part.kinds}
+        if rates_source != CONFIG_SOURCE and any(part.is_money for part in components):
             kinds.add(RATE_KIND)  # converted with rates pulled from the CRM: they count too
         judged = verdict(kinds, trust)
         if not judged.trusted:
@@ -287,7 +308,7 @@ def _compute(
         default_currency=reporting,
     )
     values = _evaluate_all(session, catalogue, planned, rates)
-    rows, by_plan = [], defaultdict(list)
+    rows, snapshots, by_plan = [], [], defaultdict(list)
     now = datetime.now(UTC)
     for target, metric, scopes in planned:
         if target.partner_id is None:
@@ -314,7 +335,13 @@ def _compute(
         fingerprint = computed.fingerprint(version, target.partner_id)
         if fingerprint != target.fingerprint:
             rows.append(_row(target, computed, version, fingerprint, now, data_as_of[target.id]))
+        snapshot = history.snapshot_row(
+            target.id, target.period, as_of, computed, target.previous, target.previous_as_of
+        )
+        if snapshot is not None:
+            snapshots.append(snapshot)
     _write(session, rows)
+    history.write(session, snapshots)
     partial_plans = {t.plan_id for t in known if t.id in result.stale}
     _write_scores(session, {k: v for k, v in by_plan.items() if k not in partial_plans}, old_scores)
     result.changed_target_ids = {r["target_id"] for r in rows}

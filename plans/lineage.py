@@ -34,6 +34,22 @@ class LineageRow:
     day: str | None
     amount: Decimal | None
     currency: str | None
+    object: str = ""
+    name: str | None = None
+    """What people call the record (a deal's name, a course), when its mapping keeps one."""
+
+
+NAME_ATTRIBUTES = ("name", "title", "course", "certification", "campaign", "company", "contact")
+"""Attributes that name an activity's record, in the order tried (the mappings' words)."""
+
+
+def record_name(attributes: dict[str, Any] | None) -> str | None:
+    """The first naming attribute a record has (:data:`NAME_ATTRIBUTES`), else None."""
+    for key in NAME_ATTRIBUTES:
+        value = (attributes or {}).get(key)
+        if value not in (None, ""):
+            return str(value)
+    return None
 
 
 def _find_target(session: Session, plan_key: str, wanted: str) -> tuple[PlanRow, TargetRow]:
@@ -88,13 +104,28 @@ def _lineage(
             basis,
             ACTIVITY.c.amount,
             ACTIVITY.c.currency,
+            ACTIVITY.c.object,
+            ACTIVITY.c.attributes,
         )
         .where(and_(*where))
         .order_by(basis, ACTIVITY.c.record_id)
     )
     return [
-        LineageRow(metric.key, source, record_id, kind, status, _day(day), amount, currency)
-        for source, record_id, kind, status, day, amount, currency in session.execute(query)
+        LineageRow(
+            metric.key,
+            source,
+            record_id,
+            kind,
+            status,
+            _day(day),
+            amount,
+            currency,
+            object,
+            record_name(attributes),
+        )
+        for source, record_id, kind, status, day, amount, currency, object, attributes in (
+            session.execute(query)
+        )
     ]
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 from plans.catalogue import Catalogue
 from plans.engine import COMPUTED
 from plans.pacing import NO_DATA, Progress
-from plans.store import PlanRow, ProgressRow, TargetRow
+from plans.store import PlanRow, ProgressRow, SectionRow, TargetRow
 from plans.trust import KindTrust, verdict
 
 
@@ -38,6 +38,7 @@ class StatusLine:
         "partner_linked",
         "plan",
         "period",
+        "section",
         "target",
         "metric",
         "label",
@@ -71,6 +72,8 @@ class StatusLine:
     data_as_of: datetime | None
     stale: str | None = None
     """Why the values are the last good ones rather than current (the trust rule), or None."""
+    section: str = ""
+    """The plan section the target belongs to (two sections may track the same metric)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The line as flat :attr:`COLUMNS` → value (Decimal and datetime left as they are).
@@ -85,6 +88,7 @@ class StatusLine:
             "partner_linked": self.partner_linked,
             "plan": self.plan,
             "period": self.period,
+            "section": self.section,
             "target": self.target,
             "metric": self.metric,
             "label": self.label,
@@ -130,9 +134,10 @@ def status_lines(
     why it is stale. Frozen plans are final, never stale.
     """
     query = (
-        select(PlanRow, TargetRow, ProgressRow)
+        select(PlanRow, TargetRow, ProgressRow, col(SectionRow.name))
         .join(TargetRow, col(TargetRow.plan_id) == col(PlanRow.id))
         .outerjoin(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
+        .outerjoin(SectionRow, col(SectionRow.id) == col(TargetRow.section_id))
         .where(or_(col(ProgressRow.id).is_not(None), col(PlanRow.status).in_(COMPUTED)))
         .order_by(col(PlanRow.partner_key), col(PlanRow.key), col(TargetRow.id))
     )
@@ -141,7 +146,7 @@ def status_lines(
     if partner_keys:
         query = query.where(col(PlanRow.partner_key).in_(sorted(partner_keys)))
     lines = []
-    for plan, target, progress in session.execute(query):
+    for plan, target, progress, section in session.execute(query):
         metric = catalogue.metrics.get(target.metric) if catalogue is not None else None
         stale = None
         if trust is not None and catalogue is not None and plan.frozen_at is None:
@@ -166,6 +171,7 @@ def status_lines(
                 plan_score=plan.score,
                 data_as_of=progress.data_as_of if progress else None,
                 stale=stale,
+                section=section or "",
             )
         )
     return lines

@@ -1,8 +1,9 @@
 """The store's tables (SQLModel). Every natural key is unique and indexed.
 
 The tables follow the flow: partners and activities (what the mappings produced), the plans with
-their sections and targets (from ``config/plans``), progress (what the engine computed), and the
-state that makes the worker restartable: stream watermarks, runs, quarantine and push state.
+their sections and targets (from ``config/plans``), progress (what the engine computed) and its
+snapshots, and the state that makes the worker restartable: stream watermarks, runs, quarantine
+and push state.
 State is written in the same transaction as the data it describes (see ``worker``).
 
 Schema changes go through Alembic (``partnerplan/migrations``); a test checks that the
@@ -15,7 +16,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from plans.types import Money, UTCDateTime
@@ -217,6 +227,31 @@ class ProgressRow(SQLModel, table=True):
     computed_at: datetime | None = _utc()
     data_as_of: datetime | None = _utc()
     fingerprint: str = Field(max_length=64)
+
+
+class HistoryRow(SQLModel, table=True):
+    """A target's progress snapshots of one week: the history behind trends (:mod:`plans.history`).
+
+    The snapshots are packed in ``series`` as fixed-width records in day order (the format is
+    :data:`plans.history.RECORD`); ``last_day`` is the day of the last one. Packed by target and
+    week because a row per snapshot costs more in per-row overhead than the snapshot itself, and
+    a row per target would be rewritten, whole, every day of its period.
+    """
+
+    __tablename__ = "progress_history"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    target_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("target.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    week: date = Field(primary_key=True)
+    last_day: date
+    series: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class FxRateRow(SQLModel, table=True):

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from partnerplan.logs import configure
 from plans.db import create_all, make_engine
 from sandbox import Sandbox
 
@@ -28,6 +28,7 @@ REDIS_URL = os.environ.get("PARTNERPLAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
 _ENV_VARS = (
     "PARTNERPLAN_CONFIG",
     "PARTNERPLAN_SECRETS_FILE",
+    "PARTNERPLAN_LOG_LEVEL",  # the CLI sets it for the processes it starts
     "DATABASE_URL",
     "REDIS_URL",
     "SF_CLIENT_ID",
@@ -60,7 +61,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in _ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     yield
-    structlog.reset_defaults()
+    configure()  # back to the defaults a fresh process has
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOW = ("partnerplan", "connectors", "mappings", "plans", "writeback", "worker")
+FLOW = ("partnerplan", "connectors", "mappings", "plans", "report", "writeback", "worker")
 """The product packages in flow order: each may import only the ones before it."""
 SANDBOX = "sandbox"
 PACKAGES = (*FLOW, SANDBOX)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,9 @@ from plans.runs import SKIPPED as SKIPPED
 from plans.runs import SUCCEEDED as SUCCEEDED
 from plans.store import RunRow
 
+INVOCATION: ContextVar[str | None] = ContextVar("invocation", default=None)
+"""What started the runs being created (one ``partnerplan run``, one scheduler slot): stored
+in each run's details so that ``partnerplan runs`` lists one line per invocation."""
 STALE_AFTER = timedelta(seconds=int(os.environ.get("PARTNERPLAN_STALE_AFTER_SECONDS", "120")))
 """A running job silent for this long is presumed dead (heartbeats come every page)."""
 
@@ -35,6 +39,12 @@ STALE_AFTER = timedelta(seconds=int(os.environ.get("PARTNERPLAN_STALE_AFTER_SECO
 def now() -> datetime:
     """The current time, aware UTC (one place to freeze in tests)."""
     return datetime.now(UTC)
+
+
+def invocation() -> dict[str, str]:
+    """``{"invocation": key}`` inside an invocation (:data:`INVOCATION`), else ``{}``."""
+    key = INVOCATION.get()
+    return {"invocation": key} if key else {}
 
 
 def create(
@@ -56,7 +66,7 @@ def create(
         parent_id=parent_id,
         created_at=now(),
         outcome=PENDING,
-        details={"args": args or {}},
+        details={"args": args or {}, **invocation()},
     )
     session.add(run)
     session.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,9 +67,10 @@ def _advisory(engine: Engine, name: str, wait: bool) -> Iterator[bool]:
 @contextmanager
 def _flock(database: Path, name: str, wait: bool) -> Iterator[bool]:
     folder = database.with_name(database.name + ".locks")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, like the store itself
     safe = hashlib.sha256(name.encode()).hexdigest()[:24]
-    with (folder / f"{safe}.lock").open("a+") as handle:
+    descriptor = os.open(folder / f"{safe}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    with os.fdopen(descriptor, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

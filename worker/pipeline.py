@@ -18,13 +18,13 @@ from connectors.base import Connector
 from connectors.crms import REGISTRY
 from connectors.settings import SourceSettings
 from partnerplan.errors import ConfigurationError
-from partnerplan.logs import get_logger, redact
+from partnerplan.logs import bind_run, get_logger, redact
 from plans.db import session_scope
 from plans.engine import compute_progress as compute
 from plans.ingest import resolve_partners
 from plans.planstore import sync_plans
 from plans.store import RunRow
-from worker import jobs, locks
+from worker import jobs, locks, verdict
 from worker.dispatch import Dispatcher
 from worker.project import Project
 from worker.pull import pull_and_store
@@ -99,14 +99,15 @@ def execute(ctx: Context, stage: str, run_id: int) -> str | None:
         log.info("run already taken or finished", run_id=run_id, stage=stage)
         return None
     body = STAGES[stage]
-    try:
-        return body(ctx, run)
-    except ConfigurationError as exc:
-        _fail(ctx, run, exc, final=True)
-        raise
-    except Exception as exc:
-        _fail(ctx, run, exc, final=run.attempts >= ctx.max_attempts)
-        raise
+    with bind_run(run_id, stage, run.stream):  # run id, stage, stream on every event
+        try:
+            return body(ctx, run)
+        except ConfigurationError as exc:
+            _fail(ctx, run, exc, final=True)
+            raise
+        except Exception as exc:
+            _fail(ctx, run, exc, final=run.attempts >= ctx.max_attempts)
+            raise
 
 
 def _fail(ctx: Context, run: RunRow, exc: Exception, *, final: bool) -> None:
@@ -162,14 +163,15 @@ def sync_stream(ctx: Context, run: RunRow) -> str:
             ctx.observer,
             full=bool(args.get("full")),
         )
-    outcome = pulled.outcome
+    share = ctx.project.settings.max_quarantined_share  # too many quarantined: the sync failed
+    outcome, error = verdict.judge(ctx.engine, run.id, pulled.outcome, pulled.error, share)
     next_runs: list[RunRow] = []
     with session_scope(ctx.engine) as session:
         jobs.finish(
             session,
             run.id,
             outcome,
-            error=pulled.error,
+            error=error,
             details={"touched_partners": sorted(pulled.touched), "recovered": pulled.recovered},
         )
         if args.get("chain", True) and (pulled.touched or pulled.recovered):
@@ -217,6 +219,7 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
             partner_ids=scope,
             trust=kind_trust(session, ctx.project.mappings),
             rates_source=ctx.project.plans.rates_source,
+            history_retention_days=settings.history_retention_days,
         )
         jobs.finish(
             session,

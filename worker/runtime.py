@@ -8,14 +8,44 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from connectors.base import Connector
+from connectors.crms import REGISTRY
+from connectors.retry import RetryPolicy
+from connectors.settings import SourceSettings
 from partnerplan.config import config_dir
 from plans.db import make_engine
+from worker import metrics
 from worker.dispatch import Dispatcher, InlineDispatcher
 from worker.pipeline import MAX_ATTEMPTS, Context, NullObserver, Observer
 from worker.project import load_project
+from worker.settings import Settings
+
+RetryListener = Callable[[int, float, BaseException | None], None]
+"""Told of each retried CRM call: (attempt, wait in seconds, the error)."""
+
+
+def retry_policy(
+    settings: Settings, source: str, kind: str, show: RetryListener | None = None
+) -> RetryPolicy:
+    """The retry budget of settings.yaml's ``retries:``; each retry is counted, and shown."""
+
+    def on_retry(attempt: int, wait: float, error: BaseException | None) -> None:
+        metrics.count_retry(source, kind, error)
+        if show is not None:
+            show(attempt, wait, error)
+
+    budget = settings.retries
+    return RetryPolicy(
+        attempts=budget.attempts,
+        backoff=budget.first_wait_seconds,
+        max_backoff=budget.max_wait_seconds,
+        give_up_after=budget.give_up_after_seconds,
+        on_retry=on_retry,
+    )
 
 
 def build_context(
@@ -24,17 +54,26 @@ def build_context(
     config: Path | None = None,
     database_url: str | None = None,
     observer: Observer | None = None,
+    show_retry: RetryListener | None = None,
 ) -> Context:
     """Load and validate the config, open the store, and wire the dispatcher.
 
     An inline dispatcher means no broker will retry a failed run, so it fails on its first try.
+    Connectors retry within the budget of settings.yaml's ``retries:``; ``show_retry`` is told
+    of each retry (the CLI shows it on the stream's progress line).
     """
     project = load_project(config_dir(config))
     url = database_url or os.environ.get("DATABASE_URL") or project.settings.database_url
+
+    def connect(name: str, source: SourceSettings) -> Connector:
+        policy = retry_policy(project.settings, name, source.type, show_retry)
+        return REGISTRY.connect(name, source, policy)
+
     return Context(
         project=project,
         engine=make_engine(url),
         dispatcher=dispatcher,
+        connector_factory=connect,
         observer=observer or NullObserver(),
         max_attempts=1 if isinstance(dispatcher, InlineDispatcher) else MAX_ATTEMPTS,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 from functools import cache, reduce
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import Field, create_model, field_validator
@@ -74,6 +75,19 @@ class StatusThresholds(StrictModel):
     at_risk: float = Field(default=0.7, gt=0)
 
 
+class Retries(StrictModel):
+    """How long a CRM call that fails for a transient reason is retried (the retry budget)."""
+
+    attempts: int = Field(default=6, ge=1, le=20)
+    """Tries per call, the first included."""
+    first_wait_seconds: float = Field(default=1.0, ge=0)
+    """The pause before the first retry; each further one doubles it (up to the cap)."""
+    max_wait_seconds: float = Field(default=30, gt=0)
+    """Cap on one backoff pause (a CRM's own Retry-After is honoured whatever its length)."""
+    give_up_after_seconds: float = Field(default=90, gt=0)
+    """Seconds one call may spend retrying in all before the stream fails."""
+
+
 class Settings(StrictModel):
     """The whole of ``settings.yaml``; validate through :func:`settings_model`."""
 
@@ -88,6 +102,29 @@ class Settings(StrictModel):
     status_thresholds: StatusThresholds = StatusThresholds()
     stale_after_minutes: int = Field(default=120, gt=0)
     """A stream whose last successful sync is older than this is shown as stale."""
+    history_retention_days: int = Field(default=400, ge=1)
+    """Days after a period ends that its daily progress snapshots are kept; then only its
+    closing values stay."""
+    retries: Retries = Retries()
+    max_quarantined_share: float = Field(default=0.1, ge=0, le=1)
+    """A sync fails when more than this share of its stream's records wait in quarantine;
+    fewer quarantined records make it "succeeded with warnings" (:mod:`worker.verdict`)."""
+    timezone: str = "UTC"
+    """The time zone the schedules' cron expressions are read in (an IANA name)."""
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """The port of ``/metrics`` and ``/healthz`` (worker and scheduler); None: their default."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Paris' or "
+                "'America/New_York'"
+            ) from None
+        return value
 
     def kinds(self) -> dict[str, str]:
         """Each source's CRM kind."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from connectors.dialect import (
     Dialect,
@@ -17,6 +17,8 @@ from connectors.hubspot.schema import SCHEMAS, TOP_LEVEL, custom_name, standard_
 
 BATCH_SIZE = 100
 """Inputs per batch write: HubSpot's maximum."""
+OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "tickets": "0-5"}
+"""HubSpot's object type ids of the standard objects (record pages are addressed by them)."""
 ASSOCIATE_BATCH = 100
 """Pairs per v4 association create call (kept at the write batch size)."""
 
@@ -82,6 +84,28 @@ class HubSpotDialect(Dialect):
                 fetch=name, error=unknown_field(f"HubSpot {object}", name, schema.fields)
             )
         return FieldUse(fetch=name, picklist=schema.picklists.get(name))
+
+    def api_url(self, source: Any) -> str:
+        """The API host (``https://api.hubapi.com`` unless settings say otherwise)."""
+        return str(source.base_url)
+
+    def record_url(self, source: Any, object: str, record_id: str) -> str | None:
+        """``{app_url}/contacts/{portal_id}/record/{object type id}/{id}``.
+
+        The portal id (the "Hub ID") is in no record: a client reads it from
+        ``GET /account-info/v3/details`` (``portalId``; ``uiDomain`` is the app host, e.g.
+        ``app-eu1.hubspot.com``), and partnerplan takes both from the source's ``portal_id``
+        and ``app_url`` settings, so that ``explain`` makes no call and needs no token.
+        Assumption: record pages are addressed by object type id, known here for the
+        standard objects (:data:`OBJECT_TYPE_IDS`); a custom object's ``2-…`` id is only
+        known to the portal, so its records get no link.
+        """
+        portal = getattr(source, "portal_id", None)
+        type_id = OBJECT_TYPE_IDS.get(object)
+        if not portal or not type_id or not record_id:
+            return None
+        app = str(getattr(source, "app_url", "https://app.hubspot.com")).rstrip("/")
+        return f"{app}/contacts/{portal}/record/{type_id}/{record_id}"
 
     def filter_field(self, path: str) -> str:
         """Search filters name the property itself, not its place in the record."""

@@ -16,9 +16,14 @@ class HubSpotSource(SourceSettings):
     ``search_lag_seconds``: HubSpot's search index trails writes by seconds to minutes. A pull
     reads everything search shows up to now, but its watermark stops this far before now, so
     the next run reads that stretch again and gets what search had not indexed yet.
+    ``portal_id`` and ``app_url``: the portal's id ("Hub ID") and app host, for links to
+    records (``partnerplan explain``); ``GET /account-info/v3/details`` answers both
+    (``portalId``, ``uiDomain``).
     """
 
     type: Literal["hubspot"]
     base_url: str = "https://api.hubapi.com"
     token: Secret
     search_lag_seconds: int = Field(default=120, ge=0)
+    portal_id: int | None = None
+    app_url: str = "https://app.hubspot.com"

@@ -162,6 +162,8 @@ class SalesforceAuth:
             body = response.json()
         except ValueError:
             body = {}
+        if not isinstance(body, dict):  # a wrong token_url answers Salesforce's error list
+            body = {}
         if response.status_code != 200 or not body.get("access_token"):
             reason = f"{body.get('error', response.status_code)}: {body.get('error_description')}"
             raise AuthenticationFailed(

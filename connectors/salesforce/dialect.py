@@ -52,6 +52,21 @@ class SalesforceDialect(Dialect):
         """SystemModstamp: it moves on every change, system updates included."""
         return "SystemModstamp"
 
+    def api_url(self, source: Any) -> str:
+        """The org's instance URL."""
+        return str(source.instance_url)
+
+    def record_url(self, source: Any, object: str, record_id: str) -> str | None:
+        """``{instance}/lightning/r/{object}/{id}/view``.
+
+        The instance's My Domain URL (``…my.salesforce.com``) redirects a Lightning path to
+        the org's ``…lightning.force.com`` host, so the configured instance URL is enough.
+        """
+        instance = str(source.instance_url or "").rstrip("/")
+        if not instance or not record_id:
+            return None
+        return f"{instance}/lightning/r/{object}/{record_id}/view"
+
     def read_path(
         self,
         object: str,

@@ -105,3 +105,84 @@ def test_enqueue_run_puts_work_on_the_queue_for_the_workers(
     pool.start()
     pool.join()
     assert {r.outcome for r in flow.runs()} == {"succeeded"}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_partnerplan_worker_logs_json_serves_health_and_metrics(
+    make_flow, pg_schema, redis_url, capsys
+):
+    """`partnerplan worker`: JSON log lines only, /healthz ok, /metrics moving after a run."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.e2e.conftest import REPO
+    from worker.cli import run as cli
+
+    flow = make_flow(database_url=pg_url(pg_schema))
+    migrate.upgrade(make_engine(flow.database_url))
+    namespace = f"pp-test-{uuid.uuid4().hex[:8]}"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": flow.database_url,
+        "PARTNERPLAN_BROKER_NAMESPACE": namespace,
+    }
+    command = [sys.executable, "-m", "worker.cli", "--log-level", "info", "worker"]
+    command += ["--config", str(flow.config), "--processes", "1", "--threads", "2"]
+    command += ["--metrics-port", str(port)]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    events: list[dict] = []
+
+    def until(event: str) -> dict:
+        assert process.stderr is not None
+        for line in process.stderr:
+            events.append(json.loads(line))  # every line is JSON, Dramatiq's own included
+            if events[-1]["event"] == event:
+                return events[-1]
+        raise AssertionError(f"the worker stopped before logging {event!r}: {events[-5:]}")
+
+    def get(path: str) -> str:
+        url = f"http://127.0.0.1:{port}{path}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.read().decode()
+
+    try:
+        until("metrics_server_started")
+        health = get("/healthz")
+        monkeypatch_env = {"REDIS_URL": redis_url, "PARTNERPLAN_BROKER_NAMESPACE": namespace}
+        os.environ.update(monkeypatch_env)
+        try:
+            args = ["enqueue", "run", "--config", str(flow.config)]
+            assert cli([*args, "--database-url", flow.database_url]) == 0
+        finally:
+            for name in monkeypatch_env:
+                os.environ.pop(name, None)
+        until("push finished")
+        scraped = get("/metrics")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        client = redis.Redis.from_url(redis_url)
+        keys = client.keys(f"{namespace}*")
+        if keys:
+            client.delete(*keys)
+    assert "ok\n" == health
+    assert 'partnerplan_records_pulled_total{source="salesforce",stream="sf_opportunities"}' in (
+        scraped
+    )
+    assert "dramatiq_messages_total" in scraped
+    assert any(e.get("logger", "").startswith("dramatiq") for e in events)
+    assert all("run_id" in e for e in events if e.get("logger") == "writeback.push")

@@ -110,3 +110,52 @@ def test_quarantine_list_then_retry_after_fixing_the_mapping(tmp_path, capsys, m
     assert "1 records mapped and stored, 0 still quarantined" in capsys.readouterr().out
     assert run(["quarantine", "list", "--database-url", url, "-c", str(root), "-f", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_mappings_test_csv_lists_mapped_and_quarantined_records(tmp_path, capsys):
+    """`--format csv`: one row per record, mapped or quarantined, with the reason."""
+    import csv
+    import io
+
+    root = _config(tmp_path)
+    sample = _good_and_bad(tmp_path)
+    args = ["mappings", "test", "sf_deal_registrations", "--sample", str(sample), "-c", str(root)]
+    assert run([*args, "--format", "csv"]) == 1
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [
+        ("mapped", "a00000000000001AAA", False),
+        ("quarantined", "a00000000000002AAA", True),
+    ] == [(r["result"], r["record_id"], "'12,5' is not a number" in r["reason"]) for r in rows]
+
+
+def test_quarantine_list_groups_records_by_reason_with_a_count(tmp_path, capsys):
+    """Many records failing for one reason make one line with their count and examples."""
+    import csv
+    import io
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from plans.ingest import store_batch
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = make_engine(url)
+    create_all(engine)
+    root = _config(tmp_path)
+    records = json.loads((SAMPLES / "sf_deal_registrations.json").read_text())
+    bad = next(r for r in records if r["Id"] == "a00000000000002AAA")
+    many = [{**bad, "Id": f"a0000000000{n:04d}AAA"} for n in range(40)]
+    from mappings.loader import load_mappings
+
+    mappings, _ = load_mappings(root / "mappings")
+    stream = mappings.stream("sf_deal_registrations")
+    with Session(engine) as session:
+        store_batch(session, "salesforce", stream.name, stream.map_many(many), datetime.now(UTC))
+        session.commit()
+    base = ["quarantine", "list", "--database-url", url, "-c", str(root), "-f", "csv"]
+    assert run(base) == 0
+    grouped = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert run([*base, "--records"]) == 0
+    each = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [("sf_deal_registrations", "40")] == [(g["stream"], g["records"]) for g in grouped]
+    assert 40 == len(each)

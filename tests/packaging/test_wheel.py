@@ -35,7 +35,16 @@ import pytest
 pytestmark = pytest.mark.slow  # ~20 s on 2 busy cores: a wheel build, a virtualenv, 5 processes
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("partnerplan", "connectors", "mappings", "plans", "writeback", "worker", "sandbox")
+PACKAGES = (
+    "partnerplan",
+    "connectors",
+    "mappings",
+    "plans",
+    "report",
+    "writeback",
+    "worker",
+    "sandbox",
+)
 NOT_SOURCE_AT_ROOT = {".git", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache", "demo"}
 NOT_SOURCE_AT_ROOT |= {"build", "dist"}  # a stale build/lib would put moved modules back
 NOT_SOURCE_ANYWHERE = ("__pycache__", "*.pyc", "*.egg-info", "*.db", "*.db-*")
@@ -45,6 +54,8 @@ NEEDED_AT_RUN_TIME = (
     "plans/metrics.yaml",
     "plans/migrations/env.py",
     "plans/migrations/script.py.mako",
+    "report/templates/plan.html.j2",
+    "report/templates/report.css",
     "worker/cli/__init__.py",
     "worker/starter/settings.yaml",
     "partnerplan/crm/salesforce/sfdx-project.json",
@@ -155,7 +166,7 @@ def elsewhere(tmp_path: Path) -> Path:
 
 
 def test_wheel_holds_the_stage_packages_and_nothing_else(names):
-    """The wheel's top level is the seven stage packages and its metadata: no tests/, bench/."""
+    """The wheel's top level is the eight stage packages and its metadata: no tests/, bench/."""
     top = {name.split("/")[0] for name in names}
     metadata = {name for name in top if name.endswith(".dist-info")}
     assert 1 == len(metadata)

@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from partnerplan.config import Secret, StrictModel, load, parse, validate
-from partnerplan.errors import ConfigProblems
+from partnerplan.config import (
+    Secret,
+    StrictModel,
+    load,
+    parse,
+    secrets_file_values,
+    unset_variables_blank,
+    validate,
+)
+from partnerplan.errors import ConfigProblems, ConfigurationError
 from worker.cli import run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -72,9 +80,45 @@ def test_secret_from_env_is_accepted_and_hidden_in_repr(tmp_path, monkeypatch):
 def test_secrets_file_supplies_variables(tmp_path, monkeypatch):
     """KEY=VALUE lines in PARTNERPLAN_SECRETS_FILE resolve `${KEY}` like the environment."""
     secrets = _write(tmp_path, f"# comment\nexport PP_TOKEN='{SECRET_VALUE}'\n", "secrets.env")
+    secrets.chmod(0o600)
     monkeypatch.setenv("PARTNERPLAN_SECRETS_FILE", str(secrets))
     model = load(_write(tmp_path, "name: x\ninner:\n  token: ${PP_TOKEN}\n"), Outer, expand=True)
     assert model.inner.token.get_secret_value() == SECRET_VALUE
+
+
+def test_secrets_file_is_parsed_as_a_dotenv_file(tmp_path):
+    """Inline comments, quotes, escapes and `export` are read as a .env file means them."""
+    text = (
+        "A=plain # an inline comment\n"
+        "export B='single # kept'\n"
+        'C="double\\nline"\n'
+        "D=\n"
+        "# E=commented out\n"
+    )
+    path = _write(tmp_path, text, "secrets.env")
+    path.chmod(0o600)
+    assert {"A": "plain", "B": "single # kept", "C": "double\nline", "D": ""} == (
+        secrets_file_values(path)
+    )
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644])
+def test_a_secrets_file_others_can_read_is_refused_with_the_chmod(tmp_path, mode):
+    """A secrets file readable by its group or others is refused, naming `chmod 600 FILE`."""
+    path = _write(tmp_path, "PP_TOKEN=x\n", "secrets.env")
+    path.chmod(mode)
+    with pytest.raises(ConfigurationError) as caught:
+        secrets_file_values(path)
+    assert f"run `chmod 600 {path}`" in str(caught.value)
+
+
+def test_unset_variables_read_blank_only_inside_the_block(tmp_path):
+    """Read-only commands read an unset `${VAR}` as blank; everywhere else it is a problem."""
+    path = _write(tmp_path, "name: ${PP_UNSET}\ninner: {token: ''}\n")
+    with unset_variables_blank():
+        assert "" == load(path, Outer, expand=True).name
+    with pytest.raises(ConfigProblems):
+        load(path, Outer, expand=True)
 
 
 def test_env_default_and_escape(tmp_path):

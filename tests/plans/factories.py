@@ -27,6 +27,7 @@ STATUS_COLUMNS = [
     "partner_linked",
     "plan",
     "period",
+    "section",
     "target",
     "metric",
     "label",

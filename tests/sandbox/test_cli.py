@@ -17,6 +17,7 @@ import threading
 import pytest
 import typer
 import urllib3
+import yaml
 
 from sandbox.server import render_text, serve
 from worker.cli import app, run
@@ -89,8 +90,9 @@ def test_bad_data_file_and_faults_exit_2(tmp_path, capsys):
 def test_without_the_extra_the_help_lists_every_command_and_how_to_install_it():
     """Without trustme, `partnerplan --help` exits 0, lists every command, and names the extra."""
     result = _cli_hiding("trustme", "--help")
-    listed = re.findall(r"^│ ([a-z][\w-]*) ", result.stdout, flags=re.MULTILINE)
-    (sandbox_row,) = [line for line in result.stdout.splitlines() if line.startswith("│ sandbox ")]
+    commands = result.stdout.split("Commands:", 1)[1]
+    listed = re.findall(r"^  ([a-z][\w-]*) ", commands, flags=re.MULTILINE)
+    (sandbox_row,) = [line for line in commands.splitlines() if line.startswith("  sandbox ")]
     assert (0, list(typer.main.get_command(app).commands)) == (result.returncode, listed)
     assert INSTALL_HINT in sandbox_row
 
@@ -110,6 +112,30 @@ def test_without_the_extra_sandbox_serve_exits_2_naming_the_extra(args):
 
 def test_an_import_error_of_our_own_is_not_taken_for_the_missing_extra():
     """A first-party module failing to import is a bug: a traceback and exit 1, not the hint."""
-    result = _cli_hiding("sandbox.server", "--help")
+    result = _cli_hiding("sandbox.server", "sandbox", "serve", "--scale", "1")
     assert 1 == result.returncode
     assert "ModuleNotFoundError" in result.stderr and INSTALL_HINT not in result.stderr
+
+
+def test_env_format_exports_exactly_the_variables_the_starter_settings_read():
+    """`serve --format env` names each `${VAR}` of `partnerplan init`'s settings.yaml but the
+    store and queue URLs, and quotes values for a shell."""
+    from pathlib import Path
+
+    from worker.cli.sandbox import render_env
+
+    starter = Path(__file__).resolve().parents[2] / "worker" / "starter" / "settings.yaml"
+    values = json.dumps(yaml.safe_load(starter.read_text()))  # the values, not the comments
+    read = set(re.findall(r"\$\{([A-Z_]+)", values)) - {"DATABASE_URL", "REDIS_URL"}
+    sheet = {
+        "salesforce": {
+            "url": "https://127.0.0.1:1",
+            "client_id": "id",
+            "client_secret": "s e c",
+            "ca_bundle": "ca.pem",
+        },
+        "hubspot": {"url": "http://127.0.0.1:2", "token": "pat"},
+    }
+    lines = render_env(sheet).splitlines()
+    exported = {line.removeprefix("export ").split("=")[0] for line in lines}
+    assert (read, True) == (exported, "export SF_CLIENT_SECRET='s e c'" in lines)

@@ -242,3 +242,49 @@ def test_explain_a_ratio_lists_numerator_and_denominator(project, capsys):
         ("closed_deals", "OPP-2"),
         ("closed_deals", "OPP-3"),
     ]
+
+
+def test_status_table_has_section_and_target_key_columns_and_units(project, capsys):
+    """Each row names its section and target key; a percent reads `66.7 %`, money `USD`."""
+    _compute(project, capsys)
+    assert run(["status", "--config", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "Sales objectives" in out and "won_revenue" in out
+    assert "66.7 %" in out and "50 %" in out and "1,000 USD" in out
+
+
+def test_status_of_an_unknown_plan_or_partner_is_an_error(project, capsys):
+    """`--plan NOPE` exits 2 naming the plan (and the closest key), never an empty table."""
+    _compute(project, capsys)
+    assert run(["status", "--config", str(project), "--plan", "P-1-2026-Q3"]) == 2
+    plan_error = capsys.readouterr().err
+    assert run(["status", "--config", str(project), "--partner", "NOPE"]) == 2
+    partner_error = capsys.readouterr().err
+    assert "no plan 'P-1-2026-Q3' in the store; did you mean 'P-1-2026-Q2'?" in plan_error
+    assert "no partner 'NOPE' in the store" in partner_error
+
+
+def test_plans_show_lists_the_plans_in_the_store(project, capsys):
+    """`plans show` lists each stored plan with its sections and number of targets."""
+    _compute(project, capsys)
+    assert run(["plans", "show", "--config", str(project), "--format", "json"]) == 0
+    (plan,) = json.loads(capsys.readouterr().out)
+    assert ("P-1-2026-Q2", "P-1", ["Sales objectives"], 2) == (
+        plan["plan"],
+        plan["partner"],
+        plan["sections"],
+        plan["targets"],
+    )
+
+
+def test_read_only_commands_need_no_crm_secret(project, capsys):
+    """With a settings.yaml naming unset CRM variables, status still reads the store."""
+    _compute(project, capsys)
+    settings = project / "settings.yaml"
+    settings.write_text(
+        settings.read_text()
+        + "sources:\n  hubspot:\n    type: hubspot\n    token: ${UNSET_HUBSPOT_TOKEN}\n"
+    )
+    assert run(["status", "--config", str(project), "--format", "json"]) == 0
+    assert 2 == len(json.loads(capsys.readouterr().out))
+    assert run(["validate", "--config", str(project)]) == 2  # a sync would still need it

@@ -82,3 +82,24 @@ def test_two_schedulers_enqueue_each_slot_once(sqlite_engine, redis_url):
         runs = session.scalar(select(func.count()).select_from(RunRow))
     assert (len(won_a), len(won_b), runs) == (8, 0, 8)
     client.delete(*client.keys(f"{prefix}:*"))
+
+
+def test_cron_is_read_in_the_configured_time_zone():
+    """`0 6 * * *` in Europe/Paris fires at 05:00 UTC in winter and 04:00 UTC in summer."""
+    schedules = [Schedule(cron="0 6 * * *")]
+    winter = due(schedules, T0, T0 + timedelta(days=1), "Europe/Paris")
+    summer_start = datetime(2026, 7, 1, tzinfo=UTC)
+    summer = due(schedules, summer_start, summer_start + timedelta(days=1), "Europe/Paris")
+    assert [datetime(2026, 11, 28, 5, 0, tzinfo=UTC), datetime(2026, 7, 1, 4, 0, tzinfo=UTC)] == [
+        winter[0].at,
+        summer[0].at,
+    ]
+
+
+def test_an_unknown_time_zone_is_a_config_error(tmp_path):
+    """`timezone: Mars/Olympus` is reported at its line with an example of a valid name."""
+    path = tmp_path / "settings.yaml"
+    path.write_text("version: 1\ntimezone: Mars/Olympus\n")
+    doc = parse(path)
+    assert validate(doc, settings_model()) is None
+    assert "unknown time zone 'Mars/Olympus'" in doc.problems[0].render()

@@ -141,3 +141,23 @@ def test_crm_setup_hubspot_creates_what_is_missing_once(project, capsys):
     assert "change(s) applied" in capsys.readouterr().out
     assert run(args) == 0
     assert "nothing to do" in capsys.readouterr().out
+
+
+def test_push_dry_run_and_push_errors_print_csv(project, sandbox, capsys):
+    """`--format csv` prints a header and rows, never a table: dry run and rejected records."""
+    import csv
+    import io
+
+    config, url, _ = project
+    base = ["--config", str(config), "--database-url", url, "--format", "csv"]
+    assert run(["push", "--dry-run", *base]) == 0
+    dry = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    sandbox.set_faults("salesforce", fail_ids=["P-00002-2026:t0002"])
+    assert run(["push", "--config", str(config), "--database-url", url]) == 1
+    capsys.readouterr()
+    assert run(["push", "errors", *base]) == 0
+    errors = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {"salesforce", "hubspot"} == {row["destination"] for row in dry}
+    assert [("salesforce", "P-00002-2026:t0002", "1")] == [
+        (row["destination"], row["record"], row["attempts"]) for row in errors
+    ]

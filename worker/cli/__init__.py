@@ -1,11 +1,20 @@
 """The ``partnerplan`` command line.
 
-Each area registers its commands from its own module (``core``, ``sandbox``, ``mappings``, ...).
-:func:`run` is the one place where exceptions become exit codes: 0 ok; 1 the run failed or is
-incomplete (a stream failed or stopped early, targets held back stale, records rejected); 2 bad
-input (config problems are printed one per line as ``FILE:LINE: message``); 130 interrupted
-(Ctrl-C or SIGTERM). No traceback
-reaches a user for an error we raised on purpose, and no message carries a secret.
+Each area registers its commands from its own module (``core``, ``flow``, ``runs``, ...).
+:func:`run` is the one place where exceptions become exit codes:
+
+* 0: ok;
+* 1: the run failed or was incomplete (a failed or incomplete stream, a rejected write; the
+  summary says which and why), or ``status --check`` found stale or failed data;
+* 2: bad input or config (config problems are printed one per line as ``FILE:LINE: message``);
+* 130: interrupted (Ctrl-C, SIGTERM).
+
+No traceback reaches a user for an error we raised on purpose, and no message carries a secret.
+
+``partnerplan --help`` must answer at once, so this module and every command module import
+only Typer and the standard library at load time; what a command needs is imported when it
+runs (``tests/test_layout.py`` allows that in ``worker/cli/`` only, and still counts those
+imports in its circle check). Help is Click's plain format: Rich's would cost its import.
 """
 
 from __future__ import annotations
@@ -17,13 +26,8 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from partnerplan.errors import (
-    ConfigProblems,
-    ConfigurationError,
-    Interrupted,
-    PartnerplanError,
-)
-from partnerplan.logs import configure, redact
+from partnerplan import __version__
+from partnerplan.errors import ConfigProblems, ConfigurationError, Interrupted, PartnerplanError
 
 app = typer.Typer(
     name="partnerplan",
@@ -31,9 +35,22 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_invocation: list[str] = []
+"""This invocation's arguments: the root callback skips logging setup (structlog's import is
+most of a second on a busy machine) when they only ask for help."""
+COMMAND_MODULES = ("core", "flow", "runs", "mappings", "plans", "sandbox", "push", "crm", "report")
+"""Each module's ``register(app)`` attaches its commands, in this order."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"partnerplan {__version__}")
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()
@@ -43,14 +60,28 @@ def _root(
         typer.Option(
             "--log-level",
             envvar="PARTNERPLAN_LOG_LEVEL",
+            metavar="LEVEL",
             help="debug, info, warning or error (logs go to stderr; JSON when not a TTY).",
         ),
     ] = "warning",
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Keep joint business plans with channel partners current from the CRM."""
-    if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+    if log_level.lower() not in LOG_LEVELS:
         raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
-    configure(log_level)
+    if "--help" in _invocation:  # `partnerplan CMD --help` prints help only: nothing to log
+        return
+    from partnerplan.logs import configure
+
+    configure(log_level.lower())
 
 
 def _register() -> None:
@@ -65,15 +96,17 @@ def _register() -> None:
     from importlib import import_module
 
     extra_modules = {"trustme"}  # what `pip install 'partnerplan[sandbox]'` adds
-    install = r"pip install 'partnerplan\[sandbox]'"  # help is Rich markup: \[ keeps the [
+    install = "pip install 'partnerplan[sandbox]'"
 
     def unavailable(missing: str) -> typer.Typer:
         hint = (
             "error: the sandbox needs the optional dependencies: "
-            f"pip install 'partnerplan[sandbox]' (missing module: {missing})"
+            f"{install} (missing module: {missing})"
         )
         group = typer.Typer(
-            help=f"Run the local sandbox CRMs (needs: {install}).", no_args_is_help=True
+            help=f"Run the local sandbox CRMs (needs: {install}).",
+            short_help=f"needs: {install}",
+            no_args_is_help=True,
         )
 
         @group.command(
@@ -88,7 +121,7 @@ def _register() -> None:
 
         return group
 
-    for name in ("core", "flow", "mappings", "plans", "sandbox", "push", "crm"):
+    for name in COMMAND_MODULES:
         try:
             module = import_module(f"{__name__}.{name}")
         except ImportError as exc:
@@ -100,34 +133,41 @@ def _register() -> None:
         module.register(app)
 
 
+def _say(message: str) -> None:
+    from partnerplan.logs import redact
+
+    print(redact(message), file=sys.stderr)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code (tests call this directly)."""
+    _invocation[:] = list(argv) if argv is not None else sys.argv[1:]
     try:
-        result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        result = app(args=list(_invocation), standalone_mode=False)
     except ConfigProblems as exc:
         for problem in exc.problems:
-            print(redact(problem.render()), file=sys.stderr)
+            _say(problem.render())
         return EXIT_BAD_INPUT
     except ConfigurationError as exc:
-        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        _say(f"error: {exc}")
         return EXIT_BAD_INPUT
     except Interrupted as exc:
-        print(redact(str(exc)), file=sys.stderr)
+        _say(str(exc))
         return EXIT_INTERRUPTED
     except PartnerplanError as exc:
-        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        _say(f"error: {exc}")
         return EXIT_FAILED
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        return EXIT_FAILED
+    except (typer.Abort, KeyboardInterrupt):
+        _say("interrupted")
+        return EXIT_INTERRUPTED
     except TyperException as exc:  # usage errors: unknown option, missing argument, ...
         show = getattr(exc, "show", None)
         if callable(show):
             show()
         else:
-            print(f"error: {exc.format_message()}", file=sys.stderr)
+            _say(f"error: {exc.format_message()}")
         return EXIT_BAD_INPUT
     return int(result) if isinstance(result, int) else EXIT_OK
 

@@ -7,32 +7,30 @@ so sales ops can try a mapping change on the records that troubled them before a
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
-from sqlmodel import Session, col
 
-from mappings.activity import Activity, Rejection, json_safe
-from mappings.loader import load_mappings
-from partnerplan.config import config_dir
-from partnerplan.errors import ConfigProblems, ConfigurationError
-from plans.db import make_engine, session_scope
-from plans.ingest import resolve_partners, retry_quarantine
-from plans.store import QuarantineRow
-from worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
+from worker.cli.options import (
+    ConfigOption,
+    DatabaseOption,
+    FormatOption,
+    OutputFormat,
+    StreamOption,
+)
+
+if TYPE_CHECKING:
+    from mappings.activity import Activity, Rejection
 
 mappings_app = typer.Typer(help="Try mappings on sample records.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Records that could not be mapped.", no_args_is_help=True)
-StreamOption = Annotated[str | None, typer.Option("--stream", "-s", help="Only this stream.")]
 
 
 def read_sample(path: Path) -> list[dict[str, Any]]:
     """Raw records from a JSON file: a list, or a CRM response with ``records``/``results``."""
+    from partnerplan.errors import ConfigurationError
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -50,43 +48,38 @@ def read_sample(path: Path) -> list[dict[str, Any]]:
 
 
 def _activity_json(item: Activity) -> dict[str, Any]:
+    from mappings.activity import json_safe
+
     row = {k: json_safe(v) for k, v in item.as_row().items()}
     row["attributes"] = item.attributes
     return row
 
 
-def _print_table(results: list[Activity | Rejection]) -> None:
-    console = Console(width=200)
-    activities = [r for r in results if isinstance(r, Activity)]
-    failures = [r for r in results if isinstance(r, Rejection)]
+def _print(results: list[Activity | Rejection], fmt: OutputFormat) -> None:
+    """The mapped activities and the quarantined records (table, JSON or CSV)."""
+    from mappings.activity import Activity, Rejection
+    from worker.cli.output import emit
+
+    activities = [_activity_json(r) for r in results if isinstance(r, Activity)]
+    failures = [
+        {"record_id": r.record_id, "field": r.field, "reason": r.reason}
+        for r in results
+        if isinstance(r, Rejection)
+    ]
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps({"activities": activities, "quarantined": failures}, indent=2))
+        return
+    columns = ["record_id", "kind", "partner_ref", "status", "amount", "currency", "occurred_on"]
+    if fmt is OutputFormat.csv:  # one listing: mapped rows, then quarantined ones
+        rows = [{**a, "result": "mapped"} for a in activities]
+        rows += [{**f, "result": "quarantined"} for f in failures]
+        emit(rows, ["result", *columns, "attributes", "field", "reason"], fmt)
+        return
     if activities:
-        table = Table(title="activities")
-        for column in ("record_id", "kind", "partner_ref", "status", "amount", "currency"):
-            table.add_column(column)
-        table.add_column("occurred_on")
-        table.add_column("attributes", overflow="fold")
-        for a in activities:
-            attributes = ", ".join(f"{k}={v}" for k, v in a.attributes.items() if v is not None)
-            amount = "" if a.amount is None else str(a.amount)
-            table.add_row(
-                a.record_id,
-                a.kind,
-                a.partner_ref or "",
-                a.status or "",
-                amount,
-                a.currency or "",
-                "" if a.occurred_on is None else a.occurred_on.isoformat(),
-                attributes + (" (deleted)" if a.deleted else ""),
-            )
-        console.print(table)
+        emit(activities, [*columns, "attributes"], fmt, title="activities")
     if failures:
-        table = Table(title="quarantined")
-        for column in ("record_id", "field", "reason"):
-            table.add_column(column, overflow="fold")
-        for f in failures:
-            table.add_row(f.record_id, f.field or "", f.reason)
-        console.print(table)
-    console.print(f"{len(activities)} mapped, {len(failures)} quarantined")
+        emit(failures, ["record_id", "field", "reason"], fmt, title="quarantined")
+    typer.echo(f"{len(activities)} mapped, {len(failures)} quarantined")
 
 
 @mappings_app.command("test")
@@ -100,34 +93,27 @@ def mappings_test(
 
     Exits 1 when any record would be quarantined, so a script can check a sample maps cleanly.
     """
+    from mappings.activity import Rejection
+    from mappings.loader import load_mappings
+    from partnerplan.config import config_dir
+    from partnerplan.errors import ConfigProblems
+
     mappings, problems = load_mappings(config_dir(config) / "mappings")
     if mappings is None:
         raise ConfigProblems(problems)
-    err = Console(stderr=True)
     for warning in problems:
-        err.print(warning.render(), markup=False, highlight=False)
+        typer.echo(warning.render(), err=True)
     compiled = mappings.stream(stream)
     results = list(compiled.map_many(read_sample(sample)))
-    if fmt is OutputFormat.json:
-        payload = {
-            "activities": [_activity_json(r) for r in results if isinstance(r, Activity)],
-            "quarantined": [
-                {"record_id": r.record_id, "field": r.field, "reason": r.reason}
-                for r in results
-                if isinstance(r, Rejection)
-            ],
-        }
-        typer.echo(json.dumps(payload, indent=2))
-    else:
-        _print_table(results)
+    _print(results, fmt)
     if any(isinstance(r, Rejection) for r in results):
         raise typer.Exit(1)
 
 
 def _engine(config: Path | None, database_url: str | None) -> Any:
-    from worker.cli.core import resolve_database_url
+    from worker.cli.store import open_store
 
-    return make_engine(resolve_database_url(config, database_url))
+    return open_store(config, database_url)
 
 
 @quarantine_app.command("list")
@@ -138,9 +124,18 @@ def quarantine_list(
     include_resolved: Annotated[
         bool, typer.Option("--all", help="Include records that have since mapped.")
     ] = False,
+    records: Annotated[
+        bool, typer.Option("--records", help="One line per record instead of per reason.")
+    ] = False,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """List quarantined records with the field and the reason each failed."""
+    """Quarantined records grouped by stream, field and reason, with counts and examples."""
+    from sqlalchemy import select
+    from sqlmodel import Session, col
+
+    from plans.store import QuarantineRow
+    from worker.cli.output import Column, emit
+
     query = select(QuarantineRow).order_by(col(QuarantineRow.stream), col(QuarantineRow.id))
     if stream is not None:
         query = query.where(col(QuarantineRow.stream) == stream)
@@ -148,21 +143,54 @@ def quarantine_list(
         query = query.where(col(QuarantineRow.resolved_at).is_(None))
     with Session(_engine(config, database_url)) as session:
         rows = list(session.scalars(query))
-    if fmt is OutputFormat.json:
-        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
-        return
-    table = Table(title="quarantine")
-    for column in ("stream", "record_id", "field", "reason", "attempts", "last seen", "resolved"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        seen = "" if r.last_seen_at is None else r.last_seen_at.isoformat(timespec="seconds")
-        resolved = "" if r.resolved_at is None else r.resolved_at.isoformat(timespec="seconds")
-        table.add_row(
-            r.stream, r.record_id, r.field or "", r.reason, str(r.attempts), seen, resolved
+    if records:
+        listing = [r.model_dump(mode="json") for r in rows]
+        columns = ["stream", "record_id", "field", "reason", "attempts", "last_seen_at"]
+        emit(
+            listing,
+            [*columns, "resolved_at"],
+            fmt,
+            title="quarantine",
+            footer=f"{len(rows)} records",
         )
-    console = Console(width=200)
-    console.print(table)
-    console.print(f"{len(rows)} records")
+        return
+    groups: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for r in rows:
+        key = (r.source, r.stream, r.field or "", r.reason)
+        entry = groups.setdefault(
+            key,
+            {
+                "source": r.source,
+                "stream": r.stream,
+                "field": r.field or "",
+                "reason": r.reason,
+                "records": 0,
+                "examples": [],
+                "last_seen_at": r.last_seen_at,
+            },
+        )
+        entry["records"] += 1
+        if len(entry["examples"]) < 3:
+            entry["examples"].append(r.record_id)
+        if r.last_seen_at and (not entry["last_seen_at"] or r.last_seen_at > entry["last_seen_at"]):
+            entry["last_seen_at"] = r.last_seen_at
+    listing = sorted(groups.values(), key=lambda g: (-g["records"], g["stream"], g["reason"]))
+    if fmt is OutputFormat.table and not listing:
+        typer.echo("no quarantined records")
+        return
+    grouped: list[Column | str] = [
+        "stream",
+        "field",
+        "reason",
+        Column("records", right=True),
+        "examples",
+        Column("last_seen_at", "last seen"),
+    ]
+    footer = (
+        f"{len(rows)} records in {len(listing)} group(s); `--records` lists them one by one; "
+        "fix the mapping, then `partnerplan quarantine retry`"
+    )
+    emit(listing, grouped, fmt, title="quarantine by reason", footer=footer if rows else None)
 
 
 @quarantine_app.command("retry")
@@ -176,15 +204,22 @@ def quarantine_retry(
     The recompute matters: the CRM did not change, so the next `partnerplan run` would see
     nothing new and leave the affected plans as they were until the daily recompute.
     """
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from partnerplan.config import config_dir
+    from plans.db import make_engine, session_scope
+    from plans.ingest import resolve_partners, retry_quarantine
     from worker import jobs
-    from worker.cli.core import resolve_database_url
+    from worker.cli.store import database_url as resolve
     from worker.dispatch import InlineDispatcher
     from worker.project import load_project
     from worker.runner import execute_all
     from worker.runtime import build_context
 
     project = load_project(config_dir(config))
-    url = resolve_database_url(config, database_url)
+    url = resolve(config, database_url)
     engine = make_engine(url)
     with session_scope(engine) as session:
         result, missing = retry_quarantine(session, project.mappings, datetime.now(UTC), stream)

@@ -1,4 +1,8 @@
-"""Options shared by many commands, declared once."""
+"""Options shared by many commands, declared once, each with a metavar a person can read.
+
+Nothing here imports more than Typer: every command module imports this one at load time, and
+``partnerplan --help`` loads every command module.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
+        metavar="DIR",
         help="Config directory (default: $PARTNERPLAN_CONFIG, else ./config).",
         show_default=False,
     ),
@@ -21,6 +26,7 @@ DatabaseOption = Annotated[
     str | None,
     typer.Option(
         "--database-url",
+        metavar="URL",
         help="Store URL (default: $DATABASE_URL, settings.yaml, else sqlite:///partnerplan.db).",
         show_default=False,
     ),
@@ -28,7 +34,7 @@ DatabaseOption = Annotated[
 
 
 class OutputFormat(StrEnum):
-    """How a command prints its result."""
+    """How a listing command prints its result."""
 
     table = "table"
     json = "json"
@@ -36,5 +42,30 @@ class OutputFormat(StrEnum):
 
 
 FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    OutputFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="table|json|csv",
+        help="Output format.",
+        case_sensitive=False,
+    ),
+]
+PlanOption = Annotated[
+    list[str] | None,
+    typer.Option("--plan", metavar="KEY", help="Only this plan (repeatable)."),
+]
+PartnerOption = Annotated[
+    list[str] | None,
+    typer.Option("--partner", metavar="KEY", help="Only this partner's plans (repeatable)."),
+]
+StreamsOption = Annotated[
+    list[str] | None,
+    typer.Option("--stream", "-s", metavar="STREAM", help="Only this stream (repeatable)."),
+]
+StreamOption = Annotated[
+    str | None, typer.Option("--stream", "-s", metavar="STREAM", help="Only this stream.")
+]
+LimitOption = Annotated[
+    int, typer.Option("--limit", metavar="N", help="How many, newest first.", min=1)
 ]

@@ -1,59 +1,40 @@
-"""Plan commands: ``compute``, ``status``, ``explain``, ``metrics list``, ``plans import``,
-``plans show`` and ``plans resolve``.
+"""Plan commands: ``compute``, ``status`` (and ``status --check``), ``explain``, ``metrics list``,
+``plans show`` (the plans, or one plan whole), ``plans resolve`` and ``plans import``.
 
-``status`` and ``explain`` read the store alone (config only adds metric labels), so they work
-wherever the database is reachable; ``compute`` syncs the plans from config first.
+``status``, ``explain``, ``metrics list`` and ``plans show`` read the store (config only adds
+labels, units and links) and need no CRM secret; ``compute`` syncs the plans from config first.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
 
-from mappings.loader import load_mappings
-from partnerplan.config import config_dir
-from partnerplan.errors import ConfigProblems, ConfigurationError
-from partnerplan.logs import redact
-from plans.catalogue import Catalogue, load_catalogue
-from plans.csvimport import (
-    DecimalSeparator,
-    delimiter_option,
-    import_csv,
-    validate_in_copy,
-    write_atomically,
+from worker.cli.options import (
+    ConfigOption,
+    DatabaseOption,
+    FormatOption,
+    OutputFormat,
+    PartnerOption,
+    PlanOption,
 )
-from plans.db import make_engine, session_scope
-from plans.engine import COMPUTED, compute_progress
-from plans.lineage import LineageRow, explain
-from plans.planstore import sync_plans
-from plans.status import StatusLine, status_lines
-from plans.store import PartnerRow, PlanRow
-from plans.trust import KindTrust
-from worker.cli.core import resolve_database_url
-from worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
-from worker.project import load_project
-from worker.trust import kind_trust
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from plans.catalogue import Catalogue
+    from plans.status import StatusLine
+    from worker.freshness import StreamFreshness
+    from worker.project import Project
 
 metrics_app = typer.Typer(help="The metric catalogue.", no_args_is_help=True)
-plans_app = typer.Typer(help="Plan files.", no_args_is_help=True)
-PlanOption = Annotated[
-    list[str] | None, typer.Option("--plan", help="Only this plan (repeatable).")
-]
-PartnerOption = Annotated[
-    list[str] | None, typer.Option("--partner", help="Only this partner's plans (repeatable).")
-]
+plans_app = typer.Typer(
+    help="Plans: show those in the store, import a spreadsheet.", no_args_is_help=True
+)
 _STATUS_STYLE = {
     "achieved": "bold green",
     "on_track": "green",
@@ -61,16 +42,14 @@ _STATUS_STYLE = {
     "off_track": "red",
     "no_data": "dim",
 }
-
-
-def _trust(config: Path | None, session: Session) -> dict[str, KindTrust] | None:
-    """What the streams allow to be trusted, from the mappings alone (no secrets needed)."""
-    root = config_dir(config)
-    mappings, _ = load_mappings(root / "mappings")
-    return None if mappings is None else kind_trust(session, mappings)
+EXIT_FRESH, EXIT_STALE, EXIT_BROKEN = 0, 1, 2
 
 
 def _catalogue(config: Path | None) -> Catalogue:
+    from partnerplan.config import config_dir
+    from partnerplan.errors import ConfigProblems
+    from plans.catalogue import load_catalogue
+
     root = config_dir(config)
     catalogue, problems = load_catalogue(root if root.is_dir() else None)
     if catalogue is None:
@@ -85,7 +64,9 @@ def compute(
     partner: PartnerOption = None,
     as_of: Annotated[
         datetime | None,
-        typer.Option("--as-of", help="Compute as of this date/time (UTC; default: now)."),
+        typer.Option(
+            "--as-of", metavar="DATE", help="Compute as of this date/time (UTC; default: now)."
+        ),
     ] = None,
 ) -> None:
     """Sync plans from config, then compute the progress of every active and closed plan.
@@ -93,6 +74,19 @@ def compute(
     Targets that read a stream whose last pull did not complete keep their last good values
     (the trust rule); a plan whose period has ended is computed once more, then frozen.
     """
+    from datetime import UTC
+
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from partnerplan.config import config_dir
+    from plans.db import make_engine, session_scope
+    from plans.engine import compute_progress
+    from plans.planstore import sync_plans
+    from plans.store import PartnerRow
+    from worker.project import load_project
+    from worker.trust import kind_trust
+
     project = load_project(config_dir(config))
     settings = project.settings
     engine = make_engine(database_url or settings.database_url or None)
@@ -100,7 +94,7 @@ def compute(
     with session_scope(engine) as session:
         changed_plans = sync_plans(session, project.plans)
         for reason in _not_computed(session, set(plan or ())):
-            Console(stderr=True, soft_wrap=True).print(reason, highlight=False)
+            typer.echo(reason, err=True)
         partner_ids: set[int] | None = None
         if partner:
             query = select(col(PartnerRow.key), col(PartnerRow.id))
@@ -117,21 +111,19 @@ def compute(
             trust=kind_trust(session, project.mappings),
             rates_source=project.plans.rates_source,
         )
-    console = Console(soft_wrap=True)
-    console.print(
+    typer.echo(
         f"{len(changed_plans)} plans changed in config; computed {result.targets} targets, "
         f"{len(result.changed_target_ids)} changed ({result.statements} SQL statements)"
     )
     if result.frozen_plan_ids:
-        console.print(
+        typer.echo(
             f"{len(result.frozen_plan_ids)} plan(s) whose period has ended were computed for the "
             "last time; their final numbers are frozen"
         )
     if result.stale:
         because = "; ".join(sorted(set(result.stale.values())))
-        console.print(
-            f"{len(result.stale)} target(s) kept their last good values (stale), because {because}",
-            highlight=False,
+        typer.echo(
+            f"{len(result.stale)} target(s) kept their last good values (stale), because {because}"
         )
 
 
@@ -139,6 +131,13 @@ def _not_computed(session: Session, keys: set[str]) -> list[str]:
     """Why each of the plans asked for by key will not be computed (none: all will be)."""
     if not keys:
         return []
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from partnerplan.errors import ConfigurationError
+    from plans.engine import COMPUTED
+    from plans.store import PlanRow
+
     rows = {
         row.key: row for row in session.scalars(select(PlanRow).where(col(PlanRow.key).in_(keys)))
     }
@@ -172,23 +171,45 @@ def _bar(attainment: Decimal | None, width: int = 10) -> str:
     return f"{'█' * filled}{'░' * (width - filled)} {attainment * 100:.0f}%"
 
 
-def _fmt(value: Decimal | None, currency: str | None = None) -> str:
+def _number(value: Decimal) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+
+
+def with_unit(value: Decimal | None, unit: str, currency: str | None = None) -> str:
+    """A value as people read it: ``1,000 USD``, ``35 %``, ``12.5 days``, ``1.2x``, ``35``."""
     if value is None:
         return "n/a"
-    text = f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
-    return f"{text} {currency}" if currency else text
+    if unit == "money" or currency:
+        return f"{_number(value)} {currency}".rstrip() if currency else _number(value)
+    if unit == "percent":
+        return f"{_number(value.quantize(Decimal('0.1')))} %"
+    if unit == "days":
+        return f"{_number(value.quantize(Decimal('0.1')))} days"
+    if unit == "ratio":
+        return f"{_number(value.quantize(Decimal('0.01')))}x"
+    return _number(value)
 
 
-def _json_line(line: StatusLine) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in line.as_dict().items():
-        if isinstance(value, Decimal):
-            out[name] = str(value)
-        elif isinstance(value, datetime):
-            out[name] = value.isoformat()
-        else:
-            out[name] = value
-    return out
+def _known(session: Session, column: Any, wanted: list[str] | None, what: str) -> None:
+    """Raise ConfigurationError naming the keys of ``wanted`` the store has no plan for."""
+    if not wanted:
+        return
+    import difflib
+
+    from sqlalchemy import select
+
+    from partnerplan.errors import ConfigurationError
+
+    known = set(session.scalars(select(column).distinct()))
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigurationError(
+            f"no {what} {', '.join(map(repr, unknown))} in the store{hint} "
+            f"(`partnerplan plans show` lists them; a plan added to config/plans is stored by "
+            f"the next `partnerplan run` or `partnerplan compute`)"
+        )
 
 
 def status(
@@ -197,74 +218,112 @@ def status(
     plan: PlanOption = None,
     partner: PartnerOption = None,
     fmt: FormatOption = OutputFormat.table,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Exit 0 when every stream is fresh, 1 when one is stale or its last run "
+            "failed, 2 when the config or store is broken (for cron and monitoring).",
+        ),
+    ] = False,
 ) -> None:
-    """Show each target's progress: partner, plan, metric, target, actual, attainment, status."""
-    engine = make_engine(resolve_database_url(config, database_url))
-    with session_scope(engine) as session:
+    """Show each target's progress by partner, plan, section and target, with units."""
+    if check:
+        _check(config, database_url, fmt)
+        return
+    from sqlmodel import Session, col
+
+    from plans.status import StatusLine, status_lines
+    from plans.store import PlanRow
+    from worker.cli.output import Column, emit
+    from worker.cli.store import open_store, read_project
+    from worker.trust import kind_trust
+
+    engine = open_store(config, database_url)
+    project = read_project(config)
+    with Session(engine) as session:
+        _known(session, col(PlanRow.key), plan, "plan")
+        _known(session, col(PlanRow.partner_key), partner, "partner")
         lines = status_lines(
             session,
             _catalogue(config),
             plan_keys=set(plan) if plan else None,
             partner_keys=set(partner) if partner else None,
-            trust=_trust(config, session),
+            trust=kind_trust(session, project.mappings) if project is not None else None,
         )
-    if fmt is OutputFormat.json:
-        print(json.dumps([_json_line(line) for line in lines], indent=2))
+    rows = [line.as_dict() for line in lines]
+    if fmt is not OutputFormat.table:
+        emit(rows, list(StatusLine.COLUMNS), fmt)
         return
-    if fmt is OutputFormat.csv:
-        buffer = io.StringIO()
-        rows = [_json_line(line) for line in lines]
-        fields = list(StatusLine.COLUMNS)
-        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        print(buffer.getvalue(), end="")
-        return
-    table = Table(title=f"plan progress ({len(lines)} targets)")
-    for column in ("partner", "plan", "metric", "target", "actual", "attainment", "status"):
-        table.add_column(column, justify="right" if column in ("target", "actual") else "left")
-    for line in lines:
-        partner_text = line.partner if line.partner_linked else f"{line.partner} (not in store)"
-        style = _STATUS_STYLE.get(line.progress.status, "")
-        table.add_row(
-            partner_text,
-            line.plan,
-            line.label if line.target == line.metric else f"{line.label} [{line.target}]",
-            _fmt(line.progress.target, line.currency),
-            _fmt(line.progress.actual, line.currency),
-            _bar(line.progress.attainment),
-            (
-                f"[{style}]{line.progress.status.replace('_', ' ')}[/]"
-                if style
-                else line.progress.status
-            )
-            + (" [bold red](stale)[/]" if line.stale else ""),
-        )
-    console = Console(width=160)
-    console.print(table)
-    freshness = _freshness_table(config, engine)
-    if freshness is not None:
-        console.print(freshness)
+    columns: list[Column | str] = [
+        "partner",
+        "plan",
+        "section",
+        "target",
+        "metric",
+        Column("target_value", "target value", right=True),
+        Column("actual", right=True),
+        "attainment",
+        "status",
+    ]
+    footer = _freshness_footer(engine, project)
+    emit(
+        rows,
+        columns,
+        fmt,
+        title=f"plan progress ({len(lines)} targets)",
+        cells=[_status_cells(line) for line in lines],
+        footer=None,
+    )
+    if footer is not None:
+        from worker.cli.output import console
+
+        console().print(footer)
 
 
-def _freshness_table(config: Path | None, engine: Engine) -> Table | None:
-    """Each stream's last successful sync, flagged stale when older than settings allow."""
+def _status_cells(line: StatusLine) -> list[str]:
+    from rich.markup import escape
+
+    progress = line.progress
+    style = _STATUS_STYLE.get(progress.status, "")
+    shown = progress.status.replace("_", " ")
+    return [
+        escape(line.partner if line.partner_linked else f"{line.partner} (not in store)"),
+        escape(line.plan),
+        escape(line.section),
+        escape(line.target),
+        escape(line.label),
+        with_unit(progress.target, line.unit, line.currency),
+        with_unit(progress.actual, line.unit, line.currency),
+        _bar(progress.attainment),
+        (f"[{style}]{shown}[/]" if style else shown)
+        + (" [bold red](stale)[/]" if line.stale else ""),
+    ]
+
+
+def _freshness(engine: Any, project: Project) -> list[StreamFreshness]:
     from datetime import timedelta
+
+    from sqlmodel import Session
 
     from worker.freshness import stream_freshness
 
-    root = config_dir(config)
-    if not (root / "settings.yaml").exists():
-        return None
-    project = load_project(root)
     streams = [(s.source, s.name) for s in project.mappings.streams.values()]
     stale_after = timedelta(minutes=project.settings.stale_after_minutes)
     with Session(engine) as session:
-        rows = stream_freshness(session, streams, stale_after=stale_after)
+        return stream_freshness(session, streams, stale_after=stale_after)
+
+
+def _freshness_footer(engine: Any, project: Project | None) -> Any:
+    """Each stream's last successful sync, flagged stale when older than settings allow."""
+    if project is None:
+        return None
+    from rich.table import Table
+
     table = Table(title="data freshness")
     for column in ("source", "stream", "last successful sync", "watermark", "last run", "fresh"):
         table.add_column(column)
-    for row in rows:
+    for row in _freshness(engine, project):
         table.add_row(
             row.source,
             row.stream,
@@ -276,76 +335,242 @@ def _freshness_table(config: Path | None, engine: Engine) -> Table | None:
     return table
 
 
+def _check(config: Path | None, database_url: str | None, fmt: OutputFormat) -> None:
+    """``status --check``: one line per stream that is not fresh; the exit code says it all."""
+    from partnerplan.errors import ConfigurationError
+    from worker import jobs
+    from worker.cli.output import Column, emit
+    from worker.cli.store import open_store, read_project
+
+    try:
+        project = read_project(config)
+        if project is None:
+            raise ConfigurationError("no settings.yaml: point --config at the config directory")
+        engine = open_store(config, database_url)
+        streams = _freshness(engine, project)
+    except ConfigurationError as exc:  # also ConfigProblems: a broken config is exit 2
+        typer.echo(f"broken: {exc}", err=True)
+        raise typer.Exit(EXIT_BROKEN) from None
+    rows = []
+    for s in streams:
+        failed = s.last_outcome in (jobs.FAILED, jobs.INCOMPLETE)
+        state = "failed" if failed else "stale" if s.stale else "fresh"
+        rows.append(
+            {
+                "source": s.source,
+                "stream": s.stream,
+                "state": state,
+                "last_success_at": s.last_success_at,
+                "last_outcome": s.last_outcome,
+            }
+        )
+    bad = [r for r in rows if r["state"] != "fresh"]
+    if fmt is OutputFormat.table:
+        for r in bad:
+            last = r["last_success_at"]
+            since = last.isoformat() if isinstance(last, datetime) else "never"
+            typer.echo(
+                f"{r['state']}: {r['source']}/{r['stream']}: last complete sync {since}, "
+                f"last run {r['last_outcome'] or 'none'}"
+            )
+        typer.echo(
+            f"{len(rows) - len(bad)} of {len(rows)} streams fresh "
+            f"(stale after {project.settings.stale_after_minutes} min)"
+        )
+    else:
+        columns = [Column(k) for k in ("source", "stream", "state", "last_success_at")]
+        emit(rows, [*columns, Column("last_outcome")], fmt)
+    if bad:
+        raise typer.Exit(EXIT_STALE)
+
+
 def explain_command(
-    plan: Annotated[str, typer.Argument(help="The plan key.")],
-    metric: Annotated[str, typer.Argument(help="A metric key or a target key of the plan.")],
+    plan: Annotated[str, typer.Argument(metavar="PLAN", help="The plan key.")],
+    metric: Annotated[
+        str, typer.Argument(metavar="TARGET", help="A target key, or a metric key of the plan.")
+    ],
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """List the activities that make up a target's actual (its lineage)."""
-    engine = make_engine(resolve_database_url(config, database_url))
-    with session_scope(engine) as session:
-        target, rows = explain(session, _catalogue(config), plan, metric)
-    if fmt is not OutputFormat.table:
-        data = [{**r.__dict__, "amount": None if r.amount is None else str(r.amount)} for r in rows]
-        if fmt is OutputFormat.json:
-            print(json.dumps(data, indent=2))
-        else:
-            out = io.StringIO()
-            fields = list(LineageRow.__dataclass_fields__)
-            writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(data)
-            print(out.getvalue(), end="")
-        return
-    table = Table(title=f"{plan} / {target.key}: {len(rows)} activities")
-    for column in ("part", "source", "record", "kind", "status", "date", "amount"):
-        table.add_column(column)
-    for r in rows:
-        amount = "" if r.amount is None else f"{r.amount:,.2f} {r.currency or ''}".strip()
-        table.add_row(r.part, r.source, r.record_id, r.kind, r.status or "", r.day or "", amount)
-    Console(width=160).print(table)
+    """List the activities that make up a target's actual, each with a link to its record."""
+    from sqlmodel import Session
+
+    from plans.lineage import explain
+    from worker.cli.output import Column, emit
+    from worker.cli.store import open_store, read_project
+
+    engine = open_store(config, database_url)
+    project = read_project(config)
+    with Session(engine) as session:
+        target, lineage = explain(session, _catalogue(config), plan, metric)
+    rows = [{**row.__dict__, "url": _link(project, row)} for row in lineage]
+    columns: list[Column | str] = [
+        "part",
+        "source",
+        "record_id",
+        "name",
+        "kind",
+        "status",
+        "day",
+        Column("amount", right=True),
+        "currency",
+        Column("url", whole=True),
+    ]
+    cells = [
+        [
+            str(r["part"]),
+            str(r["source"]),
+            str(r["record_id"]),
+            str(r["name"] or ""),
+            str(r["kind"]),
+            str(r["status"] or ""),
+            str(r["day"] or ""),
+            "" if r["amount"] is None else f"{r['amount']:,.2f}",
+            str(r["currency"] or ""),
+            f"[link={r['url']}]{r['url']}[/link]" if r["url"] else "",
+        ]
+        for r in rows
+    ]
+    title = f"{plan} / {target.key}: {len(rows)} activities"
+    emit(rows, columns, fmt, title=title, cells=cells)
+
+
+def _link(project: Project | None, row: Any) -> str | None:
+    """The record's page in its CRM, from the source's settings (None when unknown)."""
+    if project is None:
+        return None
+    from connectors.crms import REGISTRY
+
+    source = project.settings.sources.get(row.source)
+    if source is None:
+        return None
+    url: str | None = REGISTRY.dialect(source.type).record_url(source, row.object, row.record_id)
+    return url
 
 
 @metrics_app.command("list")
 def metrics_list(
     config: ConfigOption = None,
-    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    category: Annotated[
+        str | None, typer.Option(metavar="CATEGORY", help="Only this category.")
+    ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Print the metric catalogue: standard metrics and config/metrics.yaml."""
+    import json
+
+    from worker.cli.output import emit
+
     catalogue = _catalogue(config)
     metrics = [m for m in catalogue.metrics.values() if category in (None, m.category)]
     if fmt is OutputFormat.json:
-        print(
-            json.dumps(
-                [m.model_dump(mode="json", by_alias=True, exclude_defaults=True) for m in metrics],
-                indent=2,
-            )
-        )
+        dumped = [m.model_dump(mode="json", by_alias=True, exclude_defaults=True) for m in metrics]
+        typer.echo(json.dumps(dumped, indent=2))
         return
+    rows = [
+        {
+            "key": m.key,
+            "label": m.label,
+            "category": m.category,
+            "aggregate": str(m.aggregate),
+            "unit": str(m.unit),
+            "direction": str(m.direction),
+            "origin": "standard" if m.key in catalogue.standard else "custom",
+            "description": m.description,
+        }
+        for m in metrics
+    ]
+    columns = ["key", "label", "category", "aggregate", "unit", "direction", "origin"]
     if fmt is OutputFormat.csv:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(
-            ["key", "label", "category", "aggregate", "unit", "direction", "description"]
-        )
-        for m in metrics:
-            writer.writerow(
-                [m.key, m.label, m.category, m.aggregate, m.unit, m.direction, m.description]
-            )
-        print(out.getvalue(), end="")
+        columns.append("description")
+    emit(rows, columns, fmt, title=f"{len(metrics)} metrics")
+
+
+@plans_app.command("show")
+def plans_show(
+    key: Annotated[
+        str | None,
+        typer.Argument(
+            help="A plan's key: that plan whole (status, version, acceptance, change requests, "
+            "sections, targets with progress, actions, investment, accounts, files)."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    plan: PlanOption = None,
+    partner: PartnerOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """The plans in the store (partner, period, status, sections, targets, score), or one whole."""
+    if key is not None:
+        _show_plan(key, config, database_url, fmt)
         return
-    table = Table(title=f"{len(metrics)} metrics")
-    for column in ("key", "label", "category", "aggregate", "unit", "better", "source"):
-        table.add_column(column)
-    for m in metrics:
-        origin = "standard" if m.key in catalogue.standard else "custom"
-        table.add_row(
-            m.key, m.label, m.category, str(m.aggregate), str(m.unit), str(m.direction), origin
+    from sqlalchemy import func, select
+    from sqlmodel import Session, col
+
+    from plans.store import PlanRow, SectionRow, TargetRow
+    from worker.cli.output import Column, emit
+    from worker.cli.store import open_store
+
+    engine = open_store(config, database_url)
+    with Session(engine) as session:
+        _known(session, col(PlanRow.key), plan, "plan")
+        _known(session, col(PlanRow.partner_key), partner, "partner")
+        query = select(PlanRow).order_by(col(PlanRow.partner_key), col(PlanRow.key))
+        if plan:
+            query = query.where(col(PlanRow.key).in_(plan))
+        if partner:
+            query = query.where(col(PlanRow.partner_key).in_(partner))
+        plans = list(session.scalars(query))
+        targets = dict(
+            session.execute(
+                select(col(TargetRow.plan_id), func.count()).group_by(col(TargetRow.plan_id))
+            ).all()
         )
-    Console(width=160).print(table)
+        sections: dict[int, list[str]] = {}
+        for plan_id, name in session.execute(
+            select(col(SectionRow.plan_id), col(SectionRow.name)).order_by(col(SectionRow.position))
+        ):
+            sections.setdefault(plan_id, []).append(name)
+    rows = [
+        {
+            "plan": p.key,
+            "partner": p.partner_key,
+            "partner_linked": p.partner_id is not None,
+            "period": p.period,
+            "start": p.period_start,
+            "end": p.period_end,
+            "status": p.status,
+            "owner": p.owner,
+            "sections": sections.get(p.id or 0, []),
+            "targets": targets.get(p.id, 0),
+            "score": p.score,
+        }
+        for p in plans
+    ]
+    columns: list[Column | str] = [
+        "plan",
+        "partner",
+        "period",
+        "status",
+        "sections",
+        Column("targets", right=True),
+        Column("score", right=True),
+    ]
+    cells = [
+        [
+            str(r["plan"]),
+            str(r["partner"]),
+            str(r["period"]),
+            str(r["status"]),
+            ", ".join(r["sections"]),
+            str(r["targets"]),
+            "" if r["score"] is None else f"{r['score'] * 100:.0f} %",
+        ]
+        for r in rows
+    ]
+    emit(rows, columns, fmt, title=f"{len(rows)} plans", cells=cells)
 
 
 @plans_app.command("import")
@@ -353,6 +578,7 @@ def plans_import(
     source: Annotated[
         Path,
         typer.Argument(
+            metavar="FILE.csv",
             help="A CSV export: one row per partner x metric.",
             exists=True,
             dir_okay=False,
@@ -361,9 +587,10 @@ def plans_import(
     ],
     config: ConfigOption = None,
     decimal_separator: Annotated[
-        DecimalSeparator | None,
+        str | None,
         typer.Option(
             "--decimal-separator",
+            metavar=". | ,",
             help="The sheet's decimal separator. Without it, a number that reads differently "
             "with . and , (50.000) is refused.",
             show_default=False,
@@ -372,6 +599,7 @@ def plans_import(
     delimiter: Annotated[
         str | None,
         typer.Option(
+            metavar="CHAR",
             help="The cell separator: , ; or tab (default: detected from the header).",
             show_default=False,
         ),
@@ -386,6 +614,23 @@ def plans_import(
     Nothing is written unless every row is good and the whole config, with the merged file,
     validates; every problem is printed as FILE.csv:LINE: column: message (exit 2).
     """
+    from partnerplan.config import config_dir
+    from partnerplan.errors import ConfigurationError
+    from partnerplan.logs import redact
+    from plans.csvimport import (
+        DecimalSeparator,
+        delimiter_option,
+        import_csv,
+        validate_in_copy,
+        write_atomically,
+    )
+    from worker.project import load_project
+
+    separators = {s.value: s for s in DecimalSeparator}
+    if decimal_separator is not None and decimal_separator not in separators:
+        raise ConfigurationError(
+            f"--decimal-separator {decimal_separator!r}: use . or , (the sheet's decimal mark)"
+        )
     project = load_project(config_dir(config))
     result = import_csv(
         source,
@@ -393,7 +638,7 @@ def plans_import(
         project.metrics,
         project.plans.plans,
         fiscal_year_start_month=project.settings.fiscal_year_start_month,
-        decimal=decimal_separator,
+        decimal=separators[decimal_separator] if decimal_separator is not None else None,
         delimiter=delimiter_option(delimiter) if delimiter is not None else None,
     )
     validate_in_copy(project.root, result, load_project)
@@ -410,24 +655,28 @@ def plans_import(
     typer.echo(f"{result.changes.summary()}; wrote {result.output}")
 
 
-@plans_app.command("show")
-def plans_show(
-    key: Annotated[str, typer.Argument(help="The plan's key.")],
-    config: ConfigOption = None,
-    database_url: DatabaseOption = None,
-    fmt: FormatOption = OutputFormat.table,
-) -> None:
-    """Print a whole plan: status and version, who accepted it when, open change requests,
-    sections with summaries, targets with progress, actions, investment, accounts, files."""
+def _show_plan(key: str, config: Path | None, database_url: str | None, fmt: OutputFormat) -> None:
+    """One plan whole: the table form, or JSON (``plans/show.py`` gathers it, reports too)."""
+    import json
+
+    from rich.console import Console
+    from sqlmodel import Session
+
+    from partnerplan.errors import ConfigurationError
     from plans.show import plan_view
     from worker.cli.planview import print_plan
+    from worker.cli.store import open_store, read_project
+    from worker.trust import kind_trust
 
-    engine = make_engine(resolve_database_url(config, database_url))
-    catalogue = _catalogue(config)
-    with session_scope(engine) as session:
-        view = plan_view(session, key, catalogue, _trust(config, session))
+    engine = open_store(config, database_url)
+    project = read_project(config)
+    with Session(engine) as session:
+        trust = kind_trust(session, project.mappings) if project is not None else None
+        view = plan_view(session, key, _catalogue(config), trust)
     if view is None:
-        raise ConfigurationError(f"no plan {key!r} in the store; `partnerplan status` lists them")
+        raise ConfigurationError(
+            f"no plan {key!r} in the store; `partnerplan plans show` lists them"
+        )
     if fmt is OutputFormat.table:
         print_plan(view, Console(width=140, soft_wrap=True))
     else:
@@ -441,15 +690,16 @@ def plans_resolve(
     database_url: DatabaseOption = None,
 ) -> None:
     """Let config win a conflict: the next push writes the plan over the CRM's edit."""
+    from plans.db import session_scope
     from plans.planstore import resolve_conflicts
+    from worker.cli.store import open_store
 
-    engine = make_engine(resolve_database_url(config, database_url))
-    with session_scope(engine) as session:
+    with session_scope(open_store(config, database_url)) as session:
         sources = resolve_conflicts(session, key)
     if not sources:
         typer.echo(f"plan {key!r} has no conflict")
         return
-    typer.echo(f"plan {key!r}: config wins in {', '.join(sources)}; the next push overwrites it")
+    typer.echo(f"plan {key!r}: config wins in {', '.join(sources)}; the next run overwrites it")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,17 +6,8 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
-from sqlmodel import Session, col
 
-from partnerplan.config import config_dir
-from partnerplan.errors import ConfigurationError
-from plans.store import PushStateRow, RunRow
-from worker import jobs
 from worker.cli.options import ConfigOption, DatabaseOption, FormatOption, OutputFormat
-from writeback.payloads import ASSOCIATED
 
 push_app = typer.Typer(
     help="Write changed plan progress back to the CRMs.", invoke_without_command=True
@@ -33,7 +24,7 @@ def _show(value: Any) -> str:
 
 def dry_run_report(plans: list[Any]) -> dict[str, Any]:
     """Per destination: calls it would make and, per partner and record, field old → new."""
-    from writeback.payloads import plain
+    from writeback.payloads import ASSOCIATED, plain
 
     out: dict[str, Any] = {}
     for dest in plans:
@@ -61,6 +52,27 @@ def dry_run_report(plans: list[Any]) -> dict[str, Any]:
             "partners": partners,
         }
     return out
+
+
+def _dry_run_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dry run as one row per field that would change (what CSV prints)."""
+    rows = []
+    for name, dest in report.items():
+        for partner, records in sorted(dest["partners"].items()):
+            for record in records:
+                for field_name, change in record["changes"].items():
+                    rows.append(
+                        {
+                            "destination": name,
+                            "partner": partner,
+                            "record": record["record"],
+                            "part": record["part"],
+                            "field": field_name,
+                            "old": change["old"],
+                            "new": change["new"],
+                        }
+                    )
+    return rows
 
 
 def _print_dry_run(report: dict[str, Any]) -> None:
@@ -93,8 +105,13 @@ def push(
     """Push progress that changed since the last successful push (diff-only)."""
     if ctx.invoked_subcommand is not None:
         return
+    from sqlmodel import Session
+
     from plans import migrate
     from plans.db import session_scope
+    from plans.store import RunRow
+    from worker import jobs
+    from worker.cli.output import emit
     from worker.dispatch import InlineDispatcher
     from worker.pipeline import execute, labels, units
     from worker.runtime import build_context
@@ -122,6 +139,9 @@ def push(
             report = dry_run_report(plans)
         if fmt is OutputFormat.json:
             typer.echo(json.dumps(report, indent=2, default=str))
+        elif fmt is OutputFormat.csv:
+            columns = ["destination", "partner", "record", "part", "field", "old", "new"]
+            emit(_dry_run_rows(report), columns, fmt)
         else:
             _print_dry_run(report)
         return
@@ -136,6 +156,14 @@ def push(
         error = row.error if row is not None else None
     if fmt is OutputFormat.json:
         typer.echo(json.dumps({"outcome": outcome, "error": error, **details}, default=str))
+    elif fmt is OutputFormat.csv:
+        rows = [
+            {"destination": name, **dest}
+            for name, dest in details.items()
+            if isinstance(dest, dict) and "sent" in dest
+        ]
+        columns = ["destination", "sent", "landed", "failed", "waiting", "write_calls"]
+        emit(rows, columns, fmt)
     else:
         for name, dest in details.items():
             if isinstance(dest, dict) and "sent" in dest:
@@ -155,10 +183,14 @@ def push_errors(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Records a CRM rejected: its message, attempts and when it is retried."""
-    from plans.db import make_engine
-    from worker.cli.core import resolve_database_url
+    from sqlalchemy import select
+    from sqlmodel import Session, col
 
-    engine = make_engine(resolve_database_url(config, database_url))
+    from plans.store import PushStateRow
+    from worker.cli.output import Column, emit
+    from worker.cli.store import open_store
+
+    engine = open_store(config, database_url)
     query = (
         select(PushStateRow)
         .where(col(PushStateRow.last_error).is_not(None))
@@ -171,33 +203,29 @@ def push_errors(
             "destination": r.destination,
             "record": r.record_key,
             "attempts": r.attempts,
-            "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
+            "next_attempt_at": r.next_attempt_at,
             "error": r.last_error,
         }
         for r in rows
     ]
-    if fmt is OutputFormat.json:
-        typer.echo(json.dumps(listing, indent=2))
-        return
-    if not listing:
+    if fmt is OutputFormat.table and not listing:
         typer.echo("no rejected records")
         return
-    table = Table(title="Rejected records")
-    for column in ("destination", "record", "attempts", "next attempt", "error"):
-        table.add_column(column)
-    for item in listing:
-        table.add_row(
-            *(str(item[k] or "") for k in ("destination", "record", "attempts")),
-            str(item["next_attempt_at"] or ""),
-            str(item["error"] or ""),
-        )
-    Console(width=200).print(table)
+    columns: list[Column | str] = [
+        "destination",
+        "record",
+        Column("attempts", right=True),
+        Column("next_attempt_at", "next attempt"),
+        "error",
+    ]
+    emit(listing, columns, fmt, title="Rejected records")
 
 
 def wanted(project: Any, source: str) -> list[Any]:
     """What ``writeback.yaml`` writes to ``source``, in the CRM-neutral terms setup takes."""
     from connectors.crms import REGISTRY
     from connectors.setup import WantedObject, WantedProperty
+    from partnerplan.errors import ConfigurationError
     from writeback.config import PROGRESS_FIELDS, ROLLUP_FIELDS
     from writeback.manifest import load_manifest
     from writeback.planwant import merged, wanted_plan_objects
@@ -233,6 +261,8 @@ def setup(
 ) -> None:
     """Create the fields and objects write-back needs in a source's CRM (idempotent)."""
     from connectors.crms import REGISTRY
+    from partnerplan.config import config_dir
+    from partnerplan.errors import ConfigurationError
     from worker.project import load_project
 
     project = load_project(config_dir(config))

@@ -7,7 +7,7 @@ a newer one awaits acceptance. Existing plans are config plans at version 1 whos
 status is the one they had (``proposed`` becomes ``shared``).
 
 Revision ID: d7a41c9e5b20
-Revises: c3d9e2a7f018
+Revises: 5ae34c73eac4
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import plans.types
 
 revision = "d7a41c9e5b20"
-down_revision = "c3d9e2a7f018"
+down_revision = "5ae34c73eac4"
 branch_labels = None
 depends_on = None
 
