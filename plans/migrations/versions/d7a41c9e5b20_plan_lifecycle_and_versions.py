@@ -31,7 +31,7 @@ def upgrade() -> None:
             sa.Column(
                 "origin",
                 sqlmodel.sql.sqltypes.AutoString(length=20),
-                server_default=sa.text("'config'"),
+                server_default="config",
                 nullable=False,
             )
         )
@@ -44,7 +44,7 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(
-            sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False)
+            sa.Column("version", sa.Integer(), server_default="1", nullable=False)
         )
         batch_op.add_column(
             sa.Column("shared_at", plans.types.UTCDateTime(timezone=True), nullable=True)
@@ -72,7 +72,7 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(
-            sa.Column("conflicts", sa.JSON(), server_default=sa.text("'{}'"), nullable=False)
+            sa.Column("conflicts", sa.JSON(), server_default="{}", nullable=False)
         )
     op.execute(
         "UPDATE plan SET declared = CASE status WHEN 'proposed' THEN 'shared' ELSE status END"
