@@ -241,7 +241,10 @@ def _sections(
                 name=section.name,
                 summary=section.summary,
                 targets=tuple(views[i] for i in by_section.get(section.id, [])),
-                target_accounts=tuple(str(a) for a in data.get("target_accounts", [])),
+                target_accounts=tuple(
+                    str(a.get("name", "")) if isinstance(a, dict) else str(a)
+                    for a in data.get("target_accounts", [])
+                ),
                 action_items=tuple(_action(a, today) for a in data.get("action_items", [])),
             )
         )

@@ -300,8 +300,8 @@ class Portfolio:
 
     @property
     def awaiting(self) -> list[PlanSummary]:
-        """Plans proposed to the partner and not accepted yet."""
-        return [p for p in self.plans if p.status == "proposed"]
+        """Plans shared with the partner and not accepted yet (changes requested included)."""
+        return [p for p in self.plans if p.status in ("shared", "changes_requested")]
 
     @property
     def uncomputed(self) -> list[PlanSummary]:
