@@ -347,7 +347,8 @@ def test_a_config_plan_edited_in_the_crm_is_reported_not_overwritten_until_resol
     _write_plan(flow, 150000)
     capsys.readouterr()
     code = flow.run()
-    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    printed = capsys.readouterr()
+    err = " ".join((printed.out + printed.err).split())  # the console wraps long lines
     shown = _show(flow, capsys)
     name_after_run = flow.sandbox.sf_store.find("Partner_Business_Plan__c", plan["Id"])["Name"]
     args = ["plans", "resolve", KEY, "--config", str(flow.config), "--database-url"]
