@@ -27,6 +27,7 @@ from plans.pacing import ACHIEVED, AT_RISK, OFF_TRACK, ON_TRACK, Progress, expec
 from plans.pacing import places as metric_places
 from plans.periods import Period
 from plans.planstore import REMOVED
+from plans.show import InvestmentView, PlanView, plan_view
 from plans.store import PartnerRow, PlanRow, ProgressRow, SectionRow, TargetRow
 from report.errors import UnknownPlan
 from report.model import (
@@ -188,32 +189,42 @@ def _action(item: dict[str, Any], today: date) -> ActionItem:
     )
 
 
-def plan_content(definition: dict[str, Any]) -> PlanContent:
-    """The joint-plan content of a plan's definition, where it is recorded.
+def plan_content(view: PlanView | None) -> PlanContent:
+    """What the joint-plan records say of a plan: version, acceptance, response, investment.
 
-    This is the one seam between the report and the joint-plan work: the plan's version, its
-    acceptance, the partner's response and joint investment lines are read under these names
-    when present; until they are recorded, each stays None and the report says so.
+    It reads :func:`plans.show.plan_view`, the same whole-plan model as ``partnerplan plans
+    show``, so the report and the terminal never disagree about a plan's state. A plan not in
+    the store yet (None) has nothing recorded, and the report says so.
     """
-    investments = definition.get("investments")
+    if view is None:
+        return PlanContent()
+    latest = view.responses[-1] if view.responses else None
+    lines = [line for section in view.sections for line in section.investments]
     return PlanContent(
-        version=None if definition.get("version") is None else str(definition["version"]),
-        accepted_by=definition.get("accepted_by"),
-        accepted_at=_moment(definition.get("accepted_at")),
-        response=definition.get("response"),
-        response_comment=definition.get("response_comment"),
-        investments=None
-        if investments is None
-        else tuple(
+        version=str(view.version),
+        accepted_by=view.accepted_by_name or view.accepted_by,
+        accepted_at=view.accepted_at,
+        response=None if latest is None else latest.response.replace("_", " "),
+        response_comment=None if latest is None else latest.comment or None,
+        investments=tuple(
             Investment(
-                title=str(line.get("title", "")),
-                amount=_amount(line.get("amount")),
-                currency=line.get("currency"),
-                funded_by=line.get("funded_by"),
+                title=line.title,
+                amount=line.amount,
+                currency=line.currency,
+                funded_by=_funded_by(line),
             )
-            for line in investments
+            for line in lines
         ),
     )
+
+
+def _funded_by(line: InvestmentView) -> str | None:
+    """Who pays: the vendor's share of a plan line, or the CRM fund record it comes from."""
+    if line.source != "plan":
+        return f"{line.source.replace('_', ' ')} ({line.status})"
+    if line.vendor_share is None:
+        return None
+    return f"vendor {line.vendor_share:.0f} %, partner {100 - line.vendor_share:.0f} %"
 
 
 def _partner(plan: PlanRow, row: PartnerRow | None) -> PartnerView:
@@ -304,7 +315,7 @@ def plan_report(session: Session, key: str, context: Context) -> PlanReport:
             Link(title=str(a.get("title", a.get("url", ""))), url=str(a.get("url", "")))
             for a in plan.definition.get("attachments", [])
         ),
-        content=plan_content(plan.definition),
+        content=plan_content(plan_view(session, plan.key)),
         freshness=context.freshness,
         since=context.since,
         generated_at=context.now,

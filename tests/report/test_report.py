@@ -12,6 +12,7 @@ from sqlmodel import Session
 from plans import history
 from plans.pacing import Progress
 from plans.periods import Period
+from plans.show import plan_view
 from plans.store import PlanRow, TargetRow
 from report import Context, plan_html, plan_report, portfolio, portfolio_html
 from report.formats import fmt
@@ -107,31 +108,46 @@ def test_content_the_store_does_not_hold_yet_reads_not_recorded_yet(sqlite_engin
         store_plans(session, [plan("p", "P-1", "2026-Q2", [{"metric": "won_deals", "value": 3}])])
         compute(session, utc(2026, 4, 3))
         html = plan_html(plan_report(session, "p", _context(date(2026, 4, 3), date(2026, 3, 27))))
-    assert 3 == html.count('<span class="missing">not recorded yet</span>')  # version, by, at
-    assert 2 == html.count('<span class="missing">Not recorded yet.</span>') + html.count(
-        '<p class="missing">Not recorded yet.</p>'
-    )
+    assert 2 == html.count('<span class="missing">not recorded yet</span>')  # accepted by, at
+    assert "No joint investment in the plan." in html
+    assert "No response from the partner yet." in html
 
 
-def test_recorded_plan_content_is_shown_when_present():
-    """Once the joint-plan work records them, version, acceptance and investment lines read back."""
-    content = plan_content(
-        {
-            "version": 2,
-            "accepted_by": "pat@partner.example",
-            "accepted_at": "2026-10-03T09:30:00+00:00",
-            "response": "accepted",
-            "investments": [{"title": "MDF webinar", "amount": "5000", "currency": "EUR"}],
-        }
-    )
-    assert ("2", "pat@partner.example", "2026-10-03", "accepted") == (
+def test_recorded_plan_content_is_shown_when_present(sqlite_engine):
+    """Version, acceptance and investment lines read back from the plan as the store holds it."""
+    with Session(sqlite_engine) as session:
+        add_partners(session, "P-1")
+        store_plans(session, [plan("p", "P-1", "2026-Q4", [{"metric": "won_deals", "value": 3}])])
+        row = session.scalars(select(PlanRow)).one()
+        row.version, row.accepted_version = 2, 2
+        row.accepted_by, row.accepted_at = "pat@partner.example", utc(2026, 10, 3, 9)
+        definition = dict(row.definition)
+        definition["sections"] = [
+            {
+                **definition["sections"][0],
+                "investments": [
+                    {
+                        "title": "MDF webinar",
+                        "amount": "5000",
+                        "currency": "EUR",
+                        "vendor_share": "60",
+                    }
+                ],
+            }
+        ]
+        row.definition = definition
+        session.add(row)
+        session.flush()
+        content = plan_content(plan_view(session, "p"))
+    assert ("2", "pat@partner.example", "2026-10-03") == (
         content.version,
         content.accepted_by,
         content.accepted_at.date().isoformat() if content.accepted_at else None,
-        content.response,
     )
     assert content.investments is not None
-    assert ["5,000 EUR"] == [fmt(i.amount, i.currency) for i in content.investments]
+    assert [("5,000 EUR", "vendor 60 %, partner 40 %")] == [
+        (fmt(i.amount, i.currency), i.funded_by) for i in content.investments
+    ]
 
 
 def test_the_portfolio_puts_off_track_targets_first_and_groups_by_tier_and_metric(sqlite_engine):
