@@ -43,7 +43,18 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 _invocation: list[str] = []
 """This invocation's arguments: the root callback skips logging setup (structlog's import is
 most of a second on a busy machine) when they only ask for help."""
-COMMAND_MODULES = ("core", "flow", "runs", "mappings", "plans", "sandbox", "push", "crm", "report")
+COMMAND_MODULES = (
+    "core",
+    "flow",
+    "runs",
+    "mappings",
+    "plans",
+    "status",
+    "sandbox",
+    "push",
+    "crm",
+    "report",
+)
 """Each module's ``register(app)`` attaches its commands, in this order."""
 
 

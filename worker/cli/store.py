@@ -12,14 +12,16 @@ behind and a SQLAlchemy traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from partnerplan.config import config_dir, unset_variables_blank
 from partnerplan.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+    from sqlmodel import Session
 
+    from plans.catalogue import Catalogue
     from worker.project import Project
 
 REQUIRED_TABLE = "run"
@@ -81,3 +83,37 @@ def open_store(config: Path | None, explicit: str | None) -> Engine:
     if REQUIRED_TABLE not in tables:
         raise ConfigurationError(f"the store at {shown} has no tables: {fix}")
     return engine
+
+
+def catalogue(config: Path | None) -> Catalogue:
+    """The metric catalogue: the standard metrics and config/metrics.yaml when there is one."""
+    from partnerplan.errors import ConfigProblems
+    from plans.catalogue import load_catalogue
+
+    root = config_dir(config)
+    loaded, problems = load_catalogue(root if root.is_dir() else None)
+    if loaded is None:
+        raise ConfigProblems(problems)
+    return loaded
+
+
+def require_known(session: Session, column: Any, wanted: list[str] | None, what: str) -> None:
+    """Raise ConfigurationError naming the keys of ``wanted`` the store has no plan for."""
+    if not wanted:
+        return
+    import difflib
+
+    from sqlalchemy import select
+
+    from partnerplan.errors import ConfigurationError
+
+    known = set(session.scalars(select(column).distinct()))
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigurationError(
+            f"no {what} {', '.join(map(repr, unknown))} in the store{hint} "
+            f"(`partnerplan plans show` lists them; a plan added to config/plans is stored by "
+            f"the next `partnerplan run` or `partnerplan compute`)"
+        )
