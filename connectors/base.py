@@ -96,6 +96,8 @@ class Connector(Protocol):
     """Pulls changed records from one CRM and writes values back to it."""
 
     name: str
+    concurrency: int
+    """How many of this source's streams one process may sync at once (its CRM's limits)."""
 
     def check_fields(self, spec: StreamSpec) -> None:
         """Raise ConfigurationError naming the object and field if the CRM lacks a field."""

@@ -50,6 +50,8 @@ class SourceSettings(StrictModel):
         timeouts: Connect and read timeouts of every call.
         lookback_seconds: How far before the watermark each incremental pull starts, so that
             records committed late are read again rather than missed.
+        concurrent_streams: How many streams of this source one process syncs at once; unset,
+            the connector's own default, what its CRM's published limits allow.
     """
 
     type: str
@@ -57,3 +59,4 @@ class SourceSettings(StrictModel):
     budget_share: float = Field(default=0.5, gt=0, le=1)
     timeouts: Timeouts = Timeouts()
     lookback_seconds: int = Field(default=300, ge=0)
+    concurrent_streams: int | None = Field(default=None, ge=1, le=64)

@@ -73,6 +73,9 @@ class HubSpotConnector:
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self.name = name
+        # Search allows 5 requests/s per token: four streams paging at once keep it busy
+        # without queueing most of their time behind the pacer.
+        self.concurrency = source.concurrent_streams or 4
         self.source = source
         self.retry = retry or RetryPolicy()
         self.page_size = page_size

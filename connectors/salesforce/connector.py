@@ -69,6 +69,9 @@ class SalesforceConnector:
         page_size: int | None = None,
     ) -> None:
         self.name = name
+        # Salesforce meters requests per day, not per second; the limit that binds concurrent
+        # reads is 25 long-running (20 s+) requests per org, shared with every other client.
+        self.concurrency = source.concurrent_streams or 8
         self.source = source
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
