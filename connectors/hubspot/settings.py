@@ -7,7 +7,25 @@ from typing import Literal
 from pydantic import Field
 
 from connectors.settings import SourceSettings
-from partnerplan.config import Secret
+from partnerplan.config import Secret, StrictModel
+
+
+class HubSpotRateLimits(StrictModel):
+    """HubSpot's published limits per private-app token (hubspot-api.md §2.6), and the share
+    of them to aim at.
+
+    ``window_calls`` per rolling ``window_seconds``: 190 per 10 s on Professional and
+    Enterprise, 100 on Free and Starter, 250 with the capacity pack: set your tier's.
+    ``search_per_second``: the search endpoints' own limit (5 per second per account); search
+    calls count in the 10-second window too. ``margin``: the share of each limit the pacer
+    aims at, so that clock and travel time never push a call over (see
+    :mod:`connectors.pacing` for the worst case).
+    """
+
+    window_calls: int = Field(default=190, ge=1)
+    window_seconds: float = Field(default=10, gt=0)
+    search_per_second: int = Field(default=5, ge=1)
+    margin: float = Field(default=0.9, gt=0, le=1)
 
 
 class HubSpotSource(SourceSettings):
@@ -19,6 +37,10 @@ class HubSpotSource(SourceSettings):
     ``portal_id`` and ``app_url``: the portal's id ("Hub ID") and app host, for links to
     records (``partnerplan explain``); ``GET /account-info/v3/details`` answers both
     (``portalId``, ``uiDomain``).
+    ``rate_limits``: the limits the connector paces itself to (:class:`HubSpotRateLimits`).
+    ``first_load``: how a pull with no watermark reads an object: ``auto`` picks listing or
+    search by which the limits let finish sooner, ``list`` / ``search`` force one
+    (:mod:`connectors.hubspot.listing`). Incremental pulls always search.
     """
 
     type: Literal["hubspot"]
@@ -27,3 +49,5 @@ class HubSpotSource(SourceSettings):
     search_lag_seconds: int = Field(default=120, ge=0)
     portal_id: int | None = None
     app_url: str = "https://app.hubspot.com"
+    rate_limits: HubSpotRateLimits = HubSpotRateLimits()
+    first_load: Literal["auto", "list", "search"] = "auto"
