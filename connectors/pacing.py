@@ -30,7 +30,9 @@ Three kinds of limit, each on one of Dramatiq's limiters:
 * **A cool-down**: a 429 that still arrives (another integration on the same portal, a lower
   tier than configured) is honoured by the retry policy, and :meth:`Pacer.cool_down` sets a
   shared key for the pause the CRM asked for, which every pacer on the same token waits out
-  before its next call: the whole pace slows, not only the call that was refused.
+  before its next call: the whole pace slows, not only the call that was refused. The thread
+  that was refused waits through its retry policy (which waits at least that long) and is
+  not held a second time by the key it set.
 
 Waiting polls the backend at the next bucket boundary (rates) or every few milliseconds
 (slots, cool-down); the backends offer no blocking wait for these limiters.
@@ -172,6 +174,7 @@ class Pacer:
         )
         self._cool_key = f"{key}:cool-down"
         self._lock = threading.Lock()
+        self._local = threading.local()
         self.waited = 0.0
         """Seconds callers of this pacer spent waiting for their turn, in all."""
 
@@ -183,7 +186,10 @@ class Pacer:
         """Wait for a turn under the cool-down, each named rate and an in-flight slot; then
         hold the slot while the body (the call) runs."""
         started = time.monotonic()
-        self._cooled()
+        if getattr(self._local, "excused", False):
+            self._local.excused = False  # this thread's retry policy waited its own cool-down
+        else:
+            self._cooled()
         for name in rates:
             self._turn(name)
         if self._slots is None:
@@ -206,6 +212,7 @@ class Pacer:
             reason: What the CRM said (its policy name), for the log; never a credential.
         """
         ttl = max(1, int(seconds * 1000))
+        self._local.excused = True
         self.backend.incr(self._cool_key, 1, maximum=2**62, ttl=ttl)  # type: ignore[no-untyped-call]
         log.warning("crm_pace_cool_down", pace=self.key, seconds=seconds, reason=reason)
 
