@@ -25,4 +25,4 @@ class HubSpotPortal:
     def __init__(self, store: HubSpotStore) -> None:
         self.store = store
         self.url = ""
-        self.faults = Injector(DEFAULT_DAILY)
+        self.faults = Injector(DEFAULT_DAILY, "hs_daily_limit")

@@ -14,9 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -29,10 +27,11 @@ from sandbox.hs_schema import PORTAL
 from sandbox.hs_search import MAX_RESULTS, Searcher
 from sandbox.hs_store import HsError, HubSpotStore
 from sandbox.httpbase import Request, Response, json_response, match_route
+from sandbox.limits import DAILY, TEN_SECONDLY, HubSpotWindows, WindowLimits
 
-BURST = (
-    190  # Enterprise private apps: 190 requests per 10 s (reported, not enforced unless faulted)
-)
+# Professional/Enterprise private apps: 190 requests per 10 s, reported in the headers when no
+# ``hs_window_limit`` is set (and then not enforced).
+BURST = 190
 _MESSAGES = {
     "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
     "DAILY": "You have reached your daily limit.",
@@ -65,7 +64,7 @@ class HubSpotApp(HubSpotPortal):
         super().__init__(store)
         self.token = "pat-na1-" + secrets.token_hex(16)
         self.searcher = Searcher()
-        self.recent: deque[float] = deque()
+        self.windows = HubSpotWindows()
         self.lock = threading.Lock()
         self.pages_served: dict[str, int] = {}
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
@@ -80,22 +79,28 @@ class HubSpotApp(HubSpotPortal):
     def set_faults(self, spec: dict[str, Any]) -> None:
         """Replace the fault spec (see :mod:`faults`)."""
         self.faults.set(spec)
+        self.windows.clear()
         with self.lock:
             self.pages_served.clear()
 
-    def headers(self) -> dict[str, str]:
-        """``X-HubSpot-RateLimit-*`` as HubSpot sends them on non-search responses."""
-        now = time.monotonic()
-        with self.lock:
-            self.recent.append(now)
-            while self.recent and self.recent[0] < now - 10:
-                self.recent.popleft()
-            burst = len(self.recent)
+    def window_limits(self) -> WindowLimits:
+        """The rolling-window limits of the current spec."""
+        spec = self.faults.spec
+        return WindowLimits(spec.hs_window_limit, spec.hs_window_seconds, spec.hs_search_per_second)
+
+    def headers(self, in_window: int) -> dict[str, str]:
+        """``X-HubSpot-RateLimit-*`` as HubSpot sends them on non-search responses.
+
+        Args:
+            in_window: calls of this token in the rolling window, this one included.
+        """
+        spec = self.faults.spec
+        most = spec.hs_window_limit if spec.hs_window_limit is not None else BURST
         budget = self.faults.budget
         return {
-            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-            "X-HubSpot-RateLimit-Max": str(BURST),
-            "X-HubSpot-RateLimit-Remaining": str(max(BURST - burst, 0)),
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(round(spec.hs_window_seconds * 1000)),
+            "X-HubSpot-RateLimit-Max": str(most),
+            "X-HubSpot-RateLimit-Remaining": str(max(most - in_window, 0)),
             "X-HubSpot-RateLimit-Daily": str(budget),
             "X-HubSpot-RateLimit-Daily-Remaining": str(max(budget - self.faults.api_used, 0)),
         }
@@ -114,23 +119,42 @@ class HubSpotApp(HubSpotPortal):
             )
         found, handler, endpoint = match_route(self.routes, request.method, path)
         call = self.faults.count_call(endpoint)
-        self.faults.pause()
-        headers = self.headers()
-        refused = self.inject(call, headers)
-        if refused is not None:
+        try:
+            return self.answer(request, path, call, found, handler)
+        finally:
+            self.faults.pause()  # the latency, once the answer (and its size) is known
+
+    def answer(
+        self,
+        request: Request,
+        path: str,
+        call: int,
+        found: re.Match[str] | None,
+        handler: Callable[..., Response] | None,
+    ) -> Response:
+        """Faults and limits, then the route's handler, then the rate-limit headers."""
+        search = path.endswith("/search")
+        refused = self.inject(call, request, search)
+        if isinstance(refused, Response):
             return refused
+        headers = self.headers(refused)
         if handler is None or found is None:
             return error(404, "OBJECT_NOT_FOUND", f"No route for {request.method} {path}")
         try:
             response = handler(request, *found.groups())
         except HsError as exc:
             response = error(exc.status, exc.category, exc.message, **exc.extra)
-        if not path.endswith("/search"):  # search answers carry no rate-limit headers (reported)
+        if not search:  # search answers carry no rate-limit headers (reported)
             response.headers.update(headers)
         return response
 
-    def inject(self, call: int, headers: dict[str, str]) -> Response | None:
-        """The fault answer for call number ``call``, if any."""
+    def inject(self, call: int, request: Request, search: bool) -> Response | int:
+        """The fault or limit answer for call number ``call``, or the calls now in its window.
+
+        Order: an expired token, an injected 5xx, the daily limit, the search per-second
+        window, the 10-second window, then an injected 429. A call refused by a window is not
+        counted in it (it was not served).
+        """
         spec = self.faults.spec
         if spec.expire_session_after is not None and call > spec.expire_session_after:
             return error(
@@ -139,22 +163,38 @@ class HubSpotApp(HubSpotPortal):
         status = self.faults.server_error(call)
         if status is not None:
             return error(status, "", "internal error")
-        daily = self.faults.api_used > self.faults.budget
-        if daily or self.faults.rate_limit(call):
-            policy = "DAILY" if daily else spec.rate_limit_policy
-            extra = {"errorType": "RATE_LIMIT", "policyName": policy}
-            if policy == "TEN_SECONDLY_ROLLING":  # groupName wording for private apps: assumed
-                extra["groupName"] = f"publicapi:private-app-api-calls-ten-secondly:{PORTAL}"
-            message = _MESSAGES.get(policy, _MESSAGES["TEN_SECONDLY_ROLLING"])
-            response = error(429, "", message, **extra)
-            response.headers.update(headers)
+        if self.faults.api_used > self.faults.budget:
+            return self.too_many(DAILY, 0, search)
+        token = request.header("authorization").removeprefix("Bearer ")
+        policy, in_window = self.windows.admit(token, search, self.window_limits())
+        if policy is not None:
+            return self.too_many(policy, in_window, search)
+        if self.faults.rate_limit(call):
+            return self.too_many(spec.rate_limit_policy, in_window, search, injected=True)
+        return in_window
+
+    def too_many(
+        self, policy: str, in_window: int, search: bool, *, injected: bool = False
+    ) -> Response:
+        """HubSpot's 429 for ``policy``, with the bodies of ``reference/hubspot-samples``.
+
+        Search answers carry no rate-limit headers, refusals included (assumed, as for their
+        successes); an injected 429 carries them everywhere, as it always has.
+        """
+        extra = {"errorType": "RATE_LIMIT", "policyName": policy}
+        if policy == TEN_SECONDLY:  # groupName wording for private apps: assumed
+            extra["groupName"] = f"publicapi:private-app-api-calls-ten-secondly:{PORTAL}"
+        message = _MESSAGES.get(policy, _MESSAGES[TEN_SECONDLY])
+        response = error(429, "", message, **extra)
+        self.faults.throttle(policy, 429)
+        if injected or not search:
+            response.headers.update(self.headers(in_window))
             response.headers["X-HubSpot-RateLimit-Remaining"] = "0"
-            if daily:
+            if policy == DAILY:
                 response.headers["X-HubSpot-RateLimit-Daily-Remaining"] = "0"
-            if spec.retry_after:
-                response.headers["Retry-After"] = str(spec.retry_after)
-            return response
-        return None
+        if self.faults.spec.retry_after:
+            response.headers["Retry-After"] = str(self.faults.spec.retry_after)
+        return response
 
     def sandbox_route(self, request: Request, path: str) -> Response:
         """``/__sandbox/faults``, ``/__sandbox/stats``, ``/__sandbox/records/{type}``."""

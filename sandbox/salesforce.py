@@ -23,6 +23,7 @@ from typing import Any
 from sandbox import ids, sf_bulk, sf_replication, sf_writes
 from sandbox.faults import control_route
 from sandbox.httpbase import Request, Response, json_response, match_route
+from sandbox.limits import LongRequests
 from sandbox.sf_bulk1 import BulkV1
 from sandbox.sf_oauth import OAuth, soap_login
 from sandbox.sf_org import SalesforceOrg
@@ -70,6 +71,7 @@ class SalesforceApp(SalesforceOrg):
         self.session_id = self.issue_token()
         self.expired_for_spec = False
         self.cursors: OrderedDict[str, Cursor] = OrderedDict()
+        self.in_flight = LongRequests()
         self.bulk1 = BulkV1(self, lambda token: self.tokens.get(token, False))
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"^limits$"), self.limits),
@@ -120,6 +122,7 @@ class SalesforceApp(SalesforceOrg):
         if path.startswith("/services/async/"):
             answer = self.bulk1(request)
             if answer is not None:
+                self.faults.pause()
                 return answer
         match = _API.match(path)
         if match is None:
@@ -135,7 +138,30 @@ class SalesforceApp(SalesforceOrg):
             return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
         found, handler, endpoint = match_route(self.routes, request.method, rest)
         call = self.faults.count_call(endpoint)
-        self.faults.pause()
+        spec = self.faults.spec
+        ticket = self.in_flight.enter(spec.sf_long_request_seconds, spec.sf_concurrent_long_limit)
+        try:
+            if ticket is None:
+                self.faults.throttle("ConcurrentPerOrgLongTxn", 403)
+                return error(
+                    403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."
+                )
+            return self.answer(request, version, rest, token, call, found, handler)
+        finally:
+            self.faults.pause()  # the latency, once the answer (and its size) is known
+            self.in_flight.leave(ticket)
+
+    def answer(
+        self,
+        request: Request,
+        version: str,
+        rest: str,
+        token: str,
+        call: int,
+        found: re.Match[str] | None,
+        handler: Callable[..., Response] | None,
+    ) -> Response:
+        """Faults, then the route's handler."""
         refused = self.inject(call)
         if refused is not None:
             return refused
@@ -170,10 +196,12 @@ class SalesforceApp(SalesforceOrg):
             response = error(
                 429, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."
             )
+            self.faults.throttle("ConcurrentPerOrgLongTxn", 429)
             if spec.retry_after:
                 response.headers["Retry-After"] = str(spec.retry_after)
             return response
         if self.faults.api_used > self.faults.budget:
+            self.faults.throttle("TotalRequests", 403)
             return error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         return None
 

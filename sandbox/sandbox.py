@@ -51,6 +51,7 @@ class Sandbox:
         salesforce_port: int = 0,
         hubspot_port: int = 0,
         faults: dict[str, dict[str, Any]] | None = None,
+        profile: str | None = None,
         client_id: str = "sandbox-client-id",
         client_secret: str = "sandbox-client-secret",  # noqa: S107 - a fake local credential
     ) -> None:
@@ -64,6 +65,9 @@ class Sandbox:
             salesforce_port: 0 picks a free port.
             hubspot_port: 0 picks a free port.
             faults: ``{"salesforce": {...}, "hubspot": {...}}`` active from the start.
+            profile: ``"realistic"``: both servers answer with the published CRMs' latencies
+                and limits (:mod:`sandbox.limits`) under every later fault spec that does not
+                name another ``profile``; their keys in ``faults`` override single values.
             client_id: the OAuth client id the Salesforce token endpoint accepts.
             client_secret: its secret.
         """
@@ -94,8 +98,21 @@ class Sandbox:
             raise
         self.salesforce_url = self.sf_app.url = sf_server.url
         self.hubspot_url = self.hs_app.url = hs_server.url
-        for server, spec in (faults or {}).items():
-            self.set_faults(server, **spec)
+        self.profile = profile
+        unknown = sorted(set(faults or {}) - set(SERVERS))
+        if unknown:
+            self.close()
+            raise ValueError(f"unknown sandbox servers {unknown}; use {SERVERS}")
+        try:
+            for server in SERVERS:
+                app = self._app(server)
+                app.faults.profile = profile
+                spec = (faults or {}).get(server)
+                if spec is not None or profile is not None:
+                    self.set_faults(server, **(spec or {}))
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self) -> Sandbox:
         return self

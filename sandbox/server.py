@@ -48,6 +48,7 @@ def describe(sandbox: Sandbox) -> dict[str, Any]:
         "seed": sandbox.world.seed,
         "scale": sandbox.world.scale,
         "anchor": sandbox.world.anchor.isoformat(),
+        "profile": sandbox.profile,
     }
 
 
@@ -68,6 +69,7 @@ def render_text(sheet: dict[str, Any]) -> str:
             f"  activities     {hs['activities']:,}",
             f"seed {sheet['seed']}, scale {sheet['scale']} partners, "
             f"{sheet['activities']:,} activities as of {sheet['anchor']}",
+            *([f"profile {sheet['profile']}"] if sheet.get("profile") else []),
         ]
     )
 
@@ -95,6 +97,7 @@ def serve(
     salesforce_port: int = 0,
     hubspot_port: int = 0,
     faults: dict[str, dict[str, Any]] | None = None,
+    profile: str | None = None,
     ready: Callable[[dict[str, Any]], None] | None = None,
     stop: threading.Event | None = None,
 ) -> None:
@@ -107,6 +110,7 @@ def serve(
         salesforce_port=salesforce_port,
         hubspot_port=hubspot_port,
         faults=faults,
+        profile=profile,
     ) as sandbox:
         if ready is not None:
             ready(describe(sandbox))

@@ -53,7 +53,7 @@ class SalesforceOrg:
 
     def __init__(self, store: SalesforceStore) -> None:
         self.store = store
-        self.faults = Injector(DEFAULT_BUDGET)
+        self.faults = Injector(DEFAULT_BUDGET, "sf_daily_limit")
         self.lock = threading.Lock()
         self.jobs: dict[str, Job] = {}
         self.principals: dict[str, Principal] = {}

@@ -89,6 +89,15 @@ def serve_command(
         str | None,
         typer.Option(metavar="JSON", help='Faults from the start: {"salesforce": {...}}.'),
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            metavar="realistic",
+            help="realistic: the CRMs' published latencies and rate limits (every number "
+            "adjustable with --faults keys, see sandbox/faults.py).",
+            case_sensitive=False,
+        ),
+    ] = None,
     output: Annotated[
         str,
         typer.Option(
@@ -136,6 +145,7 @@ def serve_command(
             salesforce_port=salesforce_port,
             hubspot_port=hubspot_port,
             faults=_faults(faults),
+            profile=profile.lower() if profile else None,
             ready=ready,
             stop=stop,
         )
