@@ -32,7 +32,7 @@ Three kinds of limit, each on one of Dramatiq's limiters:
   shared key for the pause the CRM asked for, which every pacer on the same token waits out
   before its next call: the whole pace slows, not only the call that was refused. The thread
   that was refused waits through its retry policy (which waits at least that long) and is
-  not held a second time by the key it set.
+  not held a second time while the pause it set lasts.
 
 Waiting polls the backend at the next bucket boundary (rates) or every few milliseconds
 (slots, cool-down); the backends offer no blocking wait for these limiters.
@@ -104,6 +104,12 @@ def backend_for(name: BackendName, redis_url: str | None = None) -> RateLimiterB
                 else RedisBackend(url=url)
             )
         return _backends[slot]
+
+
+def forget_memory() -> None:
+    """Start this process's in-memory pace afresh (tests: a cool-down is not the next test's)."""
+    with _backends_lock:
+        _backends.pop("memory", None)
 
 
 @dataclass(frozen=True)
@@ -186,10 +192,8 @@ class Pacer:
         """Wait for a turn under the cool-down, each named rate and an in-flight slot; then
         hold the slot while the body (the call) runs."""
         started = time.monotonic()
-        if getattr(self._local, "excused", False):
-            self._local.excused = False  # this thread's retry policy waited its own cool-down
-        else:
-            self._cooled()
+        if time.monotonic() >= getattr(self._local, "excused_until", 0.0):
+            self._cooled()  # else this thread's retry policy waits out the cool-down it set
         for name in rates:
             self._turn(name)
         if self._slots is None:
@@ -212,7 +216,7 @@ class Pacer:
             reason: What the CRM said (its policy name), for the log; never a credential.
         """
         ttl = max(1, int(seconds * 1000))
-        self._local.excused = True
+        self._local.excused_until = time.monotonic() + seconds
         self.backend.incr(self._cool_key, 1, maximum=2**62, ttl=ttl)  # type: ignore[no-untyped-call]
         log.warning("crm_pace_cool_down", pace=self.key, seconds=seconds, reason=reason)
 
