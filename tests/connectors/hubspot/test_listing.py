@@ -1,0 +1,103 @@
+"""HubSpot's first load: list or search, by the floor of the limits; incremental runs search."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.hubspot.listing import choose, floor
+from connectors.pacing import Rate
+from connectors.spec import Filter, StreamSpec
+from sandbox import Sandbox
+from tests.connectors.against import DEALS, drain, hs_ids, hubspot, live_hs_ids
+
+SEARCH = r"POST /crm/v3/objects/([\w-]+)/search"
+LIST = r"GET /crm/v3/objects/([\w-]+)"
+PUBLISHED = {"window_calls": 190, "window_seconds": 10, "search_per_second": 5}
+"""HubSpot's published limits (Professional): the choice is made from these."""
+WINDOW = Rate("window", 190, 10)
+SEARCH_RATE = Rate("search", 5, 1)
+START = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+
+
+def _calls(sb: Sandbox, endpoint: str) -> int:
+    return int(sb.stats("hubspot")["calls_by_endpoint"].get(endpoint, 0))
+
+
+def test_at_the_published_limits_listing_is_faster_without_associations_only():
+    """190 per 10 s at 100 a list call beats 5 searches a second at 200; one associated kind
+    doubles listing's calls (one per 100 records, not 200) and search wins."""
+    plain = floor(DEALS, WINDOW, SEARCH_RATE, 200)
+    assert plain.list_seconds < plain.search_seconds
+    associated = StreamSpec(**{**DEALS.__dict__, "associations": ("companies",)})
+    assert "list" == choose(DEALS, "auto", WINDOW, SEARCH_RATE, 200)
+    assert "search" == choose(associated, "auto", WINDOW, SEARCH_RATE, 200)
+
+
+@pytest.mark.parametrize(
+    ("configured", "filtered", "expected"),
+    [
+        ("list", False, "list"),
+        ("search", False, "search"),
+        ("list", True, "search"),
+        ("auto", True, "search"),
+    ],
+)
+def test_a_filtered_stream_always_searches_and_first_load_forces_the_rest(
+    configured, filtered, expected
+):
+    """Listing cannot filter, so a filtered stream searches whatever ``first_load`` says."""
+    filters = (Filter("dealstage", "eq", "closedwon"),) if filtered else ()
+    spec = StreamSpec(**{**DEALS.__dict__, "filters": filters})
+    assert expected == choose(spec, configured, WINDOW, SEARCH_RATE, 200)
+
+
+def test_first_load_lists_every_record_and_the_incremental_run_searches(sandbox):
+    """153 live deals: two list calls and no search on the first load, with the watermark at
+    the load's start; the next run from it searches and lists nothing."""
+    connector = hubspot(sandbox, now=lambda: START, first_load="auto", rate_limits=PUBLISHED)
+    pages = list(connector.pull(DEALS, None))
+    records = [r for page in pages for r in page.records]
+    assert 153 == len(live_hs_ids(sandbox, "deals"))
+    assert live_hs_ids(sandbox, "deals") == set(hs_ids(records))
+    assert len(records) == len(set(hs_ids(records)))
+    assert (2, 0) == (_calls(sandbox, LIST), _calls(sandbox, SEARCH))
+    assert [None, START] == [p.watermark and p.watermark.modified_at for p in pages]
+    later = hubspot(sandbox, first_load="auto", rate_limits=PUBLISHED)
+    drain(later.pull(DEALS, pages[-1].watermark))
+    assert (2, 1) == (_calls(sandbox, LIST), _calls(sandbox, SEARCH))
+
+
+def test_records_changed_during_a_listed_load_are_read_again_by_the_next_run(sandbox):
+    """Ten deals edited after the first list page: the load holds every deal once, and the
+    next run's search from its watermark reads the ten again at their new state."""
+    before = {str(r["id"]): r["updatedAt"] for r in sandbox.records("hubspot", "deals")}
+    sandbox.set_faults(
+        "hubspot", page_size=40, change_after_page=1, change_object="deals", change_count=10
+    )
+    records, mark = drain(hubspot(sandbox, first_load="list").pull(DEALS, None))
+    after = {str(r["id"]): r["updatedAt"] for r in sandbox.records("hubspot", "deals")}
+    changed = {i for i, stamp in after.items() if stamp != before[i]}
+    assert 10 == len(changed)
+    assert live_hs_ids(sandbox, "deals") == set(hs_ids(records))
+    assert len(records) == len(set(hs_ids(records)))
+    sandbox.clear_faults("hubspot")
+    lists = _calls(sandbox, LIST)
+    again, _ = drain(hubspot(sandbox).pull(DEALS, mark))
+    assert changed <= set(hs_ids(again))
+    assert lists == _calls(sandbox, LIST)
+
+
+def test_a_filtered_stream_searches_its_first_load(sandbox):
+    """Listing cannot apply the mapping's filter: the first load of a filtered stream searches."""
+    spec = StreamSpec(**{**DEALS.__dict__, "filters": (Filter("dealstage", "eq", "closedwon"),)})
+    records, _ = drain(hubspot(sandbox, first_load="auto", rate_limits=PUBLISHED).pull(spec, None))
+    won = {
+        str(r["id"])
+        for r in sandbox.records("hubspot", "deals")
+        if not r.get("archived") and r["properties"].get("dealstage") == "closedwon"
+    }
+    assert won == set(hs_ids(records))
+    assert 0 == _calls(sandbox, LIST)
+    assert _calls(sandbox, SEARCH) >= 1
