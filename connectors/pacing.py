@@ -16,10 +16,16 @@ Three kinds of limit, each on one of Dramatiq's limiters:
   ``ceil(T / interval) + 1`` buckets, so it holds at most that many calls, however the server
   aligns its rolling window and whichever process sent them. With ``interval = seconds /
   (calls * margin)`` that is about ``calls * margin + 1`` per window: at most 171 of HubSpot's
-  190 per 10 s (ample room for the request's travel time). For search's 5 per second the pace
-  is 4.5 a second, and a sixth call within one second needs a call to leave more than a ninth
-  of a second late in its bucket (waiting callers wake at the bucket's start, so it takes a
-  stall that long); ``margin: 0.8`` rules even that out. A window limiter over whole seconds
+  190 per 10 s (ample room for the request's travel time). Search's 5 per second leaves little
+  room: at 90 % (4.5 a second) a sixth call lands within one second when a call reaches the
+  CRM a ninth of a second later than its bucket's start (measured: it happens when six
+  streams start at once), so HubSpot's search is paced at 80 % (one call every 250 ms), which
+  takes a quarter-second delay. A call that counts under two rates (a HubSpot search: the
+  window and search's own) takes its turns in order, strictest last, so the strict turn is
+  spent at once; the earlier turn may be spent late by the wait for the later one, which adds
+  at most one call per caller waiting so (one per stream thread, across processes) to the
+  window's ``calls * margin + 1``: at HubSpot's 190 that leaves room for 18 such streams.
+  A window limiter over whole seconds
   (:class:`~dramatiq.rate_limits.WindowRateLimiter`) was the other candidate; its one-second
   granularity lets a full allowance out in the first second of a window and the next one in
   the first second of the following window, a burst the CRM's rolling window refuses.
@@ -190,7 +196,12 @@ class Pacer:
     @contextmanager
     def call(self, *rates: str) -> Iterator[None]:
         """Wait for a turn under the cool-down, each named rate and an in-flight slot; then
-        hold the slot while the body (the call) runs."""
+        hold the slot while the body (the call) runs.
+
+        Name the strictest rate last: turns are taken in order, and a turn taken early then
+        held up by the next rate's wait is spent late, which is what brings a rolling window
+        over (see the module docstring).
+        """
         started = time.monotonic()
         if time.monotonic() >= getattr(self._local, "excused_until", 0.0):
             self._cooled()  # else this thread's retry policy waits out the cool-down it set

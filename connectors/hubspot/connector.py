@@ -91,7 +91,7 @@ class HubSpotConnector:
         self.key = pace_key("hubspot", source.base_url.rstrip("/"), token)
         limits = source.rate_limits
         self.window = Rate("window", limits.window_calls, limits.window_seconds, limits.margin)
-        self.search_rate = Rate("search", limits.search_per_second, 1.0, limits.margin)
+        self.search_rate = Rate("search", limits.search_per_second, 1.0, limits.search_margin)
         self.pacer = Pacer(
             backend_for(source.rate_limits_backend), self.key, [self.window, self.search_rate]
         )
@@ -129,7 +129,9 @@ class HubSpotConnector:
         per-second search limit (:mod:`connectors.pacing`). A 429 that still comes sets the
         shared cool-down for the pause HubSpot asked for before the retry policy waits it out.
         """
-        rates = ("search", "window") if endpoint == "search" else ("window",)
+        # The strictest rate last, so a search leaves as soon as its search turn comes (a
+        # turn taken first and then held up by the window would reach HubSpot late in it).
+        rates = ("window", "search") if endpoint == "search" else ("window",)
 
         def attempt() -> Any:
             with self.pacer.call(*rates):

@@ -13,9 +13,11 @@ With associations, each page also costs one v4 batch read per associated kind (g
 whichever endpoint read it. :func:`choose` compares the seconds per record each endpoint's
 limits allow (the floor; per record rather than per object, so no ``total`` has to be asked
 for first — the two differ by one page's rounding at most) and takes listing only when it is
-strictly faster. At HubSpot's published limits and no associations, listing reads 1,710 records
-a second and search 900: listing wins; with one associated kind, listing's extra calls (one per
-100 records instead of per 200) even the two out and search is kept.
+strictly faster. At HubSpot's published limits as paced (:mod:`connectors.pacing`: 16.9 calls a
+second in the window, 4 searches a second) and no associations, listing reads about 1,690
+records a second and search 800: listing wins; with one associated kind, listing needs two
+calls per 100 records (845 a second) and search a search and an association read per 200
+(800 a second, bound by search), so listing still wins, narrowly; with two kinds search wins.
 
 Listing is used only where it reads exactly what search would:
 

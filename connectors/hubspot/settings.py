@@ -17,15 +17,18 @@ class HubSpotRateLimits(StrictModel):
     ``window_calls`` per rolling ``window_seconds``: 190 per 10 s on Professional and
     Enterprise, 100 on Free and Starter, 250 with the capacity pack: set your tier's.
     ``search_per_second``: the search endpoints' own limit (5 per second per account); search
-    calls count in the 10-second window too. ``margin``: the share of each limit the pacer
-    aims at, so that clock and travel time never push a call over (see
-    :mod:`connectors.pacing` for the worst case).
+    calls count in the 10-second window too. ``margin`` / ``search_margin``: the share of
+    each limit the pacer aims at, so that clock and travel time never push a call over (see
+    :mod:`connectors.pacing` for the worst case): 90 % of the 10-second window leaves room for
+    17 late calls; search's 5 a second leaves little, so 80 % (4 a second, one every 250 ms)
+    tolerates a call a quarter of a second late.
     """
 
     window_calls: int = Field(default=190, ge=1)
     window_seconds: float = Field(default=10, gt=0)
     search_per_second: int = Field(default=5, ge=1)
     margin: float = Field(default=0.9, gt=0, le=1)
+    search_margin: float = Field(default=0.8, gt=0, le=1)
 
 
 class HubSpotSource(SourceSettings):
