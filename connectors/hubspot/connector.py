@@ -14,6 +14,7 @@ follows HubSpot's own continuation (``paging.next``), never a page's length.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -42,6 +43,8 @@ from partnerplan.logs import get_logger
 
 T = TypeVar("T")
 log = get_logger(__name__)
+LATENCY = listing.Latency()
+"""Seconds a call takes, by (token's pace key, endpoint), as this process has seen them."""
 SEARCH_LIMIT = 200
 """Records per search request: HubSpot's maximum."""
 ASSOCIATION_BATCH = 1000
@@ -138,10 +141,12 @@ class HubSpotConnector:
                 self.calls += 1
                 self.write_calls += int(write)
                 self.endpoint_calls[endpoint] = self.endpoint_calls.get(endpoint, 0) + 1
+                sent = time.monotonic()
                 try:
                     response = fn(
                         *args, _preload_content=False, _request_timeout=self._timeout, **kw
                     )
+                    LATENCY.observe((self.key, endpoint), time.monotonic() - sent)
                 except Exception as exc:
                     observe_usage(self.budget, getattr(exc, "headers", None) or {})
                     error = translate(exc, self.name)
@@ -256,8 +261,11 @@ class HubSpotConnector:
 
     def first_load(self, spec: StreamSpec) -> listing.Method:
         """How a pull of ``spec`` with no watermark reads it (:mod:`connectors.hubspot.listing`)."""
+        conditions = listing.Conditions(
+            self.concurrency, LATENCY.get((self.key, "list")), LATENCY.get((self.key, "search"))
+        )
         return listing.choose(
-            spec, self.source.first_load, self.window, self.search_rate, self.page_size
+            spec, self.source.first_load, self.window, self.search_rate, self.page_size, conditions
         )
 
     def _listed(self, spec: StreamSpec, props: list[str]) -> Iterator[Page]:

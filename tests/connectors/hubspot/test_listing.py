@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.hubspot.listing import choose, floor
+from connectors.hubspot.listing import Conditions, choose, floor
 from connectors.pacing import Rate
 from connectors.spec import Filter, StreamSpec
 from sandbox import Sandbox
@@ -36,6 +36,15 @@ def test_at_the_published_limits_listing_is_faster_unless_associations_double_it
     assert "list" == choose(DEALS, "auto", WINDOW, SEARCH_RATE, 200)
     assert "list" == choose(one, "auto", WINDOW, SEARCH_RATE, 200)
     assert "search" == choose(two, "auto", WINDOW, SEARCH_RATE, 200)
+
+
+@pytest.mark.parametrize(("streams", "expected"), [(1, "search"), (4, "list")])
+def test_a_stream_alone_with_slow_list_calls_searches_and_four_at_once_list(streams, expected):
+    """Measured on the realistic profile: a list call takes ~155 ms and a search ~190 ms. One
+    stream alone is bound by that latency and searches (200 a call); four share the limits,
+    which bind first, and list."""
+    slow = Conditions(streams, list_latency=0.155, search_latency=0.19)
+    assert expected == choose(DEALS, "auto", WINDOW, SEARCH_RATE, 200, slow)
 
 
 @pytest.mark.parametrize(
