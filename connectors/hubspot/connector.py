@@ -14,6 +14,7 @@ follows HubSpot's own continuation (``paging.next``), never a page's length.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -98,6 +99,7 @@ class HubSpotConnector:
         self.pacer = Pacer(
             backend_for(source.rate_limits_backend), self.key, [self.window, self.search_rate]
         )
+        self._counting = threading.Lock()
         self.endpoint_calls: dict[str, int] = {}
         """Calls by endpoint (``search``, ``list``, ...), retries included."""
         client = hubspot.Client.create(
@@ -138,9 +140,10 @@ class HubSpotConnector:
 
         def attempt() -> Any:
             with self.pacer.call(*rates):
-                self.calls += 1
-                self.write_calls += int(write)
-                self.endpoint_calls[endpoint] = self.endpoint_calls.get(endpoint, 0) + 1
+                with self._counting:  # stream threads may share this connector
+                    self.calls += 1
+                    self.write_calls += int(write)
+                    self.endpoint_calls[endpoint] = self.endpoint_calls.get(endpoint, 0) + 1
                 sent = time.monotonic()
                 try:
                     response = fn(

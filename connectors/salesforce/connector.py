@@ -54,6 +54,10 @@ from partnerplan.logs import get_logger
 T = TypeVar("T")
 log = get_logger(__name__)
 _SFORCE_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+COOL_DOWN = 1.0
+"""Seconds every pacer of the org pauses after a refusal that names no Retry-After (the
+concurrent long-running limit): assumed; Salesforce documents no wait, only that the request
+may be sent again once fewer long requests run."""
 RECYCLE_BIN = timedelta(days=15)
 """How long Salesforce keeps deleted records where ``queryAll`` sees them (Help: "Manage the
 Recycle Bin": 15 days, then they are purged)."""
@@ -123,8 +127,8 @@ class SalesforceConnector:
             error = translate(exc, self.name, self._retry_after)
             if error is None:
                 raise
-            if isinstance(error, RateLimited) and error.retry_after:
-                self.pacer.cool_down(error.retry_after, f"{self.name}: {error}")
+            if isinstance(error, RateLimited):  # a 429, or ConcurrentPerOrgLongTxn
+                self.pacer.cool_down(error.retry_after or COOL_DOWN, f"{self.name}: {error}")
             raise error from exc
 
     def _authenticated(self, fn: Callable[[Salesforce], T]) -> T:
