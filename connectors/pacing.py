@@ -52,13 +52,16 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
+import redis
 from dramatiq.rate_limits import BucketRateLimiter, ConcurrentRateLimiter, RateLimiterBackend
 from dramatiq.rate_limits.backends import RedisBackend, StubBackend
 
+from connectors.errors import PaceUnavailable
+from partnerplan.errors import ConfigurationError
 from partnerplan.logs import get_logger
 
 log = get_logger(__name__)
@@ -90,13 +93,13 @@ def backend_for(name: BackendName, redis_url: str | None = None) -> RateLimiterB
     connectors (or two stream threads) never count apart.
 
     Raises:
-        ValueError: ``redis`` was asked for and no Redis URL is known.
+        ConfigurationError: ``redis`` was asked for and no Redis URL is known.
     """
     url = redis_url or os.environ.get("REDIS_URL") or None
     if name == "memory" or (name == "auto" and url is None):
         url = None
     elif url is None:
-        raise ValueError(
+        raise ConfigurationError(
             "rate_limits_backend is 'redis' but REDIS_URL is not set; set REDIS_URL to the "
             "workers' Redis, or use 'auto'"
         )
@@ -203,21 +206,45 @@ class Pacer:
         over (see the module docstring).
         """
         started = time.monotonic()
-        if time.monotonic() >= getattr(self._local, "excused_until", 0.0):
-            self._cooled()  # else this thread's retry policy waits out the cool-down it set
-        for name in rates:
-            self._turn(name)
+        try:
+            if time.monotonic() >= getattr(self._local, "excused_until", 0.0):
+                self._cooled()  # else this thread's retry policy waits out the cool-down it set
+            for name in rates:
+                self._turn(name)
+        except redis.RedisError as exc:
+            raise PaceUnavailable(
+                f"the pace shared through Redis is unavailable ({exc.__class__.__name__}); "
+                f"check that the Redis of REDIS_URL is up"
+            ) from exc
         if self._slots is None:
             self._count(started)
             yield
             return
         while True:
-            with self._slots.acquire(raise_on_failure=False) as acquired:
-                if acquired:
-                    self._count(started)
+            slot = self._slots.acquire(raise_on_failure=False)
+            try:
+                acquired = slot.__enter__()
+            except redis.RedisError as exc:
+                raise PaceUnavailable(
+                    f"the in-flight slots shared through Redis are unavailable "
+                    f"({exc.__class__.__name__}); check that the Redis of REDIS_URL is up"
+                ) from exc
+            if acquired:
+                self._count(started)
+                try:
                     yield
-                    return
+                finally:
+                    self._give_back(slot)
+                return
             self.sleep(POLL_SECONDS)
+
+    def _give_back(self, slot: AbstractContextManager[bool]) -> None:
+        """Release a slot; a Redis failure here is logged, not raised: the call itself is
+        done, and raising would have it sent again (the slot lapses with its key's TTL)."""
+        try:
+            slot.__exit__(None, None, None)
+        except redis.RedisError as exc:
+            log.warning("crm_pace_slot_lost", pace=self.key, error=exc.__class__.__name__)
 
     def cool_down(self, seconds: float, reason: str) -> None:
         """Make every pacer on this key wait ``seconds`` before its next call (a 429 came).

@@ -16,7 +16,9 @@ import redis
 from dramatiq.rate_limits import RateLimiterBackend
 from dramatiq.rate_limits.backends import RedisBackend, StubBackend
 
+from connectors.errors import PaceUnavailable
 from connectors.pacing import Pacer, Rate, backend_for, pace_key
+from partnerplan.errors import ConfigurationError
 
 TOKEN = "pat-na1-very-secret-token"
 
@@ -204,7 +206,7 @@ def test_the_backend_is_redis_when_redis_url_is_set_and_shared_in_the_process(
 
 def test_redis_asked_for_without_a_url_says_how_to_fix_it():
     """``rate_limits_backend: redis`` with no REDIS_URL is a message naming the fix."""
-    with pytest.raises(ValueError, match="REDIS_URL is not set"):
+    with pytest.raises(ConfigurationError, match="REDIS_URL is not set"):
         backend_for("redis")
 
 
@@ -228,3 +230,13 @@ def test_the_interval_keeps_any_window_under_the_published_limit(rate, interval,
 def _no_leftover_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("REDIS_URL", raising=False)
     yield
+
+
+def test_an_unreachable_redis_is_a_retriable_error_and_nothing_is_sent():
+    """Redis down: the call is not sent unpaced; a retriable error names what to check."""
+    backend = RedisBackend(url="redis://127.0.0.1:1/0")  # type: ignore[no-untyped-call]
+    pacer = Pacer(backend, pace_key("test", "down"), [Rate("window", 10, 1)])
+    sent = []
+    with pytest.raises(PaceUnavailable, match="REDIS_URL"), pacer.call("window"):
+        sent.append(1)
+    assert [] == sent
