@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.retry import RetryPolicy
@@ -217,3 +218,22 @@ def test_salesforce_keeps_its_requests_in_flight_under_the_org_limit(make_sandbo
     assert 6 == len(results)
     for records in results:
         assert live_sf_ids(sb, "Opportunity") == set(sf_ids(records))
+
+
+def test_partnerplan_run_under_the_realistic_profile_gets_no_429(make_flow):
+    """The whole run (every stream of both CRMs, pull and push) on the realistic profile's
+    limits, HubSpot's windows small and the latency short: it succeeds, and neither CRM
+    refused a call."""
+    flow = make_flow(profile="realistic")
+    quick = {"profile": "realistic", "latency_ms": 10, "latency_per_record_ms": 0}
+    flow.sandbox.set_faults("hubspot", **quick, **WINDOW)
+    flow.sandbox.set_faults("salesforce", **quick)
+    path = flow.config / "settings.yaml"
+    settings = yaml.safe_load(path.read_text())
+    settings["sources"]["hubspot"]["rate_limits"] = LIMITS
+    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    assert 0 == flow.run("--full")
+    hubspot_stats, salesforce_stats = (flow.sandbox.stats(s) for s in ("hubspot", "salesforce"))
+    assert (0, {}) == (hubspot_stats["responses_429"], hubspot_stats["throttled"])
+    assert (0, {}) == (salesforce_stats["responses_429"], salesforce_stats["throttled"])
+    assert hubspot_stats["total_calls"] > WINDOW["hs_window_limit"] * 2  # windows were tested
