@@ -134,16 +134,17 @@ def _run_phase(
         for source, todo in waiting.items()
         for n in range(1 if one_lane else width[source])
     ]
-    for thread in threads:
-        thread.start()
     try:
+        for thread in threads:
+            thread.start()
         interrupted = _wait(ended, len(threads))
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM, here in the main thread
         interrupted = True
     if interrupted:
         ctx.stop.set()
         for thread in threads:
-            thread.join(GRACE_SECONDS / len(threads))
+            if thread.ident is not None:  # started
+                thread.join(GRACE_SECONDS / len(threads))
         left = sum(thread.is_alive() for thread in threads)
         if left:
             log.warning("streams still waiting on a CRM call were left behind", threads=left)
