@@ -29,10 +29,14 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
 from partnerplan.errors import ConfigurationError, PartnerplanError
 from partnerplan.logs import get_logger, redact
 from plans.store import RunRow
-from worker import writes
+from worker import jobs, writes
 from worker.pipeline import Context, execute
 
 log = get_logger(__name__)
@@ -77,6 +81,33 @@ def lanes(ctx: Context, runs: Sequence[RunRow]) -> dict[str, int]:
     return width
 
 
+def longest_first(engine: Engine, runs: Sequence[RunRow]) -> list[RunRow]:
+    """``runs`` with the streams whose last sync took longest first; never-synced ones lead.
+
+    A lane runs its streams in this order, so the long chains (a first load, the biggest
+    object) start at once and the short ones fill in beside them: the run then lasts about its
+    longest stream, where a long stream queued last behind short ones would add to them.
+    """
+    latest = (
+        select(func.max(col(RunRow.id)))
+        .where(
+            col(RunRow.stage) == "sync_stream",
+            col(RunRow.outcome) == jobs.SUCCEEDED,
+            col(RunRow.stream).in_([run.stream for run in runs]),
+        )
+        .group_by(col(RunRow.stream))
+    )
+    query = select(col(RunRow.stream), col(RunRow.started_at), col(RunRow.finished_at)).where(
+        col(RunRow.id).in_(latest)
+    )
+    took: dict[str | None, float] = {}
+    with Session(engine) as session:
+        for stream, started, finished in session.execute(query):
+            if started is not None and finished is not None:
+                took[stream] = (finished - started).total_seconds()
+    return sorted(runs, key=lambda run: -took.get(run.stream, float("inf")))
+
+
 def sync_streams(ctx: Context, runs: Sequence[RunRow], errors: list[str]) -> None:
     """Execute the ``sync_stream`` runs, partner streams first, each source in its lane.
 
@@ -86,8 +117,9 @@ def sync_streams(ctx: Context, runs: Sequence[RunRow], errors: list[str]) -> Non
             left behind; the caller marks the runs.
     """
     partners = {name for name, s in ctx.project.mappings.streams.items() if s.kind == "partner"}
-    first = [run for run in runs if run.stream in partners]
-    rest = [run for run in runs if run.stream not in partners]
+    ordered = longest_first(ctx.engine, runs)
+    first = [run for run in ordered if run.stream in partners]
+    rest = [run for run in ordered if run.stream not in partners]
     width = lanes(ctx, runs)
     one_lane = writes.shared_connection(ctx.engine)
     for phase in (first, rest):
