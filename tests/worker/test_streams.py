@@ -134,3 +134,39 @@ def test_partner_units_writing_the_same_partners_in_opposite_orders_both_commit(
     assert failures == []
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(PartnerRow)) == len(keys)
+
+
+def test_a_worker_process_syncs_at_most_concurrent_streams_of_a_source(sqlite_engine, monkeypatch):
+    """Distributed mode keeps the same bound per process: a stream of a source whose slots are
+    taken is not run (nor claimed) but sent again later, leaving the thread free."""
+    from dramatiq import Message
+    from dramatiq.brokers.stub import StubBroker
+
+    from worker import broker as broker_module
+
+    ctx = _context(sqlite_engine, [], concurrency=1)
+    executed: list[int] = []
+    inside, release = threading.Event(), threading.Event()
+
+    def execute(_ctx: Any, _stage: str, run_id: int) -> None:
+        executed.append(run_id)
+        inside.set()
+        release.wait(timeout=5)
+
+    monkeypatch.setattr(broker_module, "execute", execute)
+    monkeypatch.setattr(broker_module, "_syncs", lambda _ctx, _run_id: "sf")
+    stub = StubBroker()
+    actors = broker_module.ActorSet(stub, lambda _dispatcher: ctx)
+    sync = actors.actors["sync_stream"].fn
+    first = threading.Thread(target=sync, args=(1,))
+    first.start()
+    assert inside.wait(timeout=5)
+    sync(2)  # the source's one slot is taken
+    release.set()
+    first.join()
+    sync(3)  # free again
+    delayed = stub.queues[f"{broker_module.QUEUE}.DQ"]
+    sent_again = [Message.decode(data).args for data in delayed.queue]
+    assert executed == [1, 3]
+    assert sent_again == [(2,)]
+    stub.close()
