@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
@@ -174,9 +175,10 @@ def _run_phase(
         interrupted = True
     if interrupted:
         ctx.stop.set()
+        deadline = time.monotonic() + GRACE_SECONDS
         for thread in threads:
             if thread.ident is not None:  # started
-                thread.join(GRACE_SECONDS / len(threads))
+                thread.join(max(0.0, deadline - time.monotonic()))
         left = sum(thread.is_alive() for thread in threads)
         if left:
             log.warning("streams still waiting on a CRM call were left behind", threads=left)
