@@ -69,9 +69,26 @@ class RunSummary:
 
 
 def execute_all(ctx: Context, dispatcher: InlineDispatcher, errors: list[str]) -> None:
-    """Drain ``dispatcher``, executing each run; failures are collected, not raised."""
+    """Drain ``dispatcher``, executing each run; failures are collected, not raised.
+
+    Stream syncs queued one after another (a ``sync_source`` fans out into them) run together
+    in the sources' lanes (:func:`~worker.streams.sync_streams`), as ``partnerplan run``'s do;
+    the other stages run one at a time, in the order they were sent.
+    """
+    run_one = collecting(ctx, errors)
+    ctx.stop = threading.Event()
     try:
-        dispatcher.drain(collecting(ctx, errors))
+        while dispatcher.queue:
+            stage, run_id = dispatcher.queue.popleft()
+            if stage != "sync_stream":
+                run_one(stage, run_id)
+                continue
+            batch = [run_id]
+            while dispatcher.queue and dispatcher.queue[0][0] == "sync_stream":
+                batch.append(dispatcher.queue.popleft()[1])
+            with Session(ctx.engine) as session:
+                rows = session.scalars(select(RunRow).where(col(RunRow.id).in_(batch))).all()
+            sync_streams(ctx, rows, errors)
     except KeyboardInterrupt:
         raise _interrupted(ctx, [], dispatcher) from None
 

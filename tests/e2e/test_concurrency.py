@@ -220,3 +220,26 @@ def test_ctrl_c_with_streams_in_flight_marks_them_and_stops_their_threads(make_f
             .where(RunRow.outcome.in_([jobs.PENDING, jobs.RUNNING]))  # type: ignore[attr-defined]
         )
     assert open_runs == 0
+
+
+def test_the_scheduler_without_redis_syncs_a_slots_streams_in_lanes_too(make_flow):
+    """`scheduler --once` syncs the slot's streams of both CRMs at once, each within its bound,
+    and every stream once."""
+    from worker.cli import run as cli
+
+    flow = make_flow()
+    _lanes(flow.config, salesforce=3, hubspot=2)
+    path = flow.config / "settings.yaml"
+    settings = yaml.safe_load(path.read_text())
+    settings["schedules"] = [{"cron": "* * * * *"}]
+    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    for server in ("salesforce", "hubspot"):
+        flow.sandbox.set_faults(server, latency_ms=20)
+    config = ["--config", str(flow.config), "--database-url", flow.database_url]
+    assert cli(["scheduler", "--once", *config]) == 0
+    syncs = [r for r in flow.runs() if r.stage == "sync_stream"]
+    assert sorted(r.stream for r in syncs) == sorted(load_project(flow.config).mappings.streams)
+    salesforce = [r for r in syncs if r.source == "salesforce"]
+    hubspot = [r for r in syncs if r.source == "hubspot"]
+    assert (_most_at_once(salesforce), _most_at_once(hubspot)) == (3, 2)
+    assert _most_at_once(syncs) > 3
