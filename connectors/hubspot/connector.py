@@ -264,8 +264,10 @@ class HubSpotConnector:
 
     def first_load(self, spec: StreamSpec) -> listing.Method:
         """How a pull of ``spec`` with no watermark reads it (:mod:`connectors.hubspot.listing`)."""
-        conditions = listing.Conditions(
-            self.concurrency, LATENCY.get((self.key, "list")), LATENCY.get((self.key, "search"))
+        conditions = listing.Conditions(  # half the lanes sharing: see the listing module
+            max(1, self.concurrency // 2),
+            LATENCY.get((self.key, "list")),
+            LATENCY.get((self.key, "search")),
         )
         return listing.choose(
             spec, self.source.first_load, self.window, self.search_rate, self.page_size, conditions

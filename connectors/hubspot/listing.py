@@ -14,20 +14,25 @@ whichever endpoint read it. :func:`choose` compares the seconds per record each 
 allows (per record rather than per object, so no ``total`` has to be asked for first — the
 two differ by one page's rounding at most) and takes listing only when it is strictly faster.
 A stream's pages come one after another, so its time is the larger of two bounds: its share
-of the limits (the source's ``concurrent_streams`` share them) and the calls' own latency, as
-this process has seen it on that endpoint (none seen: the limits alone). Measured on the
-sandbox's realistic profile, 10,000 deals: one stream alone lists in 15.9 s (100 calls of
-~155 ms each, latency-bound) and searches in 12.5 s (rate-bound at 4 a second); four streams at
-once list in 23.7 s and search in 50.8 s.
+of the limits and the calls' own latency, as this process has seen it on that endpoint (on
+any endpoint of the portal when not on that one; none seen: the limits alone). The window and
+the search limit are two pools; the connector weighs each stream as sharing them with half
+its source's ``concurrent_streams`` (lanes are full at a run's start and empty out towards its
+end). At the realistic profile's latency (~0.155 s a list call, ~0.19 s a search) that lists
+the streams without associations and searches those with (listing would take an extra call
+per 100 records, not per 200, on the stream's chain), so a run uses both pools at once.
+
+Measured on the sandbox's realistic profile: 10,000 deals, one stream alone, list 15.9 s (100
+calls, latency-bound), search 12.5 s (50 calls, 4 a second); four such streams at once, list
+23.7 s, search 50.8 s; no latency, one stream, list 5.9 s, search 12.5 s. ``partnerplan run
+--full`` at scale 200 (HubSpot side, 0 x 429 each): every stream listed 57.5 s (582 calls, the
+deals chain of list + association reads bound it), every stream searched 63.1 s (211 searches
+at 4 a second bound it), the mix chosen here 41.8 s (429 calls, 118 searches).
 
 By the limits alone (:mod:`connectors.pacing`: 16.9 calls a second in the window, 4 searches
 a second), with no associations, listing reads about 1,690 records a second and search 800;
 with one associated kind listing needs two calls per 100 records (845 a second) and search a
-search and an association read per 200 (800 a second, bound by search): listing still wins,
-narrowly; with two kinds search wins. Shared by four streams, each stream gets a quarter of
-that, which outweighs the latency of a call (~0.15 s) for listing's 0.24 s per call, so the
-shipped ``concurrent_streams: 4`` lists; a source syncing one stream at a time searches once
-this process has seen a list call take longer than 0.125 s.
+search and an association read per 200 (800 a second); with two kinds search wins.
 
 Listing is used only where it reads exactly what search would:
 
@@ -150,9 +155,13 @@ class Latency:
             )
 
     def get(self, key: tuple[str, str]) -> float:
-        """The average duration of ``key``'s calls, 0 if none was seen."""
+        """The average duration of ``key``'s calls; if none was seen, the slowest average of
+        the same first part (another endpoint of the portal); 0 if none at all."""
         with self._lock:
-            return self._seconds.get(key, 0.0)
+            if key in self._seconds:
+                return self._seconds[key]
+            related = [v for (head, _), v in self._seconds.items() if head == key[0]]
+            return max(related, default=0.0)
 
 
 ListFn = Callable[[str | None], dict[str, Any]]
