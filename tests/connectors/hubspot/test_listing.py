@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.hubspot.listing import Conditions, choose, floor
+from connectors.hubspot.listing import Conditions, Latency, choose, floor
 from connectors.pacing import Rate
 from connectors.spec import Filter, StreamSpec
 from sandbox import Sandbox
@@ -113,3 +113,23 @@ def test_a_filtered_stream_searches_its_first_load(sandbox):
     assert won == set(hs_ids(records))
     assert 0 == _calls(sandbox, LIST)
     assert _calls(sandbox, SEARCH) >= 1
+
+
+@pytest.mark.parametrize(("associations", "expected"), [((), "list"), (("companies",), "search")])
+def test_half_the_lanes_sharing_list_plain_streams_and_search_associated_ones(
+    associations, expected
+):
+    """At the realistic latency, with two streams sharing each pool, a plain stream lists and
+    one with associations searches (half the association reads on its chain): both pools work."""
+    spec = StreamSpec(**{**DEALS.__dict__, "associations": associations})
+    shared = Conditions(2, list_latency=0.155, search_latency=0.19)
+    assert expected == choose(spec, "auto", WINDOW, SEARCH_RATE, 200, shared)
+
+
+def test_an_unseen_endpoints_latency_is_taken_from_the_portals_other_calls():
+    """Before the first list call, the properties call's latency stands in for it."""
+    latency = Latency()
+    latency.observe(("portal", "properties"), 0.12)
+    latency.observe(("other", "list"), 0.9)
+    assert 0.12 == latency.get(("portal", "list"))
+    assert 0.0 == latency.get(("unknown", "list"))
