@@ -279,6 +279,7 @@ def push_progress(ctx: Context, run: RunRow) -> str:
             labels(project),
             now,
             placement=plans.placement,
+            placement_digest=plans.digest,
         )
         plans.link()
         summary = combine(plans.summary(), summary)

@@ -25,6 +25,7 @@ resolve``). Push state lives in :class:`~plans.store.PushStateRow` under the key
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -215,6 +216,13 @@ class Publication:
             return None
         key_field = pusher.manifest.objects["progress"].key_field
         return {k: v for k, v in wired.fields.items() if k != key_field}
+
+    def digest(self, destination: str) -> str:
+        """A hash of every target's place in ``destination``: when it changes (a plan or a
+        section added, a target moved), the progress push rebuilds every record."""
+        places = self.places.get(destination) or {}
+        text = "\n".join(f"{key} {places[key].fingerprint}" for key in sorted(places))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def link(self) -> None:
         """Associate the progress records the progress push wrote with their plan and section."""
