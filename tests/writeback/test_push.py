@@ -12,11 +12,11 @@ from sqlmodel import Session
 
 from connectors.crms import REGISTRY
 from plans.store import PushStateRow
-from writeback.scope import SCOPE_KEY
 from tests.writeback.helpers import T0, FakeConnector, seed, set_actual
 from worker import jobs
 from writeback import payloads, push
 from writeback.config import WritebackFile, load_writeback
+from writeback.scope import SCOPE_KEY
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "writeback.yaml"
 KINDS = {"salesforce": "salesforce", "hubspot": "hubspot"}
