@@ -59,7 +59,6 @@ def _snapshot(session: Session) -> dict[tuple[str, str], tuple[object, ...]]:
             r.attainment,
             r.expected_to_date,
             r.status,
-            r.fingerprint,
         )
         for plan_key, target_key, r in rows
     }
