@@ -7,8 +7,8 @@ and kind the earliest and latest such date are kept. A target reads a few kinds 
 (:mod:`plans.queries`): it can only move if one of its kinds changed for its partner, dated
 before its period's end and, for a ``period`` window, on or after its start. Anything the
 notes cannot vouch for is recomputed whole: a partner marked ``everything`` (linked, rates
-changed, records purged), a change without a date, a metric dated on something other than
-``occurred_on`` or measuring a duration.
+changed, records purged) or not mentioned at all, a change without a date, a metric dated on
+something other than ``occurred_on`` or measuring a duration.
 
 The notes travel in run records (JSON): :meth:`Changes.to_json` / :meth:`Changes.from_json`.
 """
@@ -78,7 +78,7 @@ class Changes:
             return True
         kinds = self.spans.get(partner_id)
         if kinds is None:
-            return False
+            return True  # nothing noted for it: these notes cannot vouch for its targets
         for metric in metrics:
             for kind in metric.kinds:
                 span = kinds.get(kind)
