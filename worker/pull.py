@@ -27,6 +27,7 @@ from connectors.base import Connector, Page
 from mappings.compiled import CompiledStream
 from partnerplan.errors import BudgetExhausted
 from partnerplan.logs import get_logger
+from plans.changes import Changes
 from plans.db import refresh_statistics, session_scope
 from plans.ingest import resolve_partners, store_batch
 from plans.store import ActivityRow, RunRow
@@ -47,12 +48,15 @@ class PullResult:
         recovered: The pull completed a stream that was partial or had never completed: targets
             the trust rule held back on any partner may be computed again, so the next compute
             covers every plan.
+        changes: What changed for the touched partners, by kind and date (the compute reads
+            only the targets it can move).
     """
 
     touched: set[int] = field(default_factory=set)
     outcome: str = jobs.SUCCEEDED
     error: str | None = None
     recovered: bool = False
+    changes: Changes = field(default_factory=Changes)
 
 
 class PageObserver(Protocol):
@@ -108,7 +112,9 @@ def pull_and_store(
         with session_scope(engine) as session:
             state.deletions_checked(session, run.source, run.stream, listed_at)
             if seen is not None:
-                touched |= _reconcile(session, run, seen)
+                gone = _reconcile(session, run, seen)
+                touched |= gone
+                store.changes.all_of(gone)
             assert run.started_at is not None
             state.completed(session, run.source, run.stream, connector.horizon(run.started_at))
         outcome, error, recovered = jobs.SUCCEEDED, None, untrusted
@@ -117,7 +123,7 @@ def pull_and_store(
         log.warning("api budget spent; stopping at a page boundary", stream=run.stream)
     with session_scope(engine) as session:
         jobs.heartbeat(session, run.id, api_calls=connector.usage().calls - calls_before)
-    return PullResult(touched, outcome, error, recovered)
+    return PullResult(touched, outcome, error, recovered, store.changes)
 
 
 class Seen:
@@ -201,6 +207,7 @@ class _PageStore:
         self.engine, self.partners, self.observer = engine, partners, observer
         self.run_id, self.source, self.stream = run.id, run.source, run.stream
         self.partial = False
+        self.changes = Changes()
 
     def page(self, items: Iterable[Any], page: Page, *, deleted: bool = False) -> set[int]:
         """Store ``items`` (the mapped ``page``); returns the partners they touched."""
@@ -225,6 +232,8 @@ class _PageStore:
                 records_quarantined=result.quarantined,
                 records_deleted=result.deleted,
             )
+        self.changes.add(result.changes)
+        self.changes.all_of(linked)
         if result.stored:
             refresh_statistics(self.engine, "activity")
         self.observer.page(self.stream, len(page.records))
