@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -106,11 +107,13 @@ def pull_and_store(
                 items = _noting_ids(stream.map_many(page.records), seen)
                 touched |= store.page(items, page)
         listed_at = jobs.now()
-        for page in connector.deletions(spec, deletions_since):
+        listing = deletions_due(connector, deletions_since, listed_at)
+        for page in connector.deletions(spec, deletions_since) if listing else ():
             items = _noting_ids((stream.map(raw, deleted=True) for raw in page.records), seen)
             touched |= store.page(items, page, deleted=True)
         with session_scope(engine) as session:
-            state.deletions_checked(session, run.source, run.stream, listed_at)
+            if listing:
+                state.deletions_checked(session, run.source, run.stream, listed_at)
             if seen is not None:
                 gone = _reconcile(session, run, seen)
                 touched |= gone
@@ -124,6 +127,19 @@ def pull_and_store(
     with session_scope(engine) as session:
         jobs.heartbeat(session, run.id, api_calls=connector.usage().calls - calls_before)
     return PullResult(touched, outcome, error, recovered, store.changes)
+
+
+def deletions_due(connector: Connector, since: datetime | None, now: datetime) -> bool:
+    """Whether this pull lists the source's deletions.
+
+    A connector whose deletions listing cannot start from a point in time (HubSpot's archived
+    listing: id order, no time filter) says how often it is worth paying for, as
+    ``deletions_every``; others list on every pull. A first or full pull always lists.
+    """
+    every = getattr(connector, "deletions_every", None)
+    if since is None or not isinstance(every, timedelta) or not every:
+        return True
+    return now - since >= every
 
 
 class Seen:

@@ -19,6 +19,11 @@ class HubSpotSource(SourceSettings):
     ``portal_id`` and ``app_url``: the portal's id ("Hub ID") and app host, for links to
     records (``partnerplan explain``); ``GET /account-info/v3/details`` answers both
     (``portalId``, ``uiDomain``).
+    ``archived_listing_every_minutes``: deletes show only in the archived listing, which is in
+    id order with no time filter (reference §2.7), so it cannot stop at the last deletion seen
+    and costs one call per 100 archived records, ever. An incremental run lists it only when
+    this long has passed since the last listing (0: every run); a deletion then counts until
+    the next listing at most this long after. ``run --full`` always lists it.
     """
 
     type: Literal["hubspot"]
@@ -27,3 +32,4 @@ class HubSpotSource(SourceSettings):
     search_lag_seconds: int = Field(default=120, ge=0)
     portal_id: int | None = None
     app_url: str = "https://app.hubspot.com"
+    archived_listing_every_minutes: int = Field(default=360, ge=0)
