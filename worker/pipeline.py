@@ -238,6 +238,7 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
             jobs.SUCCEEDED,
             details={
                 "targets": result.targets,
+                "unchanged_targets": result.unchanged,
                 "changed_targets": len(result.changed_target_ids),
                 "changed_plans": len(changed_plans),
                 "stale_targets": len(result.stale),
