@@ -337,11 +337,13 @@ def _sync_one(
             status="draft",
         )
     for name, value in values.items():
-        setattr(row, name, value)
+        if getattr(row, name) != value:  # an unchanged plan stays clean: nothing to flush
+            setattr(row, name, value)
     if defined:
         row.frozen_at = None  # an edited plan is computed again, even after its period closed
     session.add(row)
-    session.flush()
+    if row.id is None:
+        session.flush()  # a new plan needs its id now; the others flush with the rest
     plan_id = _id(row)
     terms = terms_of(plan)
     current = versions.get(plan_id, prior.version if prior else 1)

@@ -231,11 +231,14 @@ class Publication:
             linked = [w for w in places.values() if w.links]
             if not linked:
                 continue
-            query = select(PushStateRow).where(
+            query = select(col(PushStateRow.record_key), col(PushStateRow.crm_record_id)).where(
                 col(PushStateRow.destination) == name,
                 col(PushStateRow.record_key).in_(sorted(places)),
             )
-            written = {s.record_key: s.crm_record_id for s in self.session.scalars(query)}
+            # columns, not entities: every target's state is read, few have anything to link
+            written: dict[str, str | None] = {
+                key: record_id for key, record_id in self.session.execute(query)
+            }
             for wired in linked:
                 record_id = written.get(str(getattr(wired.record, "key", "")))
                 if not record_id:
@@ -245,7 +248,10 @@ class Publication:
                     state = PushStateRow(destination=name, record_key=state_key(wired), pushed={})
                     self.session.add(state)
                     pusher.states[state_key(wired)] = state
-                state.crm_record_id, state.fingerprint = record_id, wired.fingerprint
+                if state.crm_record_id != record_id:
+                    state.crm_record_id = record_id
+                if state.fingerprint != wired.fingerprint:
+                    state.fingerprint = wired.fingerprint
             self._guarded(pusher, pusher.associate, linked)
 
     def summary(self) -> PushSummary:
