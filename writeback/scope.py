@@ -90,6 +90,8 @@ class Scope:
         skipped_unlinked: Targets of skipped partners that have no record in the destination
             (counted in the push report as a full build would).
         config: The destination's configuration digest.
+        stored: The destination's scope rows as read, by record key (updated by
+            :func:`settle`).
     """
 
     full: bool
