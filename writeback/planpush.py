@@ -161,29 +161,42 @@ class Publication:
     def prepare(self) -> None:
         """Build what each destination with ``plans:`` should hold (no API call): enough for
         :meth:`placement`, as a dry run needs."""
-        for name, dest in self.writeback.destinations.items():
-            if name in self.pushers or name in self.details:
-                continue
-            if not dest.enabled or dest.plans is None or name not in self.kinds:
-                continue
-            dialect = REGISTRY.dialect(self.kinds[name])
-            if dialect.plan_manifest is None:
-                self.details[name] = {"skipped": f"{dialect.label} takes no plan push"}
-                continue
-            manifest = load_manifest(dialect.plan_manifest)
-            bundle = build(self.session, name, self.units, dialect.key_max_length, self.root)
-            pusher = Pusher(
-                self.session, name, dialect, manifest, dest.plans, self.connector_for, self.now
-            )
-            self.pushers[name], self.bundles[name] = pusher, bundle
-            self.details[name] = pusher.report
-            self.places[name] = _places(pusher, bundle)
+        for name in self.writeback.destinations:
+            self._prepare(name)
+
+    def _prepare(self, name: str) -> None:
+        """Build one destination's plan records (once), its pusher and its targets' places."""
+        dest = self.writeback.destinations[name]
+        if name in self.pushers or name in self.details:
+            return
+        if not dest.enabled or dest.plans is None or name not in self.kinds:
+            return
+        dialect = REGISTRY.dialect(self.kinds[name])
+        if dialect.plan_manifest is None:
+            self.details[name] = {"skipped": f"{dialect.label} takes no plan push"}
+            return
+        manifest = load_manifest(dialect.plan_manifest)
+        bundle = build(self.session, name, self.units, dialect.key_max_length, self.root)
+        pusher = Pusher(
+            self.session, name, dialect, manifest, dest.plans, self.connector_for, self.now
+        )
+        self.pushers[name], self.bundles[name] = pusher, bundle
+        self.details[name] = pusher.report
+        self.places[name] = _places(pusher, bundle)
 
     def publish(self) -> None:
-        """Write the plans to every destination with ``plans:`` (see the module docstring)."""
-        self.prepare()
-        for name, pusher in self.pushers.items():
-            bundle = self.bundles[name]
+        """Write the plans to every destination with ``plans:`` (see the module docstring).
+
+        One destination at a time: its records are built, sent and let go before the next
+        destination's are built, so memory holds one destination's plans (and every
+        destination's places, which the progress push needs).
+        """
+        for name in self.writeback.destinations:
+            self._prepare(name)
+            bundle = self.bundles.pop(name, None)
+            if bundle is None:
+                continue
+            pusher = self.pushers[name]
             self._guarded(pusher, _push_one, pusher, bundle)
             if bundle.unlinked:
                 pusher.report["unlinked_plans"] = len(bundle.unlinked)
