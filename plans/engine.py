@@ -377,6 +377,7 @@ def _compute(
         if (
             changes is not None
             and target.previous is not None
+            and target.period.end > as_of.date()  # an ended plan is computed before it freezes
             and not changes.moves(target.partner_id, components, target.period)
         ):
             kept.append(target)

@@ -175,3 +175,17 @@ def test_changes_travel_as_json_and_merge_to_their_widest_span():
     }
     assert again.everything == {3} and again.partners() == {1, 2, 3}
     assert Changes.from_json(None) is None
+
+
+def test_a_plan_whose_period_ended_is_computed_once_more_before_it_freezes(engine):
+    """Changes dated elsewhere do not spare an ended plan its final compute, then it freezes."""
+    with Session(engine) as session:
+        ids = _program(session, 1)
+        compute(session, AS_OF)
+        changes = Changes()
+        changes.note(ids["P-1"], "opportunity", date(2027, 2, 1))  # nothing Q2 2026 reads
+        after_end = utc(2026, 7, 2)
+        result = compute(session, after_end, partner_ids={ids["P-1"]}, changes=changes)
+        frozen = session.scalar(select(PlanRow.frozen_at))
+    assert (result.targets, result.unchanged) == (4, 0)
+    assert result.frozen_plan_ids and frozen is not None
