@@ -59,11 +59,15 @@ def _places(pusher: Pusher, bundle: Bundle) -> dict[str, Wired]:
     if entry is None or entry.direction != "push":
         return {}
     currency = pusher.config.currency
-    return {
-        r.key: wire(r, entry, pusher.manifest, pusher.dialect, currency=currency)
-        for r in bundle.records
-        if r.part == "progress"
-    }
+    places: dict[str, Wired] = {}
+    for r in bundle.records:
+        if r.part == "progress":
+            wired = wire(r, entry, pusher.manifest, pusher.dialect, currency=currency)
+            # kept for the whole push, one per target: placing and linking never read the
+            # values a push records (``pushed``), so they are not held
+            wired.pushed = {}
+            places[r.key] = wired
+    return places
 
 
 def _push_one(pusher: Pusher, bundle: Bundle) -> None:
