@@ -88,6 +88,8 @@ class HubSpotConnector:
         self.page_size = page_size
         self.now = now or (lambda: datetime.now(UTC))
         self.budget = Budget(name, source.budget_share)
+        # the archived listing cannot be read from a point on: not every run (worker.pull)
+        self.deletions_every = timedelta(minutes=source.archived_listing_every_minutes)
         self.calls = 0
         self.write_calls = 0
         self._timeout = (source.timeouts.connect, source.timeouts.read)

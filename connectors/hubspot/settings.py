@@ -44,6 +44,11 @@ class HubSpotSource(SourceSettings):
     ``first_load``: how a pull with no watermark reads an object: ``auto`` picks listing or
     search by which the limits let finish sooner, ``list`` / ``search`` force one
     (:mod:`connectors.hubspot.listing`). Incremental pulls always search.
+    ``archived_listing_every_minutes``: deletes show only in the archived listing, which is in
+    id order with no time filter (reference §2.7), so it cannot stop at the last deletion seen
+    and costs one call per 100 archived records, ever. An incremental run lists it only when
+    this long has passed since the last listing (0: every run); a deletion then counts until
+    the next listing at most this long after. ``run --full`` always lists it.
     """
 
     type: Literal["hubspot"]
@@ -54,3 +59,4 @@ class HubSpotSource(SourceSettings):
     app_url: str = "https://app.hubspot.com"
     rate_limits: HubSpotRateLimits = HubSpotRateLimits()
     first_load: Literal["auto", "list", "search"] = "auto"
+    archived_listing_every_minutes: int = Field(default=360, ge=0)
