@@ -266,7 +266,14 @@ def link_partners(engine: Engine) -> set[int]:
 
 
 def compute_progress(ctx: Context, run: RunRow) -> str:
-    """Recompute the progress of the touched partners' plans (all when no partners are given)."""
+    """Recompute the progress of the touched partners' plans (all when no partners are given).
+
+    The plans are synced from config first, unless the run says they were already
+    (``plans_synced``: how many changed): ``partnerplan run`` syncs them once after every
+    stream, to decide what to compute, and a second sync here would redo that work (a couple of
+    seconds at scale) for nothing, since nothing runs in between. A compute chained from a
+    worker's stream sync, or sent by the scheduler, has no such promise and syncs them itself.
+    """
     assert run.id is not None
     args = jobs.args_of(run)
     settings = ctx.project.settings
@@ -279,7 +286,10 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
         session_scope(ctx.engine) as session,
     ):
         linked = link_partners(ctx.engine)
-        changed_plans = sync_plans(session, ctx.project.plans, jobs.now())
+        synced = args.get("plans_synced")
+        changed_plans = (
+            sync_plans(session, ctx.project.plans, jobs.now()) if synced is None else set()
+        )
         # a changed plan definition (new plan, new target, a partner changing tier) needs a
         # full compute: its plans may belong to partners no stream touched, or to none yet
         scope = None if partner_ids is None or changed_plans else set(partner_ids) | linked
@@ -305,7 +315,7 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
                 "targets": result.targets,
                 "unchanged_targets": result.unchanged,
                 "changed_targets": len(result.changed_target_ids),
-                "changed_plans": len(changed_plans),
+                "changed_plans": len(changed_plans) if synced is None else int(synced),
                 "stale_targets": len(result.stale),
                 "stale_because": sorted(set(result.stale.values())),
                 "frozen_plans": len(result.frozen_plan_ids),

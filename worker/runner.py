@@ -187,6 +187,9 @@ def run_once(
                     "changes": None if everything else changes.to_json(),
                     "chain": True,
                     "plans_changed": bool(plans_changed),
+                    # the plans were synced just above, after every stream: the compute
+                    # need not sync them again (see pipeline.compute_progress)
+                    "plans_synced": len(plans_changed),
                 },
             )
         elif retries_due(session, jobs.now()):
