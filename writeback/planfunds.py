@@ -8,7 +8,7 @@ lines the plan names, so the CRM's plan shows them next to the targets.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import Any
 
@@ -33,13 +33,18 @@ FUND_STATUS = {
 """A fund record's (type, status) as an investment line's status."""
 
 
-def fund_records(session: Session) -> dict[int, list[ActivityRow]]:
-    """Fund allocations, requests and claims by partner (approvals repeat requests: left out)."""
+def fund_records(
+    session: Session, partner_ids: Collection[int] | None = None
+) -> dict[int, list[ActivityRow]]:
+    """Fund allocations, requests and claims by partner (approvals repeat requests: left out);
+    of the partners ``partner_ids`` only, when given."""
     query = select(ActivityRow).where(
         col(ActivityRow.kind) == "fund",
         col(ActivityRow.deleted) == False,  # noqa: E712 (SQL comparison)
         col(ActivityRow.partner_id).is_not(None),
     )
+    if partner_ids is not None:
+        query = query.where(col(ActivityRow.partner_id).in_(sorted(partner_ids)))
     out: dict[int, list[ActivityRow]] = defaultdict(list)
     for row in session.scalars(query.order_by(col(ActivityRow.id))):
         if row.attributes.get("fund_type") in FUND_SOURCES and row.partner_id is not None:

@@ -42,36 +42,24 @@ from plans.runs import FAILED, INCOMPLETE, SKIPPED, SUCCEEDED
 from plans.store import PlanRow, PushStateRow, TargetRow
 from writeback.config import WritebackFile
 from writeback.manifest import load_manifest
-from writeback.payloads import progress_key
+from writeback.payloads import ASSOCIATED
 from writeback.planfiles import push_files
 from writeback.planparts import Bundle
 from writeback.planpusher import Pusher, state_key
-from writeback.planrecords import build
+from writeback.planrecords import build, partner_links, place
+from writeback.planscope import PlanScope, decide, places_digest, plans_config, settle
 from writeback.planwire import Wired, wire
 from writeback.push import PushSummary
 
 log = get_logger(__name__)
 
 
-def _places(pusher: Pusher, bundle: Bundle) -> dict[str, Wired]:
-    """The targets' places in their plans, by progress key (the progress push sends them)."""
-    entry = pusher.manifest.objects.get("progress")
-    if entry is None or entry.direction != "push":
-        return {}
-    currency = pusher.config.currency
-    places: dict[str, Wired] = {}
-    for r in bundle.records:
-        if r.part == "progress":
-            wired = wire(r, entry, pusher.manifest, pusher.dialect, currency=currency)
-            # kept for the whole push, one per target: placing and linking never read the
-            # values a push records (``pushed``), so they are not held
-            wired.pushed = {}
-            places[r.key] = wired
-    return places
+def _push_one(pusher: Pusher, bundle: Bundle) -> set[str]:
+    """Plans, sections, actions, lines, accounts and their associations; claims; files.
 
-
-def _push_one(pusher: Pusher, bundle: Bundle) -> None:
-    """Plans, sections, actions, lines, accounts and their associations; claims; files."""
+    Returns the keys of the plans with a record that did not settle (rejected, waiting out a
+    backoff, not associated, not deleted): :mod:`writeback.planscope` rebuilds them next push.
+    """
     manifest, dialect = pusher.manifest, pusher.dialect
     currency = pusher.config.currency
     everything: list[Wired] = []
@@ -86,26 +74,45 @@ def _push_one(pusher: Pusher, bundle: Bundle) -> None:
         pusher.upsert(entry, wired)
         everything.extend(wired)
     pusher.associate(everything)
-    _prune(pusher, bundle, {state_key(w) for w in everything})
+    unsettled = _prune(pusher, bundle, {state_key(w) for w in everything})
     for part in ("plan", "progress"):
         target = manifest.objects.get(part)
         claims = [c for c in bundle.claims if c.part == part]
         if target is not None and claims:
             wired = [wire(c, target, manifest, dialect, currency=currency) for c in claims]
             pusher.update(target, wired)
+            everything.extend(wired)
+    unsettled |= {w.record.plan for w in everything if not _settled(pusher, w)}
     plan = manifest.objects.get("plan")
     if pusher.config.attachments and bundle.files and plan is not None:
         push_files(pusher, plan.object, bundle.files)
+        for file in bundle.files:
+            state = pusher.states.get(file.state_key)
+            if state is None or state.fingerprint != file.sha256:
+                unsettled.add(file.plan)
+    return unsettled
+
+
+def _settled(pusher: Pusher, wired: Wired) -> bool:
+    """Whether a record is in the CRM as built: landed (or unchanged), and associated."""
+    state = pusher.states.get(state_key(wired))
+    if state is None or state.fingerprint != wired.fingerprint:
+        return False
+    done = (state.pushed or {}).get(ASSOCIATED) or {}
+    return all(to in done for to, _ in wired.links)
 
 
 PRUNED = ("action", "investment", "target_account", "section")
 """Parts whose records go when their plan no longer names them (children before sections)."""
 
 
-def _prune(pusher: Pusher, bundle: Bundle, wanted: set[str]) -> None:
+def _prune(pusher: Pusher, bundle: Bundle, wanted: set[str]) -> set[str]:
     """Delete the records of parts removed from plans that are still published (one call per
-    object and batch); a plan removed from config keeps its records, as its history."""
+    object and batch); a plan removed from config keeps its records, as its history.
+
+    Returns the plans with a removed part still in the CRM."""
     published = {r.plan for r in bundle.records} | set(bundle.held)
+    left: set[str] = set()
     for part in PRUNED:
         entry = pusher.manifest.objects.get(part)
         stale = [
@@ -121,6 +128,7 @@ def _prune(pusher: Pusher, bundle: Bundle, wanted: set[str]) -> None:
         connector = pusher.connector
         if not isinstance(connector, Deleting):
             pusher.report["removed_parts_kept"] = len(stale)
+            left |= {str((s.pushed or {}).get("plan")) for s in stale}
             continue
         results = connector.delete(entry.object, [s.crm_record_id or "" for s in stale])
         for state, result in zip(stale, results, strict=True):
@@ -130,15 +138,19 @@ def _prune(pusher: Pusher, bundle: Bundle, wanted: set[str]) -> None:
                 pusher.report["deleted"] = pusher.report.get("deleted", 0) + 1
             else:
                 pusher.record(state.record_key, None, result, state.fingerprint or "")
+                left.add(str((state.pushed or {}).get("plan")))
+    return left
 
 
 class Publication:
     """The plan push of one push stage, around the progress push.
 
-    1. :meth:`publish` writes every part of every plan except the targets' progress records;
+    1. :meth:`publish` writes every part of the plans that changed (:mod:`writeback.planscope`)
+       except the targets' progress records;
     2. the progress push writes each target's values together with its place in the plan
        (:meth:`placement`: plan, section, unit, weight, currency, proposed value), so a target
-       reaches the CRM in one write, whole, and never as a record without numbers;
+       reaches the CRM in one write, whole, and never as a record without numbers; a place is
+       built when the progress push asks for it, so only the targets it rebuilds cost one;
     3. :meth:`link` associates the progress records with their plan and section where the CRM
        ties records by association (HubSpot), once each.
     """
@@ -159,17 +171,19 @@ class Publication:
         self.errors: list[str] = []
         self.fatal = False
         self.pushers: dict[str, Pusher] = {}
-        self.bundles: dict[str, Bundle] = {}
+        self.scopes: dict[str, PlanScope] = {}
+        self.links: dict[str, dict[int, str]] = {}
         self.places: dict[str, dict[str, Wired]] = {}
+        """The places handed out that have associations to make (:meth:`link`), by key."""
 
     def prepare(self) -> None:
-        """Build what each destination with ``plans:`` should hold (no API call): enough for
-        :meth:`placement`, as a dry run needs."""
+        """Decide what each destination with ``plans:`` rebuilds (no API call): enough for
+        :meth:`placement` and :meth:`digest`, as a dry run needs."""
         for name in self.writeback.destinations:
             self._prepare(name)
 
     def _prepare(self, name: str) -> None:
-        """Build one destination's plan records (once), its pusher and its targets' places."""
+        """One destination's pusher and plan scope (once)."""
         dest = self.writeback.destinations[name]
         if name in self.pushers or name in self.details:
             return
@@ -180,42 +194,61 @@ class Publication:
             self.details[name] = {"skipped": f"{dialect.label} takes no plan push"}
             return
         manifest = load_manifest(dialect.plan_manifest)
-        bundle = build(self.session, name, self.units, dialect.key_max_length, self.root)
         pusher = Pusher(
             self.session, name, dialect, manifest, dest.plans, self.connector_for, self.now
         )
-        self.pushers[name], self.bundles[name] = pusher, bundle
+        links = partner_links(self.session, name)
+        config = plans_config(dest, self.units)
+        self.scopes[name] = decide(self.session, name, config, links, self.now)
+        self.pushers[name], self.links[name] = pusher, links
         self.details[name] = pusher.report
-        self.places[name] = _places(pusher, bundle)
+        self.places[name] = {}
 
     def publish(self) -> None:
-        """Write the plans to every destination with ``plans:`` (see the module docstring).
+        """Write the plans that changed to every destination with ``plans:`` (see the module
+        docstring).
 
         One destination at a time: its records are built, sent and let go before the next
-        destination's are built, so memory holds one destination's plans (and every
-        destination's places, which the progress push needs).
+        destination's are built, so memory holds one destination's changed plans.
         """
         for name in self.writeback.destinations:
             self._prepare(name)
-            bundle = self.bundles.pop(name, None)
-            if bundle is None:
+            scope = self.scopes.get(name)
+            if scope is None:
                 continue
             pusher = self.pushers[name]
-            self._guarded(pusher, _push_one, pusher, bundle)
+            bundle = build(
+                self.session,
+                name,
+                self.units,
+                pusher.dialect.key_max_length,
+                self.root,
+                plan_ids=None if scope.full else scope.plan_ids,
+                links=self.links[name],
+            )
+            pusher.report["rebuilt_plans"] = len(scope.plan_ids)
+            pusher.report["full_diff"] = scope.full
+            unsettled = self._guarded(pusher, _push_one, pusher, bundle)
+            if unsettled is not None:
+                settle(self.session, name, scope, unsettled, self.now)
             if bundle.unlinked:
                 pusher.report["unlinked_plans"] = len(bundle.unlinked)
             for key, conflict in sorted(bundle.held.items()):
                 self.errors.append(conflict_message(name, key, conflict))
             pusher.report["conflicts"] = sorted(bundle.held)
 
-    def _guarded(self, pusher: Pusher, work: Callable[..., None], *args: Any) -> None:
+    def _guarded(
+        self, pusher: Pusher, work: Callable[..., set[str] | None], *args: Any
+    ) -> set[str] | None:
+        """Run ``work``; an error is reported for the destination (and None returned)."""
         try:
-            work(*args)
+            return work(*args)
         except PartnerplanError as exc:
             message = redact(f"{pusher.name}: {exc}")
             self.errors.append(message)
             pusher.report["error"] = message
             self.fatal = self.fatal or isinstance(exc, ConfigurationError | FatalError)
+            return None
         finally:
             pusher.finish()
 
@@ -223,40 +256,47 @@ class Publication:
         self, destination: str, plan: PlanRow, target: TargetRow
     ) -> dict[str, Any] | None:
         """The CRM fields placing ``target``'s progress record in its plan (key field aside)."""
-        places = self.places.get(destination)
         pusher = self.pushers.get(destination)
-        if not places or pusher is None:
+        entry = pusher.manifest.objects.get("progress") if pusher is not None else None
+        if pusher is None or entry is None or entry.direction != "push":
             return None
-        key = progress_key(plan.key, target.key, pusher.dialect.key_max_length)
-        wired = places.get(key)
-        if wired is None:
+        if plan.partner_id is None or plan.partner_id not in self.links[destination]:
             return None
-        key_field = pusher.manifest.objects["progress"].key_field
-        return {k: v for k, v in wired.fields.items() if k != key_field}
+        record = place(plan, target, self.units, pusher.dialect.key_max_length)
+        if record is None:
+            return None
+        currency = pusher.config.currency
+        wired = wire(record, entry, pusher.manifest, pusher.dialect, currency=currency)
+        if wired.links:
+            wired.pushed = {}  # linking never reads the values a push records
+            self.places[destination][record.key] = wired
+        return {k: v for k, v in wired.fields.items() if k != entry.key_field}
 
     def digest(self, destination: str) -> str:
-        """A hash of every target's place in ``destination``: when it changes (a plan or a
-        section added, a target moved), the progress push rebuilds every record."""
-        places = self.places.get(destination) or {}
-        text = "\n".join(f"{key} {places[key].fingerprint}" for key in sorted(places))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """A hash of what every target's place in ``destination`` is made from: when it
+        changes (a plan or a section added, a target moved), the progress push rebuilds every
+        record (:func:`writeback.planscope.places_digest`)."""
+        scope = self.scopes.get(destination)
+        if scope is None:
+            return hashlib.sha256(b"").hexdigest()
+        return places_digest(scope)
 
     def link(self) -> None:
-        """Associate the progress records the progress push wrote with their plan and section."""
+        """Associate the progress records the progress push wrote with their plan and section
+        (those whose place it asked for: the records it rebuilt)."""
         for name, places in self.places.items():
             pusher = self.pushers[name]
-            linked = [w for w in places.values() if w.links]
-            if not linked:
+            if not places:
                 continue
-            query = select(col(PushStateRow.record_key), col(PushStateRow.crm_record_id)).where(
-                col(PushStateRow.destination) == name,
-                col(PushStateRow.record_key).in_(sorted(places)),
-            )
-            # columns, not entities: every target's state is read, few have anything to link
-            written: dict[str, str | None] = {
-                key: record_id for key, record_id in self.session.execute(query)
-            }
-            for wired in linked:
+            written: dict[str, str | None] = {}
+            keys = sorted(places)
+            for start in range(0, len(keys), LINK_CHUNK):
+                query = select(col(PushStateRow.record_key), col(PushStateRow.crm_record_id)).where(
+                    col(PushStateRow.destination) == name,
+                    col(PushStateRow.record_key).in_(keys[start : start + LINK_CHUNK]),
+                )
+                written.update({key: record_id for key, record_id in self.session.execute(query)})
+            for wired in places.values():
                 record_id = written.get(str(getattr(wired.record, "key", "")))
                 if not record_id:
                     continue
@@ -269,7 +309,7 @@ class Publication:
                     state.crm_record_id = record_id
                 if state.fingerprint != wired.fingerprint:
                     state.fingerprint = wired.fingerprint
-            self._guarded(pusher, pusher.associate, linked)
+            self._guarded(pusher, pusher.associate, list(places.values()))
 
     def summary(self) -> PushSummary:
         """What the plan push did, for the run record."""
@@ -283,6 +323,10 @@ class Publication:
             return PushSummary(SKIPPED, details={"reason": "no destination has `plans:`"})
         outcome = FAILED if self.fatal else INCOMPLETE if self.errors else SUCCEEDED
         return PushSummary(outcome, "; ".join(self.errors) or None, self.details)
+
+
+LINK_CHUNK = 500
+"""Progress keys read per query when linking (a query's bound parameters stay few)."""
 
 
 def push_plans(

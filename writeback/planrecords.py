@@ -21,7 +21,7 @@ record, beside the lines the plan names.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -61,12 +61,39 @@ def _acceptance(row: PlanRow) -> dict[str, Any]:
     }
 
 
+def partner_links(session: Session, destination: str) -> dict[int, str]:
+    """Each partner's record id in ``destination`` (the newest link wins)."""
+    return dict(
+        session.execute(
+            select(col(PartnerLinkRow.partner_id), col(PartnerLinkRow.record_id))
+            .where(col(PartnerLinkRow.source) == destination)
+            .order_by(col(PartnerLinkRow.id).desc())
+        ).all()
+    )
+
+
+def place(
+    row: PlanRow, target: TargetRow, units: Mapping[str, str], key_max: int
+) -> PartRecord | None:
+    """The progress record placing ``target`` in its plan (None: a plan whose targets get no
+    progress record from the plan push: CRM-authored, removed, or not computed yet).
+
+    The caller checks the partner is linked in the destination, as :func:`build` does."""
+    if row.origin == "crm" or row.status == REMOVED or row.status not in COMPUTED:
+        return None
+    plan = _Plan(row, "", [target], units, key_max)
+    records = plan.progress(Ref("plan", plan.key()))
+    return records[0] if records else None
+
+
 def build(
     session: Session,
     destination: str,
     units: Mapping[str, str],
     key_max: int,
     root: Path | None,
+    plan_ids: Collection[int] | None = None,
+    links: Mapping[int, str] | None = None,
 ) -> Bundle:
     """Every plan record ``destination`` should hold now (see the module docstring).
 
@@ -77,28 +104,25 @@ def build(
         units: Each metric's unit (a progress record says how to read its numbers).
         key_max: The longest key the CRM stores (longer keys are hashed).
         root: The config directory (attachment paths are relative to it).
+        plan_ids: Only these plans (the push's :mod:`writeback.planscope`); all when None.
+        links: The partners' record ids in the destination, when the caller has read them.
     """
-    links = dict(
-        session.execute(
-            select(col(PartnerLinkRow.partner_id), col(PartnerLinkRow.record_id))
-            .where(col(PartnerLinkRow.source) == destination)
-            .order_by(col(PartnerLinkRow.id).desc())
-        ).all()
-    )
-    plans = session.scalars(
-        select(PlanRow).where(col(PlanRow.status) != REMOVED).order_by(col(PlanRow.key))
-    ).all()
+    links = partner_links(session, destination) if links is None else links
+    chosen = select(PlanRow).where(col(PlanRow.status) != REMOVED)
+    target_query = select(TargetRow).order_by(col(TargetRow.id))
+    as_of_query = select(col(ProgressRow.plan_id), func.min(col(ProgressRow.data_as_of)))
+    if plan_ids is not None:
+        ids = sorted(plan_ids)
+        chosen = chosen.where(col(PlanRow.id).in_(ids))
+        target_query = target_query.where(col(TargetRow.plan_id).in_(ids))
+        as_of_query = as_of_query.where(col(ProgressRow.plan_id).in_(ids))
+    plans = session.scalars(chosen.order_by(col(PlanRow.key))).all()
     targets: dict[int, list[TargetRow]] = defaultdict(list)
-    for target in session.scalars(select(TargetRow).order_by(col(TargetRow.id))):
+    for target in session.scalars(target_query):
         targets[target.plan_id].append(target)
-    as_of = dict(
-        session.execute(
-            select(col(ProgressRow.plan_id), func.min(col(ProgressRow.data_as_of))).group_by(
-                col(ProgressRow.plan_id)
-            )
-        ).all()
-    )
-    funds = fund_records(session)
+    as_of = dict(session.execute(as_of_query.group_by(col(ProgressRow.plan_id))).all())
+    partners = None if plan_ids is None else {p.partner_id for p in plans if p.partner_id}
+    funds = fund_records(session, partners)
     bundle = Bundle()
     for row in plans:
         assert row.id is not None
@@ -185,7 +209,7 @@ class _Plan:
             )
             out.extend(self._items(section, key, plan, here))
         if self.row.status in COMPUTED:  # a draft's targets stay out of progress records
-            out.extend(self._progress(plan))
+            out.extend(self.progress(plan))
         out.extend(fund_lines(self.row, self.sections, plan, funds, self.key))
         return out
 
@@ -228,7 +252,7 @@ class _Plan:
             out.append(record)
         return out
 
-    def _progress(self, plan: Ref) -> list[PartRecord]:
+    def progress(self, plan: Ref) -> list[PartRecord]:
         proposed = {
             t["key"]: Decimal(str(t["value"])) for t in self.definition.get("targets") or []
         }

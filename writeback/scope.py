@@ -155,11 +155,12 @@ def digests(session: Session, links: Mapping[int, str], today: date) -> dict[int
     return out
 
 
-def stored(session: Session, destination: str) -> dict[str, PushStateRow]:
-    """The destination's scope row and its partners' digest rows, by record key."""
+def stored(session: Session, destination: str, prefix: str = SCOPE_KEY) -> dict[str, PushStateRow]:
+    """The destination's scope row and its partners' digest rows, by record key (``prefix``:
+    the plan push keeps its own, :mod:`writeback.planscope`)."""
     query = select(PushStateRow).where(
         col(PushStateRow.destination) == destination,
-        col(PushStateRow.record_key).startswith(SCOPE_KEY),
+        col(PushStateRow.record_key).startswith(prefix),
     )
     return {s.record_key: s for s in session.scalars(query)}
 
@@ -176,15 +177,7 @@ def decide_scope(
     """Which partners to rebuild now (see the module docstring for when it is all of them)."""
     current = digests(session, links, now.date())
     rows = stored(session, destination)
-    head = rows.get(SCOPE_KEY)
-    last_full = _last_full(head)
-    full = (
-        head is None
-        or head.fingerprint != config
-        or last_full is None
-        or now - last_full >= FULL_DIFF_EVERY
-    )
-    if full:
+    if full_due(rows.get(SCOPE_KEY), config, now):
         return Scope(True, sorted(current), current, 0, config, rows)
     chosen: list[int] = []
     unlinked = 0
@@ -195,6 +188,36 @@ def decide_scope(
         elif not digest.linked and counts_unlinked:
             unlinked += digest.targets
     return Scope(False, chosen, current, unlinked, config, rows)
+
+
+def full_due(head: PushStateRow | None, config: str, now: datetime) -> bool:
+    """Whether a push must be a full diff: first push, configuration changed, or a day since
+    the last full diff (``head``: the destination's scope row)."""
+    last_full = _last_full(head)
+    return (
+        head is None
+        or head.fingerprint != config
+        or last_full is None
+        or now - last_full >= FULL_DIFF_EVERY
+    )
+
+
+def mark_full(
+    session: Session,
+    destination: str,
+    rows: dict[str, PushStateRow],
+    key: str,
+    config: str,
+    now: datetime,
+) -> None:
+    """Record that a full diff completed now under ``config`` (in the scope row ``key``)."""
+    head = rows.get(key)
+    if head is None:
+        head = PushStateRow(destination=destination, record_key=key, pushed={})
+        session.add(head)
+        rows[key] = head
+    head.fingerprint = config
+    head.pushed = {_FULL_DIFF_AT: now.isoformat()}
 
 
 def _last_full(head: PushStateRow | None) -> datetime | None:
@@ -232,11 +255,5 @@ def settle(
             row.fingerprint = digest.digest
             written += 1
     if scope.full:
-        head = scope.stored.get(SCOPE_KEY)
-        if head is None:
-            head = PushStateRow(destination=destination, record_key=SCOPE_KEY, pushed={})
-            session.add(head)
-            scope.stored[SCOPE_KEY] = head
-        head.fingerprint = scope.config
-        head.pushed = {_FULL_DIFF_AT: now.isoformat()}
+        mark_full(session, destination, scope.stored, SCOPE_KEY, scope.config, now)
     return written
