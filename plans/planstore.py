@@ -41,6 +41,8 @@ from plans.store import (
 from plans.target import DEFINITION_FIELDS
 
 REMOVED = "removed"
+PLAN_SCOPE = "plan-scope"
+"""The push-state key prefix of the plan push's digests (:mod:`writeback.planscope`)."""
 
 
 def _plan_values(plan: Plan, partner_id: int | None) -> dict[str, Any]:
@@ -248,6 +250,13 @@ def resolve_conflicts(session: Session, key: str) -> list[str]:
             state.pushed = {**(state.pushed or {}), **crm}
             state.fingerprint = None
             session.add(state)
+        # the plan push skips a plan whose digest is unchanged: forget it, so it is rebuilt
+        session.execute(
+            delete(PushStateRow).where(
+                col(PushStateRow.destination) == source,
+                col(PushStateRow.record_key) == f"{PLAN_SCOPE}:{key}",
+            )
+        )
     # the conflict itself stays until the next sync finds none: that change of the plan is what
     # makes the next run push it
     return sources

@@ -39,14 +39,14 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from plans.lifecycle import COMPUTED
-from plans.planstore import REMOVED
+from plans.planstore import PLAN_SCOPE, REMOVED
 from plans.store import ActivityRow, PlanRow, PushStateRow, TargetRow
 from writeback.config import Destination
 from writeback.scope import config_digest, full_due, mark_full, stored
 
 VERSION = "1"
 """Bump when what a plan digest covers changes: the next plan push is then a full diff."""
-SCOPE_KEY = "plan-scope"
+SCOPE_KEY = PLAN_SCOPE
 """The push-state key of a destination's plan-scope row; plans' rows add ``:<plan key>``."""
 
 
