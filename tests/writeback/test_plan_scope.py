@@ -1,0 +1,156 @@
+"""The plan push rebuilds only the plans whose records can have changed (writeback.planscope)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session
+
+from plans.planstore import resolve_conflicts
+from plans.store import PlanRow, PushStateRow
+from tests.writeback.helpers import FakeConnector
+from tests.writeback.test_planpush import KINDS, NOW, UNITS, WRITEBACK, _plan, store  # noqa: F401
+from writeback import planpush
+from writeback.planparts import Bundle
+from writeback.planpush import push_plans
+
+Built = list[set[str]]
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> Iterator[Built]:
+    """The plans each push built records for (one set per destination's build)."""
+    seen: Built = []
+    original = planpush.build
+
+    def counting(*args: Any, **kwargs: Any) -> Bundle:
+        bundle = original(*args, **kwargs)
+        seen.append({r.plan for r in bundle.records})
+        return bundle
+
+    monkeypatch.setattr(planpush, "build", counting)
+    yield seen
+
+
+def _push(
+    session: Session,
+    connector: FakeConnector,
+    now: datetime = NOW,
+    units: dict[str, str] = UNITS,
+) -> Any:
+    return push_plans(session, WRITEBACK, KINDS, lambda _: connector, units, now)
+
+
+def test_an_unchanged_push_builds_no_plan(sqlite_engine, store, built):  # noqa: F811
+    """After a first push (a full diff of both plans), a push with nothing changed builds none."""
+    with Session(sqlite_engine) as session:
+        store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
+        first = _push(session, FakeConnector())
+        again = FakeConnector()
+        second = _push(session, again)
+    report = second.details["salesforce"]
+    assert [{"A", "B"}, set()] == built
+    assert (True, 0, False, 0) == (
+        first.details["salesforce"]["full_diff"],
+        report["rebuilt_plans"],
+        report["full_diff"],
+        again.write_calls,
+    )
+
+
+def test_a_plan_whose_terms_change_is_the_only_one_rebuilt(sqlite_engine, store, built):  # noqa: F811
+    """Plan A's section summary changes: only A is built, and one call sends that section."""
+    with Session(sqlite_engine) as session:
+        store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
+        _push(session, FakeConnector())
+        store(session, [_plan("A", "P-1", summary="Grow faster."), _plan("B", "P-2")])
+        again = FakeConnector()
+        _push(session, again)
+    sent = [(o, [r["External_Id__c"] for r in records]) for o, _, records in again.upserts]
+    assert {"A"} == built[-1]
+    assert (1, [("Partner_Plan_Section__c", ["A:section-0"])]) == (again.write_calls, sent)
+
+
+def test_a_score_change_rebuilds_its_plan_and_sends_its_plan_record(sqlite_engine, store, built):  # noqa: F811
+    """A recompute moves plan B's score: B alone is built, its plan record alone is sent."""
+    with Session(sqlite_engine) as session:
+        store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
+        _push(session, FakeConnector())
+        plan = session.scalars(select(PlanRow).where(PlanRow.key == "B")).one()
+        plan.score = plan.score or 0
+        plan.score += 10
+        again = FakeConnector()
+        _push(session, again)
+    assert ({"B"}, 1, ["B"]) == (
+        built[-1],
+        again.write_calls,
+        [r["External_Id__c"] for _, _, records in again.upserts for r in records],
+    )
+
+
+def test_a_full_diff_at_least_daily_and_when_the_units_change(sqlite_engine, store, built):  # noqa: F811
+    """A day after the last full diff, or with other metric units, every plan is rebuilt (and,
+    nothing having changed, nothing is sent); in between, none is."""
+    later = NOW + timedelta(hours=25)
+    with Session(sqlite_engine) as session:
+        store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
+        _push(session, FakeConnector())
+        calls = []
+        for now, units in [
+            (NOW + timedelta(hours=23), UNITS),
+            (later, UNITS),
+            (later + timedelta(hours=1), UNITS),
+            (later + timedelta(hours=2), {**UNITS, "new_logos": "logos"}),
+        ]:
+            connector = FakeConnector()
+            _push(session, connector, now, units)
+            calls.append(connector.write_calls)
+    assert ([{"A", "B"}, set(), {"A", "B"}, set(), {"A", "B"}], [0, 0, 0, 0]) == (built, calls)
+
+
+def test_a_rejected_plan_record_is_rebuilt_until_it_lands(sqlite_engine, store, built):  # noqa: F811
+    """A's section is rejected: A is rebuilt on every push (not re-sent while its backoff
+    runs), sent again once the backoff is over, and left alone once it landed."""
+    with Session(sqlite_engine) as session:
+        store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
+        failing = FakeConnector()
+        failing.fail_keys = {"A:section-0"}
+        _push(session, failing)
+        waiting = FakeConnector()
+        _push(session, waiting, NOW + timedelta(seconds=30))
+        retried = FakeConnector()
+        _push(session, retried, NOW + timedelta(minutes=2))
+        settled = FakeConnector()
+        _push(session, settled, NOW + timedelta(minutes=3))
+    assert [{"A", "B"}, {"A"}, {"A"}, set()] == built
+    assert [0, 1, 0] == [waiting.write_calls, retried.write_calls, settled.write_calls]
+    assert [["A:section-0"]] == [
+        [r["External_Id__c"] for r in records] for _, _, records in retried.upserts
+    ]
+
+
+def test_a_resolved_conflict_is_rebuilt_and_config_wins(sqlite_engine, store, built):  # noqa: F811
+    """`plans resolve` forgets the plan's digest: the next push rebuilds it and sends its
+    record, though nothing else about the plan changed."""
+    with Session(sqlite_engine) as session:
+        store(session, [_plan("A", "P-1")])
+        _push(session, FakeConnector())
+        plan = session.scalars(select(PlanRow).where(PlanRow.key == "A")).one()
+        plan.conflicts = {"salesforce": {"record_id": "a1", "fields": {"title": {"crm": "X"}}}}
+        session.flush()
+        resolve_conflicts(session, "A")
+        plan.conflicts = {}
+        again = FakeConnector()
+        _push(session, again)
+        scope_rows = session.scalars(
+            select(PushStateRow.record_key).where(PushStateRow.record_key == "plan-scope:A")
+        ).all()
+    assert ({"A"}, ["A"], ["plan-scope:A"]) == (
+        built[-1],
+        [r["External_Id__c"] for _, _, records in again.upserts for r in records],
+        scope_rows,
+    )
