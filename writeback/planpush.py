@@ -62,6 +62,7 @@ def _push_one(pusher: Pusher, bundle: Bundle) -> set[str]:
     """
     manifest, dialect = pusher.manifest, pusher.dialect
     currency = pusher.config.currency
+    pusher.load_for(bundle, PRUNED)
     everything: list[Wired] = []
     for part, entry in manifest.pushed():
         if part == "progress":
@@ -226,6 +227,8 @@ class Publication:
                 plan_ids=None if scope.full else scope.plan_ids,
                 links=self.links[name],
             )
+            if scope.full:
+                pusher.load_all()
             pusher.report["rebuilt_plans"] = len(scope.plan_ids)
             pusher.report["full_diff"] = scope.full
             unsettled = self._guarded(pusher, _push_one, pusher, bundle)
@@ -296,6 +299,8 @@ class Publication:
                     col(PushStateRow.record_key).in_(keys[start : start + LINK_CHUNK]),
                 )
                 written.update({key: record_id for key, record_id in self.session.execute(query)})
+            parents = {f"{ref.part}:{ref.key}" for w in places.values() for _, ref in w.links}
+            pusher.load({state_key(w) for w in places.values()} | parents)
             for wired in places.values():
                 record_id = written.get(str(getattr(wired.record, "key", "")))
                 if not record_id:

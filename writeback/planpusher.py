@@ -14,11 +14,12 @@ from connectors.base import Associating, Connector, WriteResult
 from connectors.dialect import Dialect
 from connectors.spec import StreamSpec
 from partnerplan.logs import get_logger, redact
+from plans.crmplans import PLAN_RECORD
 from plans.store import PushStateRow
 from writeback.config import PlansPart
 from writeback.manifest import Manifest, ObjectEntry
 from writeback.payloads import ASSOCIATED
-from writeback.planparts import PartRecord
+from writeback.planparts import Bundle, PartRecord, Ref
 from writeback.planwire import Wired
 from writeback.push import backoff
 
@@ -36,12 +37,31 @@ PREFIXES = (
 """The push-state keys of the plan push (the progress push keys its records bare)."""
 
 
+LOAD_CHUNK = 500
+"""Push-state keys (or plans) read per query when a push loads only what it builds."""
+
+
 def _states(session: Session, destination: str) -> dict[str, PushStateRow]:
     query = select(PushStateRow).where(
         col(PushStateRow.destination) == destination,
         or_(*(col(PushStateRow.record_key).startswith(p) for p in PREFIXES)),
     )
     return {s.record_key: s for s in session.scalars(query)}
+
+
+def _needed(bundle: Bundle) -> set[str]:
+    """The push-state keys a push of ``bundle`` reads: its records', their parents', its
+    claims' and files', and the plan records the files attach to."""
+    keys = {r.state_key for r in bundle.records}
+    for record in bundle.records:
+        keys |= {
+            f"{v.part}:{v.key}" for v in record.values.values() if isinstance(v, Ref) and v.part
+        }
+    keys |= {c.state_key for c in bundle.claims}
+    keys |= {f.state_key for f in bundle.files} | {
+        PLAN_RECORD.format(key=f.plan) for f in bundle.files
+    }
+    return keys
 
 
 class Pusher:
@@ -59,11 +79,56 @@ class Pusher:
     ) -> None:
         self.session, self.name, self.dialect, self.manifest = session, name, dialect, manifest
         self.config, self.connector_for, self.now = config, connector_for, now
-        self.states = _states(session, name)
+        self.states: dict[str, PushStateRow] = {}
+        """The push states read so far (and those written), by key: every one after
+        :meth:`load_all`, else those :meth:`load_for` read for the plans being rebuilt."""
+        self.whole = False
+        self._looked: set[str] = set()
         self.report: dict[str, Any] = {"sent": 0, "landed": 0, "failed": 0, "write_calls": 0}
         self._connector: Connector | None = None
         self._before = 0
         self.checked: set[str] = set()
+
+    def load_all(self) -> None:
+        """Read every plan-push state of the destination (a full diff reads them all anyway)."""
+        if not self.whole:
+            self.states = {**_states(self.session, self.name), **self.states}
+            self.whole = True
+
+    def load(self, keys: Iterable[str]) -> None:
+        """Read the states of ``keys`` not read yet (a key without a state is remembered)."""
+        if self.whole:
+            return
+        missing = sorted(set(keys) - self._looked - self.states.keys())
+        self._looked.update(missing)
+        for start in range(0, len(missing), LOAD_CHUNK):
+            query = select(PushStateRow).where(
+                col(PushStateRow.destination) == self.name,
+                col(PushStateRow.record_key).in_(missing[start : start + LOAD_CHUNK]),
+            )
+            for state in self.session.scalars(query):
+                self.states.setdefault(state.record_key, state)
+
+    def load_for(self, bundle: Bundle, parts: Iterable[str]) -> None:
+        """Read the states a push of ``bundle`` reads, and those of the ``parts`` (children of
+        a plan, keyed ``<part>:<plan key>:…``) of its plans, which may have to be pruned.
+
+        Assumption: a child's key starts with its plan's key; a key too long for the CRM is
+        hashed (:func:`writeback.planparts.external_key`) and its removal waits for a full diff.
+        """
+        self.load(_needed(bundle))
+        if self.whole:
+            return
+        plans = sorted({r.plan for r in bundle.records} | set(bundle.held))
+        prefixes = [f"{part}:{plan}:" for part in parts for plan in plans]
+        for start in range(0, len(prefixes), LOAD_CHUNK // 5):
+            chunk = prefixes[start : start + LOAD_CHUNK // 5]
+            query = select(PushStateRow).where(
+                col(PushStateRow.destination) == self.name,
+                or_(*(col(PushStateRow.record_key).startswith(p) for p in chunk)),
+            )
+            for state in self.session.scalars(query):
+                self.states.setdefault(state.record_key, state)
 
     @property
     def connector(self) -> Connector:
