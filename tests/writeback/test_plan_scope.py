@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from connectors.base import WriteResult
 from plans.planstore import resolve_conflicts
 from plans.store import PlanRow, PushStateRow
 from tests.writeback.helpers import FakeConnector
@@ -154,3 +155,39 @@ def test_a_resolved_conflict_is_rebuilt_and_config_wins(sqlite_engine, store, bu
         [r["External_Id__c"] for _, _, records in again.upserts for r in records],
         scope_rows,
     )
+
+
+class DeletingConnector(FakeConnector):
+    """A fake CRM that deletes records by id, one call per object and batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted: list[tuple[str, list[str]]] = []
+
+    def delete(self, object: str, ids: list[str]) -> list[WriteResult]:
+        """Delete each record."""
+        self.deleted.append((object, ids))
+        self.write_calls += 1
+        return [WriteResult(i, True) for i in ids]
+
+
+def test_an_action_removed_from_a_rebuilt_plan_is_deleted(sqlite_engine, store, built):  # noqa: F811
+    """Plan A drops its action item: the push rebuilds A alone and deletes that one record, in
+    one call; B's action stays."""
+    bare = _plan("A", "P-1")
+    bare["sections"][0]["action_items"] = []
+    with Session(sqlite_engine) as session:
+        store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
+        _push(session, DeletingConnector())
+        store(session, [bare, _plan("B", "P-2")])
+        again = DeletingConnector()
+        _push(session, again)
+        left = session.scalars(
+            select(PushStateRow.record_key).where(PushStateRow.record_key.startswith("action:"))
+        ).all()
+    assert ({"A"}, [("Partner_Plan_Action__c", ["rec-A:section-0:joint-qbr"])], 1) == (
+        built[-1],
+        again.deleted,
+        again.write_calls,
+    )
+    assert ["action:B:section-0:joint-qbr"] == left
