@@ -26,7 +26,7 @@ resolve``). Push state lives in :class:`~plans.store.PushStateRow` under the key
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from plans.runs import FAILED, INCOMPLETE, SKIPPED, SUCCEEDED
 from plans.store import PlanRow, PushStateRow, TargetRow
 from writeback.config import WritebackFile
 from writeback.manifest import load_manifest
-from writeback.payloads import ASSOCIATED
+from writeback.planbatch import Batches
 from writeback.planfiles import push_files
 from writeback.planparts import Bundle
 from writeback.planpusher import Pusher, state_key
@@ -54,40 +54,51 @@ from writeback.push import PushSummary
 log = get_logger(__name__)
 
 
-def _push_one(pusher: Pusher, bundle: Bundle) -> set[str]:
+CHUNK_PLANS = 500
+"""Plans built at a time: memory holds one chunk's records, whatever the number of plans."""
+
+
+def _push_one(pusher: Pusher, bundles: Iterable[Bundle], seen: Bundle) -> set[str]:
     """Plans, sections, actions, lines, accounts and their associations; claims; files.
 
-    Returns the keys of the plans with a record that did not settle (rejected, waiting out a
-    backoff, not associated, not deleted): :mod:`writeback.planscope` rebuilds them next push.
+    ``bundles`` are the chunks of plans to push, built as they are taken; ``seen`` collects
+    their held and unlinked plans, for the report. Returns the keys of the plans with a record
+    that did not settle (rejected, waiting out a backoff, not associated, not deleted):
+    :mod:`writeback.planscope` rebuilds them next push.
     """
     manifest, dialect = pusher.manifest, pusher.dialect
     currency = pusher.config.currency
-    pusher.load_for(bundle, PRUNED)
-    everything: list[Wired] = []
-    for part, entry in manifest.pushed():
-        if part == "progress":
-            continue  # sent with the values, by the progress push
-        wired = [
-            wire(r, entry, manifest, dialect, currency=currency)
-            for r in bundle.records
-            if r.part == part
-        ]
-        pusher.upsert(entry, wired)
-        everything.extend(wired)
-    pusher.associate(everything)
-    unsettled = _prune(pusher, bundle, {state_key(w) for w in everything})
+    parts = [(part, entry) for part, entry in manifest.pushed() if part != "progress"]
+    batches = Batches(pusher, parts)  # progress records go with the values (progress push)
+    published: set[str] = set()
+    for bundle in bundles:
+        pusher.load_for(bundle, PRUNED)
+        for part, entry in parts:
+            chosen = (r for r in bundle.records if r.part == part)
+            batches.offer(
+                part, (wire(r, entry, manifest, dialect, currency=currency) for r in chosen)
+            )
+        batches.flush()
+        published |= {r.plan for r in bundle.records} | set(bundle.held)
+        seen.claims.extend(bundle.claims)
+        seen.files.extend(bundle.files)
+        seen.held.update(bundle.held)
+        seen.unlinked.extend(bundle.unlinked)
+    batches.flush(final=True)
+    pusher.associate(batches.linked)
+    unsettled = _prune(pusher, published, {mark.key for mark in batches.marks})
+    unsettled |= batches.unsettled()
     for part in ("plan", "progress"):
         target = manifest.objects.get(part)
-        claims = [c for c in bundle.claims if c.part == part]
+        claims = [c for c in seen.claims if c.part == part]
         if target is not None and claims:
             wired = [wire(c, target, manifest, dialect, currency=currency) for c in claims]
             pusher.update(target, wired)
-            everything.extend(wired)
-    unsettled |= {w.record.plan for w in everything if not _settled(pusher, w)}
+            unsettled |= {w.record.plan for w in wired if not _settled(pusher, w)}
     plan = manifest.objects.get("plan")
-    if pusher.config.attachments and bundle.files and plan is not None:
-        push_files(pusher, plan.object, bundle.files)
-        for file in bundle.files:
+    if pusher.config.attachments and seen.files and plan is not None:
+        push_files(pusher, plan.object, seen.files)
+        for file in seen.files:
             state = pusher.states.get(file.state_key)
             if state is None or state.fingerprint != file.sha256:
                 unsettled.add(file.plan)
@@ -95,24 +106,20 @@ def _push_one(pusher: Pusher, bundle: Bundle) -> set[str]:
 
 
 def _settled(pusher: Pusher, wired: Wired) -> bool:
-    """Whether a record is in the CRM as built: landed (or unchanged), and associated."""
+    """Whether a claim is in the CRM as sent."""
     state = pusher.states.get(state_key(wired))
-    if state is None or state.fingerprint != wired.fingerprint:
-        return False
-    done = (state.pushed or {}).get(ASSOCIATED) or {}
-    return all(to in done for to, _ in wired.links)
+    return state is not None and state.fingerprint == wired.fingerprint
 
 
 PRUNED = ("action", "investment", "target_account", "section")
 """Parts whose records go when their plan no longer names them (children before sections)."""
 
 
-def _prune(pusher: Pusher, bundle: Bundle, wanted: set[str]) -> set[str]:
+def _prune(pusher: Pusher, published: set[str], wanted: set[str]) -> set[str]:
     """Delete the records of parts removed from plans that are still published (one call per
     object and batch); a plan removed from config keeps its records, as its history.
 
     Returns the plans with a removed part still in the CRM."""
-    published = {r.plan for r in bundle.records} | set(bundle.held)
     left: set[str] = set()
     for part in PRUNED:
         entry = pusher.manifest.objects.get(part)
@@ -218,27 +225,28 @@ class Publication:
             if scope is None:
                 continue
             pusher = self.pushers[name]
-            bundle = build(
-                self.session,
-                name,
-                self.units,
-                pusher.dialect.key_max_length,
-                self.root,
-                plan_ids=None if scope.full else scope.plan_ids,
-                links=self.links[name],
-            )
             if scope.full:
                 pusher.load_all()
             pusher.report["rebuilt_plans"] = len(scope.plan_ids)
             pusher.report["full_diff"] = scope.full
-            unsettled = self._guarded(pusher, _push_one, pusher, bundle)
+            seen = Bundle()
+            chunks = self._chunks(name, scope)
+            unsettled = self._guarded(pusher, _push_one, pusher, chunks, seen)
             if unsettled is not None:
                 settle(self.session, name, scope, unsettled, self.now)
-            if bundle.unlinked:
-                pusher.report["unlinked_plans"] = len(bundle.unlinked)
-            for key, conflict in sorted(bundle.held.items()):
+            if seen.unlinked:
+                pusher.report["unlinked_plans"] = len(seen.unlinked)
+            for key, conflict in sorted(seen.held.items()):
                 self.errors.append(conflict_message(name, key, conflict))
-            pusher.report["conflicts"] = sorted(bundle.held)
+            pusher.report["conflicts"] = sorted(seen.held)
+
+    def _chunks(self, name: str, scope: PlanScope) -> Iterator[Bundle]:
+        """The plans ``scope`` rebuilds, built :data:`CHUNK_PLANS` at a time, in key order."""
+        order = sorted(scope.plan_ids, key=lambda plan_id: scope.digests[plan_id].key)
+        key_max = self.pushers[name].dialect.key_max_length
+        for start in range(0, len(order), CHUNK_PLANS):
+            chunk = order[start : start + CHUNK_PLANS]
+            yield build(self.session, name, self.units, key_max, self.root, chunk, self.links[name])
 
     def _guarded(
         self, pusher: Pusher, work: Callable[..., set[str] | None], *args: Any

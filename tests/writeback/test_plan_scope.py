@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from connectors.base import WriteResult
+from connectors.salesforce.dialect import SalesforceDialect
 from plans.planstore import resolve_conflicts
 from plans.store import PlanRow, PushStateRow
 from tests.writeback.helpers import FakeConnector
@@ -22,19 +23,23 @@ from writeback.planpush import push_plans
 Built = list[set[str]]
 
 
+BUILT: Built = []
+"""The plans each push (of the test running) built records for, one set per push."""
+
+
 @pytest.fixture
 def built(monkeypatch: pytest.MonkeyPatch) -> Iterator[Built]:
-    """The plans each push built records for (one set per destination's build)."""
-    seen: Built = []
+    """The plans each push built records for."""
+    BUILT.clear()
     original = planpush.build
 
     def counting(*args: Any, **kwargs: Any) -> Bundle:
         bundle = original(*args, **kwargs)
-        seen.append({r.plan for r in bundle.records})
+        BUILT[-1].update(r.plan for r in bundle.records)
         return bundle
 
     monkeypatch.setattr(planpush, "build", counting)
-    yield seen
+    yield BUILT
 
 
 def _push(
@@ -43,6 +48,7 @@ def _push(
     now: datetime = NOW,
     units: dict[str, str] = UNITS,
 ) -> Any:
+    BUILT.append(set())
     return push_plans(session, WRITEBACK, KINDS, lambda _: connector, units, now)
 
 
@@ -191,3 +197,51 @@ def test_an_action_removed_from_a_rebuilt_plan_is_deleted(sqlite_engine, store, 
         again.write_calls,
     )
     assert ["action:B:section-0:joint-qbr"] == left
+
+
+def _plans(count: int) -> list[dict[str, Any]]:
+    return [_plan(f"K{n:02}", f"P-{1 + n % 2}", sections=2) for n in range(count)]
+
+
+def _quarter(n: int) -> dict[str, Any]:
+    """Plan ``K<n>``, two sections, in its own quarter (a partner has one plan a period)."""
+    return {
+        **_plan(f"K{n}", f"P-{1 + n % 2}", sections=2),
+        "period": f"{2027 + n // 4}-Q{n % 4 + 1}",
+    }
+
+
+def _calls(session: Session, monkeypatch: pytest.MonkeyPatch, chunk: int) -> Any:
+    """One first push (no push state) of the store's plans, ``chunk`` plans at a time."""
+    session.execute(delete(PushStateRow))
+    monkeypatch.setattr(planpush, "CHUNK_PLANS", chunk)
+    connector = FakeConnector(batch=2)
+    _push(session, connector)
+    calls = [(o, [r["External_Id__c"] for r in records]) for o, _, records in connector.upserts]
+    return connector.write_calls, calls
+
+
+def test_a_chunked_plan_push_sends_what_the_unchunked_one_does(
+    sqlite_engine,
+    store,  # noqa: F811
+    built,
+    monkeypatch,
+):
+    """Five plans built one or two at a time, with CRM batches of two records: the same calls,
+    with the same records, as all five at once: full batches but each part's last, and every
+    section and action written after its parent."""
+    monkeypatch.setattr(SalesforceDialect, "write_batch", 2)
+    with Session(sqlite_engine) as session:
+        store(session, [_quarter(n) for n in range(5)])
+        whole = _calls(session, monkeypatch, 500)
+        ones = _calls(session, monkeypatch, 1)
+        twos = _calls(session, monkeypatch, 2)
+    written: set[str] = set()
+    for _, keys in ones[1]:
+        assert all(":" not in k or k.rsplit(":", 1)[0] in written for k in keys)
+        written.update(keys)
+    sizes = {o: [len(k) for c, k in whole[1] if c == o] for o, _ in whole[1]}
+    assert sorted(whole[1]) == sorted(ones[1]) == sorted(twos[1])
+    assert (17, 17, 17) == (whole[0], ones[0], twos[0])  # 3 + 5 + 3 + 3 + 3
+    assert [2, 2, 2, 2, 2] == sizes["Partner_Plan_Section__c"]
+    assert [2, 2, 1] == sizes["Partner_Business_Plan__c"]
