@@ -41,6 +41,15 @@ def _parents(wired: Wired) -> list[str]:
     return [f"{v.part}:{v.key}" for v in record.values.values() if isinstance(v, Ref) and v.part]
 
 
+def slim(wired: Wired) -> Wired:
+    """What associating a record reads of it (its key, object, links and fingerprint), kept
+    after it is sent without the values it was sent with."""
+    record = wired.record
+    if isinstance(record, PartRecord):
+        record = PartRecord(record.part, record.key, record.plan, {}, target_id=record.target_id)
+    return Wired(record, wired.object, {}, wired.links, wired.fingerprint)
+
+
 class Batches:
     """Buffers one destination's plan records per part and sends them in full batches."""
 
@@ -61,7 +70,7 @@ class Batches:
             links = tuple(to for to, _ in wired.links)
             self.marks.append(Mark(wired.record.plan, key, wired.fingerprint, links))
             if links:
-                self.linked.append(wired)
+                self.linked.append(slim(wired))
             if self.pusher.due(key, wired.fingerprint):
                 self.buffers[part].append(wired)
                 self.waiting.add(key)

@@ -42,7 +42,7 @@ from plans.runs import FAILED, INCOMPLETE, SKIPPED, SUCCEEDED
 from plans.store import PlanRow, PushStateRow, TargetRow
 from writeback.config import WritebackFile
 from writeback.manifest import load_manifest
-from writeback.planbatch import Batches
+from writeback.planbatch import Batches, slim
 from writeback.planfiles import push_files
 from writeback.planparts import Bundle
 from writeback.planpusher import Pusher, state_key
@@ -279,8 +279,7 @@ class Publication:
         currency = pusher.config.currency
         wired = wire(record, entry, pusher.manifest, pusher.dialect, currency=currency)
         if wired.links:
-            wired.pushed = {}  # linking never reads the values a push records
-            self.places[destination][record.key] = wired
+            self.places[destination][record.key] = slim(wired)
         return {k: v for k, v in wired.fields.items() if k != entry.key_field}
 
     def digest(self, destination: str) -> str:
