@@ -206,7 +206,7 @@ class Publication:
             self.session, name, dialect, manifest, dest.plans, self.connector_for, self.now
         )
         links = partner_links(self.session, name)
-        config = plans_config(dest, self.units)
+        config = plans_config(dest, self.units, manifest, dialect.key_max_length)
         self.scopes[name] = decide(self.session, name, config, links, self.now)
         self.pushers[name], self.links[name] = pusher, links
         self.details[name] = pusher.report

@@ -14,8 +14,10 @@ A push rebuilds the plans whose digest differs from the one stored when all thei
 conflict or without a linked partner is always rebuilt (it sends nothing, but the push reports
 it). The **full diff** (every plan rebuilt) is decided as the progress push decides its own
 (:func:`writeback.scope.full_due`): on the first push, when the destination's configuration
-digest (its ``writeback.yaml`` entry, the metric units, this module's :data:`VERSION`) changes,
-and at least every :data:`~writeback.scope.FULL_DIFF_EVERY`.
+digest (its ``writeback.yaml`` entry, the metric units, the CRM's plan manifest and key length,
+this module's :data:`VERSION`) changes, and at least every :data:`~writeback.scope.FULL_DIFF_EVERY`.
+``partnerplan plans resolve`` forgets the plan's digest (:func:`plans.planstore.resolve_conflicts`),
+so config's values go over the CRM's edit on the next push.
 
 Each plan also has a *place* digest: what the places of its targets are made from (the progress
 push sends them). The progress push does a full diff when their hash changes
@@ -42,6 +44,7 @@ from plans.lifecycle import COMPUTED
 from plans.planstore import PLAN_SCOPE, REMOVED
 from plans.store import ActivityRow, PlanRow, PushStateRow, TargetRow
 from writeback.config import Destination
+from writeback.manifest import Manifest
 from writeback.scope import config_digest, full_due, mark_full, stored
 
 VERSION = "1"
@@ -55,9 +58,13 @@ def plan_key(key: str) -> str:
     return f"{SCOPE_KEY}:{key}"
 
 
-def plans_config(config: Destination, units: Mapping[str, str]) -> str:
-    """The hash of everything outside the store that shapes a destination's plan records."""
-    return config_digest(config, units, f"plans:{VERSION}")
+def plans_config(
+    config: Destination, units: Mapping[str, str], manifest: Manifest, key_max: int
+) -> str:
+    """The hash of everything outside the store that shapes a destination's plan records: its
+    ``writeback.yaml`` entry, the metric units, the CRM's manifest and key length."""
+    shape = json.dumps([VERSION, manifest.model_dump(mode="json"), key_max], sort_keys=True)
+    return config_digest(config, units, f"plans:{hashlib.sha256(shape.encode()).hexdigest()}")
 
 
 @dataclass
@@ -152,6 +159,7 @@ def digests(session: Session, destination: str, links: Mapping[int, str]) -> dic
         col(PlanRow.period_start),
         col(PlanRow.period_end),
         col(PlanRow.conflicts),
+        col(PlanRow.partner_key),
     ).where(col(PlanRow.status) != REMOVED)
     targets = _targets(session)
     funds = _funds(session)
@@ -165,7 +173,7 @@ def digests(session: Session, destination: str, links: Mapping[int, str]) -> dic
         place += [account is not None, targets.get(plan_id, [])]
         place_text = json.dumps(place, default=str)
         whole = [place_text, partner, account, conflict, funds.get(partner or 0)]
-        whole += [str(v) for v in row[9:15]]
+        whole += [str(v) for v in row[9:15]] + [row[16]]
         out[plan_id] = PlanDigest(
             key,
             hashlib.sha256(json.dumps(whole, default=str).encode()).hexdigest(),
