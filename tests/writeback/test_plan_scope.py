@@ -4,23 +4,54 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from connectors.base import WriteResult
 from connectors.salesforce.dialect import SalesforceDialect
-from plans.planstore import resolve_conflicts
-from plans.store import PlanRow, PushStateRow
+from plans.planfile import load_plans
+from plans.planstore import resolve_conflicts, sync_plans
+from plans.store import PartnerLinkRow, PartnerRow, PlanRow, PushStateRow
+from tests.plans.factories import catalogue
 from tests.writeback.helpers import FakeConnector
-from tests.writeback.test_planpush import KINDS, NOW, UNITS, WRITEBACK, _plan, store  # noqa: F401
+from tests.writeback.test_planpush import KINDS, NOW, UNITS, WRITEBACK, _plan
 from writeback import planpush
 from writeback.planparts import Bundle
 from writeback.planpush import push_plans
 
 Built = list[set[str]]
+
+
+@pytest.fixture
+def store(engine, tmp_path):
+    """Two partners linked in Salesforce, on SQLite and PostgreSQL; a function that syncs plan
+    dicts into the store."""
+    with Session(engine) as session:
+        for n, key in enumerate(("P-1", "P-2")):
+            partner = PartnerRow(key=key, name=key)
+            session.add(partner)
+            session.flush()
+            assert partner.id is not None
+            session.add(
+                PartnerLinkRow(partner_id=partner.id, source="salesforce", record_id=f"001P{n}")
+            )
+        session.commit()
+
+    def sync(session: Session, plans: list[dict[str, Any]]) -> None:
+        folder = tmp_path / "config"
+        (folder / "plans").mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump({"version": 1, "plans": plans})
+        (folder / "plans" / "p.yaml").write_text(text)
+        loaded, problems = load_plans(Path(folder), catalogue(), fiscal_year_start_month=1)
+        assert loaded is not None, problems
+        sync_plans(session, loaded, NOW)
+
+    return sync
 
 
 BUILT: Built = []
@@ -52,9 +83,9 @@ def _push(
     return push_plans(session, WRITEBACK, KINDS, lambda _: connector, units, now)
 
 
-def test_an_unchanged_push_builds_no_plan(sqlite_engine, store, built):  # noqa: F811
+def test_an_unchanged_push_builds_no_plan(engine, store, built):
     """After a first push (a full diff of both plans), a push with nothing changed builds none."""
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
         first = _push(session, FakeConnector())
         again = FakeConnector()
@@ -69,9 +100,9 @@ def test_an_unchanged_push_builds_no_plan(sqlite_engine, store, built):  # noqa:
     )
 
 
-def test_a_plan_whose_terms_change_is_the_only_one_rebuilt(sqlite_engine, store, built):  # noqa: F811
+def test_a_plan_whose_terms_change_is_the_only_one_rebuilt(engine, store, built):
     """Plan A's section summary changes: only A is built, and one call sends that section."""
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
         _push(session, FakeConnector())
         store(session, [_plan("A", "P-1", summary="Grow faster."), _plan("B", "P-2")])
@@ -82,9 +113,9 @@ def test_a_plan_whose_terms_change_is_the_only_one_rebuilt(sqlite_engine, store,
     assert (1, [("Partner_Plan_Section__c", ["A:section-0"])]) == (again.write_calls, sent)
 
 
-def test_a_score_change_rebuilds_its_plan_and_sends_its_plan_record(sqlite_engine, store, built):  # noqa: F811
+def test_a_score_change_rebuilds_its_plan_and_sends_its_plan_record(engine, store, built):
     """A recompute moves plan B's score: B alone is built, its plan record alone is sent."""
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
         _push(session, FakeConnector())
         plan = session.scalars(select(PlanRow).where(PlanRow.key == "B")).one()
@@ -99,11 +130,11 @@ def test_a_score_change_rebuilds_its_plan_and_sends_its_plan_record(sqlite_engin
     )
 
 
-def test_a_full_diff_at_least_daily_and_when_the_units_change(sqlite_engine, store, built):  # noqa: F811
+def test_a_full_diff_at_least_daily_and_when_the_units_change(engine, store, built):
     """A day after the last full diff, or with other metric units, every plan is rebuilt (and,
     nothing having changed, nothing is sent); in between, none is."""
     later = NOW + timedelta(hours=25)
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
         _push(session, FakeConnector())
         calls = []
@@ -119,10 +150,10 @@ def test_a_full_diff_at_least_daily_and_when_the_units_change(sqlite_engine, sto
     assert ([{"A", "B"}, set(), {"A", "B"}, set(), {"A", "B"}], [0, 0, 0, 0]) == (built, calls)
 
 
-def test_a_rejected_plan_record_is_rebuilt_until_it_lands(sqlite_engine, store, built):  # noqa: F811
+def test_a_rejected_plan_record_is_rebuilt_until_it_lands(engine, store, built):
     """A's section is rejected: A is rebuilt on every push (not re-sent while its backoff
     runs), sent again once the backoff is over, and left alone once it landed."""
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
         failing = FakeConnector()
         failing.fail_keys = {"A:section-0"}
@@ -140,10 +171,10 @@ def test_a_rejected_plan_record_is_rebuilt_until_it_lands(sqlite_engine, store, 
     ]
 
 
-def test_a_resolved_conflict_is_rebuilt_and_config_wins(sqlite_engine, store, built):  # noqa: F811
+def test_a_resolved_conflict_is_rebuilt_and_config_wins(engine, store, built):
     """`plans resolve` forgets the plan's digest: the next push rebuilds it and sends its
     record, though nothing else about the plan changed."""
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         store(session, [_plan("A", "P-1")])
         _push(session, FakeConnector())
         plan = session.scalars(select(PlanRow).where(PlanRow.key == "A")).one()
@@ -177,12 +208,12 @@ class DeletingConnector(FakeConnector):
         return [WriteResult(i, True) for i in ids]
 
 
-def test_an_action_removed_from_a_rebuilt_plan_is_deleted(sqlite_engine, store, built):  # noqa: F811
+def test_an_action_removed_from_a_rebuilt_plan_is_deleted(engine, store, built):
     """Plan A drops its action item: the push rebuilds A alone and deletes that one record, in
     one call; B's action stays."""
     bare = _plan("A", "P-1")
     bare["sections"][0]["action_items"] = []
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         store(session, [_plan("A", "P-1"), _plan("B", "P-2")])
         _push(session, DeletingConnector())
         store(session, [bare, _plan("B", "P-2")])
@@ -222,8 +253,8 @@ def _calls(session: Session, monkeypatch: pytest.MonkeyPatch, chunk: int) -> Any
 
 
 def test_a_chunked_plan_push_sends_what_the_unchunked_one_does(
-    sqlite_engine,
-    store,  # noqa: F811
+    engine,
+    store,
     built,
     monkeypatch,
 ):
@@ -231,7 +262,7 @@ def test_a_chunked_plan_push_sends_what_the_unchunked_one_does(
     with the same records, as all five at once: full batches but each part's last, and every
     section and action written after its parent."""
     monkeypatch.setattr(SalesforceDialect, "write_batch", 2)
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         store(session, [_quarter(n) for n in range(5)])
         whole = _calls(session, monkeypatch, 500)
         ones = _calls(session, monkeypatch, 1)
