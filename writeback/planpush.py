@@ -3,13 +3,16 @@
 For each destination of ``writeback.yaml`` with a ``plans:`` part, whose CRM ships a plan
 manifest (:mod:`writeback.manifest`):
 
-1. :mod:`writeback.planrecords` builds every record the CRM should hold (from the store alone),
-   :mod:`writeback.planwire` maps each onto the CRM's fields and fingerprints it.
+1. :mod:`writeback.planscope` picks the plans whose records can have changed (every plan on a
+   full diff); :mod:`writeback.planrecords` builds their records from the store alone,
+   :data:`CHUNK_PLANS` plans at a time, and :mod:`writeback.planwire` maps each onto the CRM's
+   fields and fingerprints it.
 2. Only records whose fingerprint differs from the one last pushed successfully are sent (a
    rejected one waits out its backoff, as progress does); each part goes in upserts by its key,
    parents first (plans, sections, then targets' places, actions, investment lines, target
    accounts), in the CRM's largest batches: one call per part per batch, the minimum, since
-   each part is its own object. Salesforce sets the parents inline by their keys, so no id is
+   each part is its own object (records wait across chunks for a full batch,
+   :mod:`writeback.planbatch`). Salesforce sets the parents inline by their keys, so no id is
    looked up; HubSpot associates records after writing them, 100 pairs a call, only the pairs
    not associated before.
 3. CRM-authored plans get only what partnerplan owns (score, status, acceptance; the keys of
