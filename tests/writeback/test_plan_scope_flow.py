@@ -53,7 +53,7 @@ def _raise_target(flow: Flow) -> None:
     path.write_text(text.replace(override, f"{override}\n      {raised}"))
 
 
-def test_a_run_syncs_the_plans_once_and_builds_only_the_changed_partners_plans(
+def test_a_run_syncs_the_plans_once_and_builds_only_the_changed_plans(
     flow: Flow, counted: dict[str, Any]
 ):
     """A first run builds every plan; after one deal changes (its progress moves, its plans'
