@@ -357,6 +357,7 @@ def push_progress(ctx: Context, run: RunRow) -> str:
             now,
             placement=plans.placement,
             placement_digest=plans.digest,
+            lease=ctx.lease,  # several write calls at once, each thread on its own connector
         )
         plans.link()
         summary = combine(plans.summary(), summary)
