@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -252,3 +253,23 @@ def test_rejected_records_in_concurrent_batches_wait_their_backoff_the_rest_land
     assert sorted(len(r) for r in fleet.upserts("salesforce")) == [200] * 6
     assert {k for k, s in sf.items() if s.last_error} == rejected
     assert all(sf[k].next_attempt_at is not None and sf[k].crm_record_id is None for k in rejected)
+
+
+def test_ctrl_c_during_the_push_leaves_no_sending_thread_behind(sqlite_engine, small_batches):
+    """Ctrl-C while HubSpot calls are in flight: the push raises KeyboardInterrupt, the threads
+    send nothing more, and every one of them has ended."""
+    fleet = Fleet(width=3, meet=False)
+    real = CrmConnector._write
+
+    def interrupting(self: CrmConnector, keys: list[str]) -> list[WriteResult]:
+        if self.crm is fleet.crms["hubspot"] and self.crm.calls == 2:
+            _thread.interrupt_main()  # what a Ctrl-C does: KeyboardInterrupt in main
+        return real(self, keys)
+
+    with Session(sqlite_engine) as session, pytest.MonkeyPatch.context() as patch:
+        seed(session, partners=7, targets=30)
+        patch.setattr(CrmConnector, "_write", interrupting)
+        with pytest.raises(KeyboardInterrupt):
+            run(session, fleet)
+    assert fleet.crms["hubspot"].calls < 21 + 1 + 21  # it stopped sending
+    assert not [t for t in threading.enumerate() if t.name.startswith("push-")]
