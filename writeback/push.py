@@ -14,7 +14,9 @@ For each destination of ``writeback.yaml``, a hundred partners at a time
 4. Chosen records wait in a buffer per part until it holds one full CRM batch (the dialect's
    ``write_batch``: 200 on Salesforce, 100 on HubSpot), which goes in one call; only the last
    batch of a part may be short, so the calls are the minimum however the chunks fall. The
-   connector answers per record.
+   connector answers per record. A full batch is sent while the next ones fill: up to the
+   connector's ``concurrency`` calls are in flight at once, each thread on a connector of its
+   own (:mod:`~writeback.sender`), and every answer is recorded in the session's thread.
 5. Each record's :class:`~plans.store.PushStateRow` records the outcome: the new
    fingerprint and values when it landed; the CRM's message, an attempt count and an
    exponential backoff when it did not. Only landed records count as pushed.

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from connectors.base import Connector, WriteResult
-from partnerplan.logs import get_logger
+from partnerplan.logs import get_logger, redact
 
 log = get_logger(__name__)
 
@@ -158,7 +158,8 @@ class Calls:
         answer, raising nothing (the caller reports its error)."""
         self._drain()
         if self._error is not None and not self._reported:
-            log.warning("a write call failed too", destination=self.name, error=self._error)
+            error = redact(str(self._error))
+            log.warning("a write call failed too", destination=self.name, error=error)
         self._reported = True
 
     def _raise_if_failed(self) -> None:
@@ -188,7 +189,8 @@ class Calls:
             if self._error is None:
                 self._error = ended.error
             else:
-                log.warning("another write call failed", destination=self.name, error=ended.error)
+                error = redact(str(ended.error))
+                log.warning("another write call failed", destination=self.name, error=error)
             return
         assert ended.results is not None
         ended.done(ended.results)
@@ -213,7 +215,11 @@ class Calls:
                     if self._stop.is_set():  # interrupted: send nothing more
                         self._ended.put(_Ended(done, None, KeyboardInterrupt(), 0))
                         continue
-                    self._ended.put(_make(connector, call, done))
+                    try:
+                        ended = _make(connector, call, done)
+                    except BaseException as exc:  # never leave the caller waiting on a call
+                        ended = _Ended(done, None, exc, 0)
+                    self._ended.put(ended)
         except Exception as exc:  # the lease failed (no connector): fail what comes
             self._fail_rest(exc)
 
