@@ -188,12 +188,12 @@ def test_the_concurrent_push_sends_the_same_calls_and_records_as_the_serial_one(
 
 
 def test_calls_overlap_up_to_the_connectors_concurrency_each_on_its_own_connector(
-    sqlite_engine, small_batches
+    engine, small_batches
 ):
     """HubSpot's 43 calls go several at once, never more than 3, each thread on a leased connector;
     every association names a record id an upsert had already answered."""
     fleet = Fleet(width=3)
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         seed(session, partners=7, targets=30)
         assert run(session, fleet).outcome == jobs.SUCCEEDED
     crm = fleet.crms["hubspot"]
@@ -204,15 +204,13 @@ def test_calls_overlap_up_to_the_connectors_concurrency_each_on_its_own_connecto
     assert not [t for t in threading.enumerate() if t.name.startswith("push-")]
 
 
-def test_a_failed_call_keeps_the_others_answers_and_its_records_go_next_time(
-    sqlite_engine, small_batches
-):
+def test_a_failed_call_keeps_the_others_answers_and_its_records_go_next_time(engine, small_batches):
     """The 2nd HubSpot call fails (retries exhausted): the calls in flight beside it still
     record what landed, the destination stops as incomplete, and the next push sends exactly
     the records that never landed, once each."""
     fleet = Fleet(width=3)
     fleet.crms["hubspot"].fail_call = 2
-    with Session(sqlite_engine) as session:
+    with Session(engine) as session:
         seed(session, partners=7, targets=30)
         first = run(session, fleet)
         hubspot = first.details["hubspot"]
