@@ -353,8 +353,9 @@ class _Sender:
     Batches go through :class:`~writeback.sender.Calls`, several at once; each answer is
     applied here, in the session's thread. What may not race does not: a record is in one
     batch of one push, so no two calls in flight write the same record; an association is
-    submitted only once the upsert that gave its record id was applied; a roll-up (the
-    partner's own record) and its progress records' associations touch different records.
+    submitted only once the upsert that gave its record id was applied; and a call waits
+    while another touching one of its partners (their progress records, roll-up or
+    associations) is in flight, so a partner's records land in the order they were sent.
     """
 
     def __init__(
@@ -431,7 +432,8 @@ class _Sender:
             call = lambda c: c.update(obj, records)  # noqa: E731 - one call, named
         else:
             return
-        self.calls.submit(call, lambda results: self._landed(items, results))
+        partners = {out.partner_key for out, _, _ in items}
+        self.calls.submit(call, lambda results: self._landed(items, results), partners)
 
     def _landed(
         self, items: list[tuple[Outgoing, PushStateRow | None, bool]], results: list[WriteResult]
@@ -465,7 +467,8 @@ class _Sender:
         obj, other = progress.object, progress.associate
         ids = [(s.crm_record_id or "", o.associate_to or "") for o, s in pairs]
         call: Call = lambda c: _associating(c).associate(obj, other, ids)  # noqa: E731
-        self.calls.submit(call, lambda results: self._associated(pairs, results))
+        partners = {out.partner_key for out, _ in pairs}
+        self.calls.submit(call, lambda results: self._associated(pairs, results), partners)
 
     def _associated(
         self, pairs: list[tuple[Outgoing, PushStateRow]], results: list[WriteResult]

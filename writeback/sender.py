@@ -35,7 +35,8 @@ import contextvars
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
@@ -57,29 +58,45 @@ GRACE_SECONDS = 5.0
 _POLL_SECONDS = 0.2
 
 
+@dataclass(frozen=True)
+class _Job:
+    """A call to make, what applies its answer, and the partners whose records it touches."""
+
+    call: Call
+    done: Done
+    partners: frozenset[str]
+
+
 @dataclass
 class _Ended:
     """A call that ended: its answer or its error, and the write calls it made."""
 
-    done: Done
+    job: _Job
     results: list[WriteResult] | None
     error: BaseException | None
     write_calls: int
 
 
-def _make(connector: Connector, call: Call, done: Done) -> _Ended:
-    """Make ``call`` on ``connector``: its answer or its error, and the write calls it took."""
+def _make(connector: Connector, job: _Job) -> _Ended:
+    """Make a job's call on ``connector``: its answer or its error, and the write calls it took."""
     before = connector.usage().write_calls
     try:
-        results: list[WriteResult] | None = call(connector)
+        results: list[WriteResult] | None = job.call(connector)
         error: Exception | None = None
     except Exception as exc:  # applied (raised) in the caller's thread
         results, error = None, exc
-    return _Ended(done, results, error, connector.usage().write_calls - before)
+    return _Ended(job, results, error, connector.usage().write_calls - before)
 
 
 class Calls:
     """Up to ``width`` write calls of one destination in flight; see the module docstring.
+
+    A call names the partners whose records it touches; it waits while an earlier call that
+    touches one of them is in flight or waiting, so a partner's records are never sent in two
+    calls at once (a Salesforce child record's lookup to its partner's Account, or the
+    Account's roll-up beside them, could otherwise contend for the Account's row lock;
+    assumed, the references are silent) and land in the order they were submitted. Calls of
+    other partners go past it. At most ``width`` calls wait so, beside ``width`` in flight.
 
     Use as a context manager: leaving it waits for (or, on an interrupt, abandons) the calls
     in flight and ends the threads.
@@ -92,9 +109,11 @@ class Calls:
         self.lease = lease
         self.write_calls = 0
         """Write calls made through this object so far (every thread's)."""
-        self._todo: queue.SimpleQueue[tuple[Call, Done] | None] = queue.SimpleQueue()
+        self._todo: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._ended: queue.SimpleQueue[_Ended] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._waiting: deque[_Job] = deque()
+        self._busy: Counter[str] = Counter()
         self._in_flight = 0
         self._error: BaseException | None = None
         self._reported = False
@@ -126,27 +145,28 @@ class Calls:
         self._stop.set()
         self._close(GRACE_SECONDS)
 
-    def submit(self, call: Call, done: Done) -> None:
+    def submit(self, call: Call, done: Done, partners: Iterable[str] = ()) -> None:
         """Send ``call``, applying its answer with ``done`` once it ended (maybe later).
 
-        Blocks while ``width`` calls are in flight, applying the answers that come in.
+        Blocks while ``width`` calls wait (on a partner in flight, or for a free thread),
+        applying the answers that come in.
 
         Raises:
             BaseException: The error of a call that failed (this one's, inline, or an
                 earlier one's), once every call in flight ended and was applied.
         """
         self._raise_if_failed()
+        job = _Job(call, done, frozenset(partners))
         if self.width == 1:
-            self._apply(_make(self.connector, call, done))
+            self._apply(_make(self.connector, job))
             self._raise_if_failed()
             return
-        while self._in_flight >= self.width:
+        self._waiting.append(job)
+        self._dispatch()
+        while len(self._waiting) > self.width:
             self._apply(self._next())
             self._raise_if_failed()
-        if len(self._threads) < self.width and len(self._threads) <= self._in_flight:
-            self._start()
-        self._todo.put((call, done))
-        self._in_flight += 1
+            self._dispatch()
 
     def wait(self) -> None:
         """Wait for every call in flight and apply its answer (raises as :meth:`submit`)."""
@@ -169,8 +189,33 @@ class Calls:
             self._reported = True
             raise self._error
 
+    def _dispatch(self) -> None:
+        """Send the waiting calls that may go: a free thread, none of their partners taken by
+        a call in flight or by an earlier waiting one. Nothing more once a call failed."""
+        if self._error is not None:
+            self._waiting.clear()  # never sent: their records go on the next push
+            return
+        held: set[str] = set()  # partners of earlier calls still waiting
+        for job in list(self._waiting):
+            free = self._in_flight < self.width
+            if free and not (job.partners & held) and not any(self._busy[p] for p in job.partners):
+                self._waiting.remove(job)
+                self._send(job)
+            else:
+                held |= job.partners
+
+    def _send(self, job: _Job) -> None:
+        if len(self._threads) < self.width and len(self._threads) <= self._in_flight:
+            self._start()
+        self._busy.update(job.partners)
+        self._in_flight += 1
+        self._todo.put(job)
+
     def _drain(self) -> None:
-        while self._in_flight:
+        while True:
+            self._dispatch()
+            if not self._in_flight:
+                return
             self._apply(self._next())
 
     def _next(self) -> _Ended:
@@ -181,6 +226,7 @@ class Calls:
             except queue.Empty:
                 continue
             self._in_flight -= 1
+            self._busy.subtract(ended.job.partners)
             return ended
 
     def _apply(self, ended: _Ended) -> None:
@@ -193,7 +239,7 @@ class Calls:
                 log.warning("another write call failed", destination=self.name, error=error)
             return
         assert ended.results is not None
-        ended.done(ended.results)
+        ended.job.done(ended.results)
 
     def _start(self) -> None:
         thread = threading.Thread(
@@ -210,22 +256,21 @@ class Calls:
         assert self.lease is not None
         try:
             with self.lease() as connector:
-                while (item := self._todo.get()) is not None:
-                    call, done = item
+                while (job := self._todo.get()) is not None:
                     if self._stop.is_set():  # interrupted: send nothing more
-                        self._ended.put(_Ended(done, None, KeyboardInterrupt(), 0))
+                        self._ended.put(_Ended(job, None, KeyboardInterrupt(), 0))
                         continue
                     try:
-                        ended = _make(connector, call, done)
+                        ended = _make(connector, job)
                     except BaseException as exc:  # never leave the caller waiting on a call
-                        ended = _Ended(done, None, exc, 0)
+                        ended = _Ended(job, None, exc, 0)
                     self._ended.put(ended)
         except Exception as exc:  # the lease failed (no connector): fail what comes
             self._fail_rest(exc)
 
     def _fail_rest(self, exc: Exception) -> None:
-        while (item := self._todo.get()) is not None:
-            self._ended.put(_Ended(item[1], None, exc, 0))
+        while (job := self._todo.get()) is not None:
+            self._ended.put(_Ended(job, None, exc, 0))
 
     def _close(self, grace: float) -> None:
         for _ in self._threads:

@@ -24,7 +24,7 @@ from writeback import payloads, push
 class Crm:
     """One CRM that several connectors write to: every call and how many were in flight."""
 
-    def __init__(self, width: int, meet: bool = True) -> None:
+    def __init__(self, width: int, meet: bool = False) -> None:
         self.width = width
         self.lock = threading.Lock()
         self.in_flight = 0
@@ -38,11 +38,18 @@ class Crm:
         self.early_associations = 0
         self.fail_call: int | None = None
         self.calls = 0
+        self.partners_in_flight: list[str] = []
+        self.raced: set[str] = set()
+        self.partner_of: dict[str, str] = {}
 
     @contextmanager
-    def call(self) -> Iterator[int]:
-        """One call in flight; the first ones wait (at most 2 s) until two are at once."""
+    def call(self, partners: set[str] | None = None) -> Iterator[int]:
+        """One call in flight; with ``meet``, the first ones wait (at most 1 s) until two are
+        at once, so that a test of overlap never depends on how fast a thread starts."""
+        partners = partners or set()
         with self.lock:
+            self.raced |= partners & set(self.partners_in_flight)
+            self.partners_in_flight.extend(partners)
             self.calls += 1
             number = self.calls
             self.in_flight += 1
@@ -51,11 +58,13 @@ class Crm:
             if self.in_flight >= 2:
                 self.met.set()
         try:
-            self.met.wait(timeout=2)  # a serial push never meets: it just goes on after 2 s
+            self.met.wait(timeout=1)  # a serial push never meets: it just goes on after 1 s
             yield number
         finally:
             with self.lock:
                 self.in_flight -= 1
+                for partner in partners:
+                    self.partners_in_flight.remove(partner)
 
 
 class CrmConnector(FakeConnector):
@@ -67,7 +76,8 @@ class CrmConnector(FakeConnector):
         self.concurrency = crm.width
 
     def _write(self, keys: list[str]) -> list[WriteResult]:
-        with self.crm.call() as number:
+        partners = {self.crm.partner_of.get(k, k.split("-2026")[0]) for k in keys}
+        with self.crm.call(partners) as number:
             if number == self.crm.fail_call:
                 raise RetriableError("HubSpot answered 503 five times in a row; try again later")
             results = super()._write(keys)
@@ -77,7 +87,7 @@ class CrmConnector(FakeConnector):
 
     def associate(self, object: str, to_object: str, pairs: list[tuple[str, str]]) -> list[Any]:
         """Associate, noting any record id no upsert has answered yet."""
-        with self.crm.call():
+        with self.crm.call({self.crm.partner_of.get(b, b) for _, b in pairs}):
             self.write_calls += 1
             with self.crm.lock:
                 self.crm.early_associations += sum(a not in self.crm.landed_ids for a, _ in pairs)
@@ -88,8 +98,8 @@ class CrmConnector(FakeConnector):
 class Fleet:
     """The connectors of each CRM: the caller's, and one leased per sending thread."""
 
-    def __init__(self, width: int, meet: bool = True) -> None:
-        self.crms = {"salesforce": Crm(width, meet), "hubspot": Crm(width, meet)}
+    def __init__(self, width: int, meet: bool = False) -> None:
+        self.crms = {"salesforce": Crm(width), "hubspot": Crm(width, meet)}  # meet: HubSpot
         self.batch = {"salesforce": 200, "hubspot": 100}
         self.made: dict[str, list[CrmConnector]] = {"salesforce": [], "hubspot": []}
         self.fail_keys: set[str] = set()
@@ -192,12 +202,13 @@ def test_calls_overlap_up_to_the_connectors_concurrency_each_on_its_own_connecto
 ):
     """HubSpot's 43 calls go several at once, never more than 3, each thread on a leased connector;
     every association names a record id an upsert had already answered."""
-    fleet = Fleet(width=3)
+    fleet = Fleet(width=3, meet=True)
     with Session(engine) as session:
         seed(session, partners=7, targets=30)
         assert run(session, fleet).outcome == jobs.SUCCEEDED
     crm = fleet.crms["hubspot"]
     assert 2 <= crm.most_in_flight <= 3
+    assert fleet.crms["salesforce"].most_in_flight <= 3
     assert fleet.main["hubspot"].write_calls == 0  # the caller's connector only checks fields
     assert len(crm.threads) == 3 and threading.current_thread().name not in crm.threads
     assert (len(crm.associated), crm.early_associations) == (210, 0)
@@ -236,7 +247,7 @@ def test_a_failed_call_keeps_the_others_answers_and_its_records_go_next_time(eng
 def test_rejected_records_in_concurrent_batches_wait_their_backoff_the_rest_land(sqlite_engine):
     """Records the CRM rejects in two of the Salesforce batches in flight get their error and
     backoff; every other record of every batch lands."""
-    fleet = Fleet(width=4, meet=False)
+    fleet = Fleet(width=4)
     rejected = {"P-00001-2026:t0007", "P-00003-2026:t0399"}
     fleet.fail_keys = rejected
     with Session(sqlite_engine) as session:
@@ -256,7 +267,7 @@ def test_rejected_records_in_concurrent_batches_wait_their_backoff_the_rest_land
 def test_ctrl_c_during_the_push_leaves_no_sending_thread_behind(sqlite_engine, small_batches):
     """Ctrl-C while HubSpot calls are in flight: the push raises KeyboardInterrupt, the threads
     send nothing more, and every one of them has ended."""
-    fleet = Fleet(width=3, meet=False)
+    fleet = Fleet(width=3)
     real = CrmConnector._write
 
     def interrupting(self: CrmConnector, keys: list[str]) -> list[WriteResult]:
@@ -271,3 +282,22 @@ def test_ctrl_c_during_the_push_leaves_no_sending_thread_behind(sqlite_engine, s
             run(session, fleet)
     assert fleet.crms["hubspot"].calls < 21 + 1 + 21  # it stopped sending
     assert not [t for t in threading.enumerate() if t.name.startswith("push-")]
+
+
+def test_a_partners_records_are_never_in_two_calls_at_once(engine, monkeypatch):
+    """Batches of 7 split partners of 5 targets across calls: the calls still overlap, but no
+    partner's progress records, roll-up or associations are ever in two calls at once, and
+    every record lands once."""
+    monkeypatch.setattr(HubSpotDialect, "write_batch", 7)
+    monkeypatch.setattr(HubSpotDialect, "associate_batch", 7)
+    fleet = Fleet(width=4, meet=True)
+    with Session(engine) as session:
+        seeded = seed(session, partners=12, targets=5)
+        for crm, ids in (("salesforce", seeded.sf_accounts), ("hubspot", seeded.hs_companies)):
+            fleet.crms[crm].partner_of = {record_id: key for key, record_id in ids.items()}
+        summary = run(session, fleet)
+    hubspot = fleet.crms["hubspot"]
+    assert summary.outcome == jobs.SUCCEEDED
+    assert summary.details["hubspot"]["landed"] == 12 * 5 + 12
+    assert (hubspot.raced, len(hubspot.associated)) == (set(), 12 * 5)
+    assert hubspot.most_in_flight >= 2
