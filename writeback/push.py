@@ -355,7 +355,7 @@ class _Sender:
     batch of one push, so no two calls in flight write the same record; an association is
     submitted only once the upsert that gave its record id was applied; and a call waits
     while another touching one of its partners (their progress records, roll-up or
-    associations) is in flight, so a partner's records land in the order they were sent.
+    associations) is in flight, so a partner's records never race one another.
     """
 
     def __init__(

@@ -18,6 +18,9 @@ Who does what:
   connector's ``usage()`` before and after), so the report's ``write_calls`` is exact however
   the calls were spread.
 
+A call names the partners whose records it touches, and never goes while another call
+touching one of them is in flight (see :class:`Calls`).
+
 A call that raises (a 5xx storm outlasting the retries, an expired login) stops the
 destination as in a serial push, but only after every call already in flight has ended and
 its answer was applied: one batch's failure never loses another's landed records. Nothing is
@@ -91,12 +94,12 @@ def _make(connector: Connector, job: _Job) -> _Ended:
 class Calls:
     """Up to ``width`` write calls of one destination in flight; see the module docstring.
 
-    A call names the partners whose records it touches; it waits while an earlier call that
-    touches one of them is in flight or waiting, so a partner's records are never sent in two
-    calls at once (a Salesforce child record's lookup to its partner's Account, or the
-    Account's roll-up beside them, could otherwise contend for the Account's row lock;
-    assumed, the references are silent) and land in the order they were submitted. Calls of
-    other partners go past it. At most ``width`` calls wait so, beside ``width`` in flight.
+    A call names the partners whose records it touches; it waits while a call touching one
+    of them is in flight, so a partner's records are never in two calls at once (a Salesforce
+    child record's lookup to its partner's Account, or the Account's roll-up beside them,
+    could otherwise contend for the Account's row lock; assumed, the references are silent).
+    Calls of other partners go past it: a partner split across two consecutive batches holds
+    back only the second. At most ``width`` calls wait so, beside ``width`` in flight.
 
     Use as a context manager: leaving it waits for (or, on an interrupt, abandons) the calls
     in flight and ends the threads.
@@ -190,19 +193,17 @@ class Calls:
             raise self._error
 
     def _dispatch(self) -> None:
-        """Send the waiting calls that may go: a free thread, none of their partners taken by
-        a call in flight or by an earlier waiting one. Nothing more once a call failed."""
+        """Send the waiting calls that may go, oldest first: a free thread, none of their
+        partners in a call in flight. Nothing more once a call failed."""
         if self._error is not None:
             self._waiting.clear()  # never sent: their records go on the next push
             return
-        held: set[str] = set()  # partners of earlier calls still waiting
         for job in list(self._waiting):
-            free = self._in_flight < self.width
-            if free and not (job.partners & held) and not any(self._busy[p] for p in job.partners):
+            if self._in_flight >= self.width:
+                return
+            if not any(self._busy[p] for p in job.partners):
                 self._waiting.remove(job)
                 self._send(job)
-            else:
-                held |= job.partners
 
     def _send(self, job: _Job) -> None:
         if len(self._threads) < self.width and len(self._threads) <= self._in_flight:
