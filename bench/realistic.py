@@ -14,9 +14,10 @@ allow for the calls that run needed (counted by the sandbox, never by partnerpla
 * per CRM, the longest **chain** of sequential calls: the pages of one stream follow each other
   (a page's continuation is in the page before it), so a stream takes at least the sum of its
   pages' latencies, as the sandbox computed them. Chains are told apart from the requests
-  themselves: a Salesforce query and its query-mores share a cursor, a Bulk job its id; a
-  HubSpot search or listing is the same request but for ``after``. Every other call (describes,
-  writes, batch reads) is a chain of its own, so the floor never overstates;
+  themselves: a Salesforce query and its query-mores share a cursor, a Bulk job its id; the
+  HubSpot searches of one object with one property list are one chain (each page is keyed on
+  the one before), a listing is the same request but for ``after``. Every other call
+  (describes, writes, batch reads) is a chain of its own, so the floor does not overstate;
 * HubSpot's **rate**: ``n`` calls served (searches included) take at least
   ``window * ((n - 1) // limit)`` seconds (the first ``limit`` go at once, each ``window`` lets
   ``limit`` more through), and ``s`` searches ``1 * ((s - 1) // per_second)``;
@@ -138,7 +139,17 @@ class CallLog:
 
 
 def _hs_chain(request: Request) -> str:
-    """The same request but for ``after`` is the next page of the same chain."""
+    """The chain a HubSpot call belongs to.
+
+    A search page's successor starts from the last page's stamp or id (``connectors/hubspot/
+    search.py`` never pages by offset alone), so its filters change from page to page: every
+    search of one object with the same properties is one chain. Any other call is the same
+    request but for ``after`` (listings, association pages) or a chain of its own.
+    """
+    if request.method == "POST" and request.path.rstrip("/").endswith("/search"):
+        data = orjson.loads(request.body or b"{}")
+        properties = sorted(data.get("properties") or []) if isinstance(data, dict) else []
+        return f"search {request.path} {properties}"
     query = sorted((k, v) for k, values in request.query.items() if k != "after" for v in values)
     body = request.body
     if b'"after"' in body:
