@@ -28,6 +28,8 @@ from plans import bulk
 from plans.store import METADATA
 
 DEFAULT_URL = "sqlite:///partnerplan.db"
+POOL_OVERFLOW = 45
+"""PostgreSQL connections an engine may open beyond its 5 pooled ones (two per syncing stream)."""
 _CHUNK_ROWS = 10_000  # rows taken from the iterable at a time (a page is 2,000 records)
 # What orjson would accept but the stdlib refuses goes to the stdlib, which refuses it as before.
 _ORJSON_STRICT = (
@@ -83,6 +85,9 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False}
     elif resolved.startswith("postgresql"):
         kwargs["pool_pre_ping"] = True
+        # streams sync in threads, each holding a connection for its stream lock and one for
+        # its unit of work: 5 + 10 connections left threads timing out on the pool
+        kwargs["max_overflow"] = POOL_OVERFLOW
         if schema:
             kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     else:

@@ -7,7 +7,6 @@ in-process mode and distributed mode run the same actor code.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from typing import Any, Protocol
 
 
@@ -18,22 +17,20 @@ class Dispatcher(Protocol):
 
 
 class InlineDispatcher:
-    """Runs sent runs in this process, in the order they were sent (breadth-first)."""
+    """Queues sent runs for this process; :func:`worker.runner.execute_all` executes them.
+
+    Breadth-first, in the order they were sent, except that stream syncs queued together run
+    together, in their sources' lanes (:mod:`worker.streams`).
+    """
 
     def __init__(self) -> None:
         self.queue: deque[tuple[str, int]] = deque()
         self.sent: list[tuple[str, int]] = []
 
     def send(self, stage: str, run_id: int) -> None:
-        """Queue a run; :meth:`drain` executes it."""
+        """Queue a run (thread-safe: a stream's thread sends the compute it chains)."""
         self.queue.append((stage, run_id))
         self.sent.append((stage, run_id))
-
-    def drain(self, execute: Callable[[str, int], Any]) -> None:
-        """Execute queued runs (and the runs they create) until none is left."""
-        while self.queue:
-            stage, run_id = self.queue.popleft()
-            execute(stage, run_id)
 
 
 class ActorDispatcher:

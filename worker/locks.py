@@ -23,8 +23,8 @@ _memory_locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 
 
-def _key(name: str) -> int:
-    # a stable signed 64-bit key for pg_advisory_lock
+def key_of(name: str) -> int:
+    """A stable signed 64-bit key for PostgreSQL's advisory locks, from a lock's name."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
@@ -50,7 +50,7 @@ def exclusive(engine: Engine, name: str, *, wait: bool = False) -> Iterator[bool
 
 @contextmanager
 def _advisory(engine: Engine, name: str, wait: bool) -> Iterator[bool]:
-    key = _key(name)
+    key = key_of(name)
     sql = "SELECT pg_advisory_lock(:k), true" if wait else "SELECT pg_try_advisory_lock(:k)"
     with engine.connect() as conn:
         row = conn.execute(text(sql), {"k": key}).one()

@@ -8,7 +8,9 @@ outcome; only after that commit are their messages sent. The same functions run 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,10 +26,10 @@ from plans.engine import compute_progress as compute
 from plans.ingest import resolve_partners
 from plans.planstore import sync_plans
 from plans.store import RunRow
-from worker import jobs, locks, verdict
+from worker import jobs, locks, verdict, writes
 from worker.dispatch import Dispatcher
 from worker.project import Project
-from worker.pull import pull_and_store
+from worker.pull import StreamStopped, pull_and_store
 from worker.trust import kind_trust
 from writeback.planpush import Publication, combine
 from writeback.push import push_all, retries_due
@@ -62,7 +64,16 @@ class NullObserver:
 
 @dataclass
 class Context:
-    """What every stage needs: the validated config, the store, connectors, a dispatcher."""
+    """What every stage needs: the validated config, the store, connectors, a dispatcher.
+
+    Connectors are not shared between threads: a connector keeps its HTTP session, its call
+    counts (each run's ``api_calls`` is the difference over its pull) and its CRM session
+    state, none of it safe to use from two threads at once. A stream syncing in a thread of
+    its own :meth:`lease`-s a connector of its source for the length of the sync; a returned
+    one is reused by the next stream, so a source never has more connectors (and Salesforce
+    logins) than streams syncing at once. The stages that run alone (compute, push) use
+    :meth:`connector`, which takes an idle one when there is one.
+    """
 
     project: Project
     engine: Engine
@@ -71,19 +82,58 @@ class Context:
     observer: Observer = field(default_factory=NullObserver)
     max_attempts: int = MAX_ATTEMPTS
     """Tries before a failing run is marked failed; 1 in-process, where no broker retries."""
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Set when the invocation is interrupted: syncing streams stop at their next page."""
     _connectors: dict[str, Connector] = field(default_factory=dict)
+    _idle: dict[str, list[Connector]] = field(default_factory=dict)
+    _held: threading.local = field(default_factory=threading.local)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def _build(self, source: str) -> Connector:
+        settings = self.project.settings.sources.get(source)
+        if settings is None:
+            raise ConfigurationError(
+                f"source {source!r} is used by a mapping but not defined under "
+                "`sources:` in settings.yaml; add it"
+            )
+        return self.connector_factory(source, settings)
 
     def connector(self, source: str) -> Connector:
-        """The (cached) connector of a configured source."""
-        if source not in self._connectors:
-            settings = self.project.settings.sources.get(source)
-            if settings is None:
-                raise ConfigurationError(
-                    f"source {source!r} is used by a mapping but not defined under "
-                    "`sources:` in settings.yaml; add it"
-                )
-            self._connectors[source] = self.connector_factory(source, settings)
-        return self._connectors[source]
+        """The connector this thread holds for ``source``, else the (cached) shared one."""
+        held: dict[str, Connector] = getattr(self._held, "connectors", {})
+        if source in held:
+            return held[source]
+        with self._guard:
+            shared = self._connectors.get(source)
+            if shared is None and self._idle.get(source):
+                shared = self._connectors[source] = self._idle[source].pop()
+        if shared is None:
+            shared = self._build(source)
+            with self._guard:
+                shared = self._connectors.setdefault(source, shared)
+        return shared
+
+    @contextmanager
+    def lease(self, source: str) -> Iterator[Connector]:
+        """A connector of ``source`` for this thread alone, returned to the idle ones after."""
+        with self._guard:
+            idle = self._idle.setdefault(source, [])
+            connector = idle.pop() if idle else None
+        if connector is None:
+            connector = self._build(source)
+        held: dict[str, Connector] = self._held.__dict__.setdefault("connectors", {})
+        held[source] = connector
+        try:
+            yield connector
+        finally:
+            del held[source]
+            with self._guard:
+                self._idle[source].append(connector)
+
+    def concurrency(self, source: str) -> int:
+        """How many streams of ``source`` may sync at once (its connector's ``concurrency``)."""
+        with self.lease(source) as connector:
+            return max(1, int(getattr(connector, "concurrency", 1)))
 
 
 def _send_all(ctx: Context, runs: Iterable[RunRow]) -> None:
@@ -113,7 +163,7 @@ def execute(ctx: Context, stage: str, run_id: int) -> str | None:
 def _fail(ctx: Context, run: RunRow, exc: Exception, *, final: bool) -> None:
     assert run.id is not None
     message = redact(f"{exc.__class__.__name__}: {exc}")
-    with session_scope(ctx.engine) as session:
+    with writes.unit(ctx.engine) as session:
         if final:
             jobs.finish(session, run.id, jobs.FAILED, error=message)
         else:  # let the broker's retry claim it again
@@ -151,22 +201,26 @@ def sync_stream(ctx: Context, run: RunRow) -> str:
     args = jobs.args_of(run)
     with locks.exclusive(ctx.engine, f"stream:{run.source}:{run.stream}") as taken:
         if not taken:
-            with session_scope(ctx.engine) as session:
+            with writes.unit(ctx.engine) as session:
                 jobs.finish(session, run.id, jobs.SKIPPED, error="another sync holds the stream")
             return jobs.SKIPPED
         ctx.observer.stream_started(run.stream)
-        pulled = pull_and_store(
-            ctx.engine,
-            run,
-            ctx.project.mappings.streams[run.stream],
-            ctx.connector(run.source),
-            ctx.observer,
-            full=bool(args.get("full")),
-        )
+        with ctx.lease(run.source) as connector:
+            pulled = pull_and_store(
+                ctx.engine,
+                run,
+                ctx.project.mappings.streams[run.stream],
+                connector,
+                ctx.observer,
+                full=bool(args.get("full")),
+                stop=ctx.stop,
+            )
     share = ctx.project.settings.max_quarantined_share  # too many quarantined: the sync failed
     outcome, error = verdict.judge(ctx.engine, run.id, pulled.outcome, pulled.error, share)
     next_runs: list[RunRow] = []
-    with session_scope(ctx.engine) as session:
+    if ctx.stop.is_set():  # interrupted while it pulled: the run is marked interrupted
+        raise StreamStopped(run.stream)
+    with writes.unit(ctx.engine) as session:
         jobs.finish(
             session,
             run.id,
@@ -191,6 +245,17 @@ def sync_stream(ctx: Context, run: RunRow) -> str:
     return outcome
 
 
+def link_partners(engine: Engine) -> set[int]:
+    """Link activities stored before their partner, in a unit of its own, committed at once.
+
+    Before the compute's own unit begins (it has sent no statement yet): the linking writes
+    rows that streams syncing meanwhile may be writing, and takes the lock that keeps them
+    apart (:mod:`worker.writes`) only for as long as the linking lasts.
+    """
+    with writes.unit(engine, partners=True) as session:
+        return resolve_partners(session)
+
+
 def compute_progress(ctx: Context, run: RunRow) -> str:
     """Recompute the progress of the touched partners' plans (all when no partners are given)."""
     assert run.id is not None
@@ -204,7 +269,7 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
         locks.exclusive(ctx.engine, "compute", wait=True),
         session_scope(ctx.engine) as session,
     ):
-        linked = resolve_partners(session)
+        linked = link_partners(ctx.engine)
         changed_plans = sync_plans(session, ctx.project.plans, jobs.now())
         # a changed plan definition (new plan, new target, a partner changing tier) needs a
         # full compute: its plans may belong to partners no stream touched, or to none yet

@@ -12,6 +12,7 @@ and the deletions listed marks it complete again, as of its connector's horizon.
 
 from __future__ import annotations
 
+import threading
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
@@ -27,10 +28,10 @@ from connectors.base import Connector, Page
 from mappings.compiled import CompiledStream
 from partnerplan.errors import BudgetExhausted
 from partnerplan.logs import get_logger
-from plans.db import refresh_statistics, session_scope
+from plans.db import refresh_statistics
 from plans.ingest import resolve_partners, store_batch
 from plans.store import ActivityRow, RunRow
-from worker import jobs, state
+from worker import jobs, state, writes
 from worker.prefetch import prefetched
 
 log = get_logger(__name__)
@@ -55,6 +56,16 @@ class PullResult:
     recovered: bool = False
 
 
+class StreamStopped(KeyboardInterrupt):
+    """The invocation was interrupted while this stream synced in a thread of its own.
+
+    Ctrl-C and SIGTERM reach the main thread only; it sets the invocation's stop event, and
+    each stream's thread raises this at its next page boundary (after a committed page, before
+    the next is stored), so the thread ends at once and its run is marked ``interrupted`` like
+    the rest. A ``KeyboardInterrupt``: nothing that handles errors catches it on the way.
+    """
+
+
 class PageObserver(Protocol):
     """Hears of each stored page (the CLI moves a progress bar)."""
 
@@ -69,6 +80,7 @@ def pull_and_store(
     observer: PageObserver,
     *,
     full: bool,
+    stop: threading.Event | None = None,
 ) -> PullResult:
     """Pull the run's stream page by page and store it.
 
@@ -82,12 +94,14 @@ def pull_and_store(
         connector: The connector of the stream's source.
         observer: Told of each stored page.
         full: Pull everything (ignore the watermark) and reconcile purged records.
+        stop: Set when the invocation is interrupted: :class:`StreamStopped` is raised before
+            the next page is stored.
     """
     assert run.id is not None and run.source is not None and run.stream is not None
     spec = stream.spec()
     connector.check_fields(spec)
     calls_before = connector.usage().calls
-    store = _PageStore(engine, run, stream.kind == "partner", observer)
+    store = _PageStore(engine, run, stream.kind == "partner", observer, stop)
     with Session(engine) as session:
         since = None if full else state.watermark(session, run.source, run.stream)
         row = state.get(session, run.source, run.stream)
@@ -105,7 +119,8 @@ def pull_and_store(
         for page in connector.deletions(spec, deletions_since):
             items = _noting_ids((stream.map(raw, deleted=True) for raw in page.records), seen)
             touched |= store.page(items, page, deleted=True)
-        with session_scope(engine) as session:
+        store.check()
+        with writes.unit(engine) as session:
             state.deletions_checked(session, run.source, run.stream, listed_at)
             if seen is not None:
                 touched |= _reconcile(session, run, seen)
@@ -115,7 +130,7 @@ def pull_and_store(
     except BudgetExhausted as exc:
         outcome, error, recovered = jobs.INCOMPLETE, str(exc), False
         log.warning("api budget spent; stopping at a page boundary", stream=run.stream)
-    with session_scope(engine) as session:
+    with writes.unit(engine) as session:
         jobs.heartbeat(session, run.id, api_calls=connector.usage().calls - calls_before)
     return PullResult(touched, outcome, error, recovered)
 
@@ -196,15 +211,32 @@ def _reconcile(session: Session, run: RunRow, seen: Seen) -> set[int]:
 class _PageStore:
     """Stores one page and advances the watermark in ONE transaction."""
 
-    def __init__(self, engine: Engine, run: RunRow, partners: bool, observer: PageObserver) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        run: RunRow,
+        partners: bool,
+        observer: PageObserver,
+        stop: threading.Event | None,
+    ) -> None:
         assert run.id is not None and run.source is not None and run.stream is not None
-        self.engine, self.partners, self.observer = engine, partners, observer
+        self.engine, self.partners, self.observer, self.stop = engine, partners, observer, stop
         self.run_id, self.source, self.stream = run.id, run.source, run.stream
         self.partial = False
 
+    def check(self) -> None:
+        """Raise :class:`StreamStopped` once the invocation is interrupted."""
+        if self.stop is not None and self.stop.is_set():
+            raise StreamStopped(self.stream)
+
     def page(self, items: Iterable[Any], page: Page, *, deleted: bool = False) -> set[int]:
-        """Store ``items`` (the mapped ``page``); returns the partners they touched."""
-        with session_scope(self.engine) as session:
+        """Store ``items`` (the mapped ``page``); returns the partners they touched.
+
+        A partner stream's unit writes partners and links activities to them: it takes the
+        store's exclusive lock for that (:mod:`worker.writes`); every other page, the shared.
+        """
+        self.check()
+        with writes.unit(self.engine, partners=self.partners) as session:
             result = store_batch(
                 session, self.source, self.stream, items, jobs.now(), known_only=deleted
             )

@@ -1,7 +1,8 @@
-"""In-process mode: ``partnerplan run`` performs the whole flow once, in order, in this process.
+"""In-process mode: ``partnerplan run`` performs the whole flow once, in this process.
 
-Streams are synced one after another (partner streams first); then ONE compute covers every
-partner any stream touched (not one per stream), then one push. A stream that fails does not
+Streams are synced concurrently, each source in a lane as wide as its connector allows,
+partner streams first (:mod:`worker.streams`); once every sync has ended, ONE compute covers
+every partner any stream touched (not one per stream), then one push. A stream that fails does not
 stop the others. The run as a whole succeeds only when every stream completed, no target was
 held back stale, and every record reached the CRM; otherwise :attr:`RunSummary.problems` says
 which and why, and the command exits 1. An interrupted run (Ctrl-C, SIGTERM) marks what it
@@ -10,20 +11,22 @@ had started and raises :class:`Interrupted`.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from partnerplan.errors import ConfigurationError, Interrupted, PartnerplanError
-from partnerplan.logs import get_logger, redact
+from partnerplan.errors import ConfigurationError, Interrupted
+from partnerplan.logs import get_logger
 from plans.db import session_scope
 from plans.planstore import sync_plans
 from plans.store import RunRow
-from worker import jobs
+from worker import jobs, writes
 from worker.dispatch import InlineDispatcher
-from worker.pipeline import Context, execute
+from worker.pipeline import Context
+from worker.streams import collecting, sync_streams
 from writeback.push import retries_due
 
 log = get_logger(__name__)
@@ -66,36 +69,51 @@ class RunSummary:
 
 
 def execute_all(ctx: Context, dispatcher: InlineDispatcher, errors: list[str]) -> None:
-    """Drain ``dispatcher``, executing each run; failures are collected, not raised."""
+    """Drain ``dispatcher``, executing each run; failures are collected, not raised.
 
-    def run_one(stage: str, run_id: int) -> None:
-        try:
-            execute(ctx, stage, run_id)
-        except PartnerplanError as exc:
-            errors.append(redact(f"{stage} #{run_id}: {exc}"))
-        except Exception as exc:  # a bug or an unexpected failure: keep the other streams going
-            log.exception("run crashed", stage=stage, run_id=run_id)
-            errors.append(redact(f"{stage} #{run_id}: {exc.__class__.__name__}: {exc}"))
-
+    Stream syncs queued one after another (a ``sync_source`` fans out into them) run together
+    in the sources' lanes (:func:`~worker.streams.sync_streams`), as ``partnerplan run``'s do;
+    the other stages run one at a time, in the order they were sent.
+    """
+    run_one = collecting(ctx, errors)
+    ctx.stop = threading.Event()
     try:
-        dispatcher.drain(run_one)
+        while dispatcher.queue:
+            stage, run_id = dispatcher.queue.popleft()
+            if stage != "sync_stream":
+                run_one(stage, run_id)
+                continue
+            batch = [run_id]
+            while dispatcher.queue and dispatcher.queue[0][0] == "sync_stream":
+                batch.append(dispatcher.queue.popleft()[1])
+            with Session(ctx.engine) as session:
+                rows = session.scalars(select(RunRow).where(col(RunRow.id).in_(batch))).all()
+            sync_streams(ctx, rows, errors)
     except KeyboardInterrupt:
-        stopped = interrupt(ctx, dispatcher)
-        raise Interrupted(
-            f"interrupted: {stopped} run(s) marked interrupted; the next run resumes from the "
-            "stored watermarks"
-        ) from None
+        raise _interrupted(ctx, [], dispatcher) from None
 
 
-def interrupt(ctx: Context, dispatcher: InlineDispatcher) -> int:
-    """Mark this invocation's running and pending runs ``interrupted``; returns how many.
+def _interrupted(
+    ctx: Context, ids: list[int], dispatcher: InlineDispatcher | None = None
+) -> Interrupted:
+    """Mark the invocation's unfinished runs and say so (the CLI prints it, exits 130)."""
+    if dispatcher is not None:
+        ids = ids + [run_id for _, run_id in dispatcher.sent]
+        dispatcher.queue.clear()
+    stopped = interrupt(ctx, ids)
+    return Interrupted(
+        f"interrupted: {stopped} run(s) marked interrupted; the next run resumes from the "
+        "stored watermarks"
+    )
+
+
+def interrupt(ctx: Context, ids: list[int]) -> int:
+    """Mark the runs ``ids`` that are still running or pending ``interrupted``; returns how many.
 
     Without this, a Ctrl-C left them ``running`` or ``pending`` for good: the recovery sweep
     would resend them to a worker that was never coming, and ``runs`` showed them in flight.
     """
-    ids = [run_id for _, run_id in dispatcher.sent]
-    dispatcher.queue.clear()
-    with session_scope(ctx.engine) as session:
+    with writes.unit(ctx.engine) as session:
         rows = session.scalars(
             select(RunRow).where(
                 col(RunRow.id).in_(ids), col(RunRow.outcome).in_([jobs.PENDING, jobs.RUNNING])
@@ -134,11 +152,13 @@ def run_once(
             )
             for name in chosen
         ]
-    for run in sync_runs:
-        dispatcher.send(run.stage, run.id)  # type: ignore[arg-type]
-    execute_all(ctx, dispatcher, summary.errors)
+    ids = [r.id for r in sync_runs if r.id is not None]
+    ctx.stop = threading.Event()  # this invocation's: an earlier one's interrupt is over
+    try:
+        sync_streams(ctx, sync_runs, summary.errors)
+    except KeyboardInterrupt:
+        raise _interrupted(ctx, ids) from None
 
-    ids = [r.id for r in sync_runs]
     with Session(ctx.engine) as session:
         finished = list(session.scalars(select(RunRow).where(col(RunRow.id).in_(ids))))
     touched: set[int] = set()

@@ -48,6 +48,9 @@ def run(
 ) -> None:
     """Run the whole flow once in this process: pull, map, store, compute, push.
 
+    Streams sync concurrently, up to each source's `concurrent_streams` at once (settings.yaml),
+    partner streams first; compute and push run once, after every stream.
+
     Exits 0 when every stream completed and every record was written (quarantined records
     below the allowed share are shown as warnings); 1 when a source failed its preflight, a
     stream failed or stopped early, targets kept their last good values (stale), or the CRM
@@ -134,6 +137,9 @@ def worker(
     no_metrics: NoMetricsOption = False,
 ) -> None:
     """Start Dramatiq workers on Redis (needs REDIS_URL and a shared DATABASE_URL).
+
+    Each thread runs one stream at a time; a process syncs at most a source's
+    `concurrent_streams` of that source at once (settings.yaml).
 
     Logs (Dramatiq's own included) go through partnerplan's logging at --log-level; /metrics
     and /healthz are served on --metrics-port by a process Dramatiq forks for them.
