@@ -7,6 +7,7 @@
     RetriableError
     ├── SessionExpired          the CRM rejected our token (401): re-authenticate once, retry
     ├── QueryLocatorExpired     a Salesforce query cursor expired: restart after the last page
+    ├── PaceUnavailable         the Redis that keeps the shared pace did not answer
     └── TransientHttpError      429 / 5xx / timeouts / dropped connections
         └── (RateLimited)       partnerplan.errors.RateLimited, with ``retry_after``
     BudgetExhausted
@@ -45,6 +46,11 @@ class SessionExpired(RetriableError):
 
 class QueryLocatorExpired(RetriableError):
     """A Salesforce query cursor (nextRecordsUrl) is no longer valid."""
+
+
+class PaceUnavailable(RetriableError):
+    """The Redis that keeps the pace shared by every worker did not answer (the call was not
+    sent: sending it unpaced could overrun the CRM's limits for every worker)."""
 
 
 class TransientHttpError(RetriableError):

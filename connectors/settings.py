@@ -8,7 +8,7 @@ adding a CRM never edits a hand-kept union here.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
@@ -52,6 +52,13 @@ class SourceSettings(StrictModel):
             records committed late are read again rather than missed.
         concurrent_streams: How many streams of this source one process syncs at once; unset,
             the connector's own default, what its CRM's published limits allow.
+        rate_limits_backend: Where the pace under the CRM's limits is counted
+            (:mod:`connectors.pacing`): ``memory`` (this process only), ``redis`` (the Redis
+            of ``REDIS_URL``, shared by every worker holding the same token), ``auto`` (Redis
+            when ``REDIS_URL`` is set, as it is for distributed workers; else memory).
+        schema_cache_seconds: How long a describe (fields, properties) is reused before it is
+            asked again; a field added in the CRM is seen within this time, and a field a
+            stream misses is always re-checked before the stream fails.
     """
 
     type: str
@@ -60,3 +67,5 @@ class SourceSettings(StrictModel):
     timeouts: Timeouts = Timeouts()
     lookback_seconds: int = Field(default=300, ge=0)
     concurrent_streams: int | None = Field(default=None, ge=1, le=64)
+    rate_limits_backend: Literal["auto", "memory", "redis"] = "auto"
+    schema_cache_seconds: float = Field(default=600, ge=0)

@@ -5,8 +5,16 @@
 once (:mod:`plans.evaluate`), turns each actual into progress
 (:mod:`plans.pacing`) and writes only the progress rows whose fingerprint changed,
 in one batched upsert, with the day's snapshots of those whose values changed in one more
-(:mod:`plans.history`). The number of statements grows with the number of distinct scopes, never
-with the number of plans. The caller commits.
+(:mod:`plans.history`). The number of statements grows with the number of distinct scopes (and
+the number of partner chunks), never with the number of plans. The caller commits.
+
+**Chunks.** Partners are computed :data:`CHUNK_PARTNERS` at a time (a plan belongs to one
+partner, so every plan is whole in its chunk): targets, actuals and rows to write are held
+for one chunk only, and memory stays flat however large the program.
+
+**Only what changed.** Given the sync's :class:`~plans.changes.Changes`, a target whose
+partner had no change of a kind it reads, dated where its period can see it, keeps its stored
+progress unread and unwritten; its plan's score counts it at its stored values.
 
 Which plans: those whose status is in :data:`COMPUTED` (shared, changes requested, accepted,
 active and closed: :mod:`plans.lifecycle` says why) and whose final numbers are not frozen.
@@ -20,7 +28,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,6 +40,7 @@ from sqlmodel import Session, col
 
 from plans import history
 from plans.catalogue import Aggregate, Catalogue, Metric, Unit
+from plans.changes import Changes
 from plans.evaluate import Rates, Value, empty_value, evaluate
 from plans.lifecycle import COMPUTED as LIFECYCLE_COMPUTED
 from plans.pacing import Progress, plan_score, progress
@@ -49,6 +58,8 @@ log = structlog.get_logger(__name__)
 COMPUTED = LIFECYCLE_COMPUTED
 """Plan statuses whose progress is computed; a draft is not, and a frozen plan never again."""
 _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+CHUNK_PARTNERS = 1_000
+"""Partners computed at once: bounds the compute's memory (one aggregate per scope per chunk)."""
 
 
 @dataclass
@@ -61,6 +72,7 @@ class ComputeResult:
         statements: SQL statements issued.
         stale: Targets left at their last good values, with why (the trust rule).
         frozen_plan_ids: Plans whose period had ended, computed for the last time.
+        unchanged: Targets the sync's changes could not move, left as stored.
     """
 
     targets: int
@@ -68,6 +80,7 @@ class ComputeResult:
     statements: int = 0
     stale: dict[int, str] = field(default_factory=dict)
     frozen_plan_ids: set[int] = field(default_factory=set)
+    unchanged: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +95,7 @@ class _Target(TargetDefinition):
     fingerprint: str | None
     previous: history.Values | None = None
     previous_as_of: datetime | None = None
+    previous_attainment: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,42 @@ class _Selection:
     partner_ids: set[int] | None = None
     plan_keys: set[str] | None = None
     period_end_after: date | None = None
+    no_partner: bool = False
+    """Only plans without a partner yet (``partner_ids`` is then ignored)."""
+
+
+def _where(query: Any, selection: _Selection) -> Any:
+    query = query.where(col(PlanRow.status).in_(COMPUTED), col(PlanRow.frozen_at).is_(None))
+    if selection.no_partner:
+        query = query.where(col(PlanRow.partner_id).is_(None))
+    elif selection.partner_ids is not None:
+        query = query.where(col(PlanRow.partner_id).in_(sorted(selection.partner_ids)))
+    if selection.plan_keys is not None:
+        query = query.where(col(PlanRow.key).in_(sorted(selection.plan_keys)))
+    if selection.period_end_after is not None:
+        query = query.where(col(PlanRow.period_end) > selection.period_end_after)
+    return query
+
+
+def _chunks(session: Session, selection: _Selection, size: int) -> list[_Selection]:
+    """The selection cut into chunks of ``size`` partners, plus one for partnerless plans."""
+    if selection.partner_ids is not None:
+        partners = sorted(selection.partner_ids)
+        unlinked = False
+    else:
+        found = session.connection().execute(
+            _where(select(col(PlanRow.partner_id)).distinct(), selection)
+        )
+        ids = {partner for (partner,) in found}
+        unlinked = None in ids
+        partners = sorted(p for p in ids if p is not None)
+    out = [
+        replace(selection, partner_ids=set(partners[start : start + size]))
+        for start in range(0, len(partners), size)
+    ]
+    if unlinked:
+        out.append(replace(selection, no_partner=True))
+    return out
 
 
 def _load_targets(
@@ -116,18 +166,13 @@ def _load_targets(
             col(ProgressRow.target),
             col(ProgressRow.status),
             col(ProgressRow.data_as_of),
+            col(ProgressRow.attainment),
         )
         .join(PlanRow, col(PlanRow.id) == col(TargetRow.plan_id))
         .outerjoin(ProgressRow, col(ProgressRow.target_id) == col(TargetRow.id))
-        .where(col(PlanRow.status).in_(COMPUTED), col(PlanRow.frozen_at).is_(None))
         .order_by(col(TargetRow.id))
     )
-    if selection.partner_ids is not None:
-        query = query.where(col(PlanRow.partner_id).in_(sorted(selection.partner_ids)))
-    if selection.plan_keys is not None:
-        query = query.where(col(PlanRow.key).in_(sorted(selection.plan_keys)))
-    if selection.period_end_after is not None:
-        query = query.where(col(PlanRow.period_end) > selection.period_end_after)
+    query = _where(query, selection)
     targets: list[_Target] = []
     scores: dict[int, Decimal | None] = {}
     # Core rows, not ORM entities: 20,000 targets load in a fraction of the time.
@@ -151,6 +196,7 @@ def _load_targets(
             last_target,
             last_status,
             last_as_of,
+            last_attainment,
         ) = row
         scores[pid] = score
         targets.append(
@@ -168,6 +214,7 @@ def _load_targets(
                 fingerprint=fingerprint,
                 previous=None if fingerprint is None else (last_actual, last_target, last_status),
                 previous_as_of=last_as_of,
+                previous_attainment=last_attainment,
             )
         )
     return targets, scores
@@ -215,6 +262,8 @@ def compute_progress(
     rates_source: str = CONFIG_SOURCE,
     trust: Mapping[str, KindTrust] | None = None,
     history_retention_days: int | None = None,
+    changes: Changes | None = None,
+    chunk_partners: int | None = None,
 ) -> ComputeResult:
     """Compute and store the progress of every target of every computed plan.
 
@@ -237,21 +286,35 @@ def compute_progress(
         history_retention_days: when given, the history of periods that ended more than this
             many days before ``as_of`` is cut to their closing values
             (:func:`plans.history.prune`; one more statement).
+        changes: what the sync changed, per partner and kind (:mod:`plans.changes`); targets
+            it cannot have moved keep their stored progress. None computes every selected
+            target.
+        chunk_partners: partners computed at once (default :data:`CHUNK_PARTNERS`).
     """
     counter = _Counter()
     bind = session.connection()
     event.listen(bind, "before_cursor_execute", counter)
     try:
-        result = _compute(
-            session,
-            catalogue,
-            as_of,
-            reporting_currency,
-            thresholds,
-            _Selection(partner_ids, plan_keys, period_end_after),
-            rates_source,
-            trust,
-        )
+        selection = _Selection(partner_ids, plan_keys, period_end_after)
+        result = ComputeResult(targets=0)
+        rates = _rates(session, rates_source, reporting_currency)
+        for chunk in _chunks(session, selection, chunk_partners or CHUNK_PARTNERS):
+            part = _compute(
+                session,
+                catalogue,
+                as_of,
+                reporting_currency,
+                thresholds,
+                chunk,
+                rates,
+                trust,
+                changes,
+            )
+            result.targets += part.targets
+            result.changed_target_ids |= part.changed_target_ids
+            result.stale.update(part.stale)
+            result.frozen_plan_ids |= part.frozen_plan_ids
+            result.unchanged += part.unchanged
         if history_retention_days is not None:
             cutoff = as_of.date() - timedelta(days=history_retention_days)
             history.prune(session, before=cutoff)
@@ -261,12 +324,23 @@ def compute_progress(
     log.info(
         "progress computed",
         targets=result.targets,
+        unchanged=result.unchanged,
         changed=len(result.changed_target_ids),
         stale=len(result.stale),
         frozen_plans=len(result.frozen_plan_ids),
         statements=result.statements,
     )
     return result
+
+
+def _rates(session: Session, rates_source: str, reporting: str) -> Rates:
+    return Rates(
+        base=session.scalar(
+            select(col(FxRateRow.base)).where(col(FxRateRow.source) == rates_source).limit(1)
+        ),
+        source=rates_source,
+        default_currency=reporting,
+    )
 
 
 def _compute(
@@ -276,8 +350,9 @@ def _compute(
     reporting: str,
     thresholds: tuple[float, float],
     selection: _Selection,
-    rates_source: str,
+    rates: Rates,
     trust: Mapping[str, KindTrust] | None,
+    changes: Changes | None,
 ) -> ComputeResult:
     targets, old_scores = _load_targets(session, selection)
     known = [t for t in targets if t.metric in catalogue]
@@ -286,11 +361,12 @@ def _compute(
             log.warning("target skipped: unknown metric", target_id=target.id, metric=target.metric)
     result = ComputeResult(targets=0)
     planned: list[tuple[_Target, Metric, list[Scope]]] = []
+    kept: list[_Target] = []
     data_as_of: dict[int, datetime | None] = {}
     for target in known:
         components = catalogue.components(target.metric)
         kinds = {k for part in components for k in part.kinds}
-        if rates_source != CONFIG_SOURCE and any(part.is_money for part in components):
+        if rates.source != CONFIG_SOURCE and any(part.is_money for part in components):
             kinds.add(RATE_KIND)  # converted with rates pulled from the CRM: they count too
         judged = verdict(kinds, trust)
         if not judged.trusted:
@@ -298,15 +374,17 @@ def _compute(
             continue
         # No stream feeds what it reads (data put in the store some other way): as of now.
         data_as_of[target.id] = judged.data_as_of or as_of
+        if (
+            changes is not None
+            and target.previous is not None
+            and target.period.end > as_of.date()  # an ended plan is computed before it freezes
+            and not changes.moves(target.partner_id, components, target.period)
+        ):
+            kept.append(target)
+            continue
         planned.append(_plan(catalogue, target, reporting))
     result.targets = len(planned)
-    rates = Rates(
-        base=session.scalar(
-            select(col(FxRateRow.base)).where(col(FxRateRow.source) == rates_source).limit(1)
-        ),
-        source=rates_source,
-        default_currency=reporting,
-    )
+    result.unchanged = len(kept)
     values = _evaluate_all(session, catalogue, planned, rates)
     rows, snapshots, by_plan = [], [], defaultdict(list)
     now = datetime.now(UTC)
@@ -340,6 +418,12 @@ def _compute(
         )
         if snapshot is not None:
             snapshots.append(snapshot)
+    for target in kept:  # their plan's score counts them at their stored values
+        if target.plan_id in by_plan and target.previous is not None:
+            actual, goal, status = target.previous
+            attained = target.previous_attainment
+            stored = Progress(actual, goal, attained, None, None, None, status, 0)
+            by_plan[target.plan_id].append((target.weight, stored))
     _write(session, rows)
     history.write(session, snapshots)
     partial_plans = {t.plan_id for t in known if t.id in result.stale}

@@ -27,6 +27,7 @@ from sqlmodel import Session
 from mappings.activity import Activity, Rejection
 from mappings.loader import MappingSet
 from mappings.storable import quarantine_safe
+from plans.changes import Changes
 from plans.db import one_of, upsert
 from plans.store import ActivityRow, FxRateRow, PartnerLinkRow, PartnerRow, QuarantineRow
 
@@ -51,6 +52,9 @@ class IngestResult:
         resolved: Quarantined records that now mapped and were marked resolved.
         touched: (partner_id, occurred_on) of every activity whose stored content changed,
             before and after the change: the worker recomputes those partners and periods.
+        changes: The same, with each activity's kind (:mod:`plans.changes`): the compute
+            then reads only the targets those kinds and dates can move. Every partner in
+            ``touched`` is in it.
     """
 
     stored: int = 0
@@ -60,6 +64,7 @@ class IngestResult:
     unlinked: int = 0
     resolved: int = 0
     touched: set[tuple[int | None, date | None]] = field(default_factory=set)
+    changes: Changes = field(default_factory=Changes)
 
     def add(self, other: IngestResult) -> None:
         """Accumulate another batch's result into this one."""
@@ -70,6 +75,7 @@ class IngestResult:
         self.unlinked += other.unlinked
         self.resolved += other.resolved
         self.touched |= other.touched
+        self.changes.add(other.changes)
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -112,20 +118,24 @@ def _dialect(session: Session) -> str:
 
 def _existing(
     session: Session, source: str, stream: str, ids: Sequence[str]
-) -> dict[str, tuple[str, int | None, date | None]]:
+) -> dict[str, tuple[str, int | None, date | None, str]]:
     table = ActivityRow.__table__  # type: ignore[attr-defined]
     dialect = _dialect(session)
-    found: dict[str, tuple[str, int | None, date | None]] = {}
+    found: dict[str, tuple[str, int | None, date | None, str]] = {}
     for chunk in _chunks(ids, _IN_CHUNK):
         query = select(
-            table.c.record_id, table.c.content_hash, table.c.partner_id, table.c.occurred_on
+            table.c.record_id,
+            table.c.content_hash,
+            table.c.partner_id,
+            table.c.occurred_on,
+            table.c.kind,
         ).where(
             table.c.source == source,
             table.c.stream == stream,
             one_of(table.c.record_id, chunk, dialect),
         )
-        for record_id, digest, partner_id, occurred_on in session.execute(query):
-            found[record_id] = (digest, partner_id, occurred_on)
+        for record_id, digest, partner_id, occurred_on, kind in session.execute(query):
+            found[record_id] = (digest, partner_id, occurred_on, kind)
     return found
 
 
@@ -275,7 +285,9 @@ def store_batch(
     if rates and _store_rates(session, stream, rates):
         # converted amounts of every partner may move: recompute them all
         partner_ids = session.execute(select(PartnerRow.__table__.c.id)).scalars()  # type: ignore[attr-defined]
-        result.touched.update((int(partner_id), None) for partner_id in partner_ids)
+        everyone = [int(partner_id) for partner_id in partner_ids]
+        result.touched.update((partner_id, None) for partner_id in everyone)
+        result.changes.all_of(everyone)
     refs = {a.partner_ref for a in changed if a.partner_ref is not None}
     links = _partner_ids(session, stream_source, refs) if refs else {}
     rows = []
@@ -287,9 +299,11 @@ def store_batch(
         if item.kind in _NOT_ACTIVITIES:
             continue
         result.touched.add((partner_id, item.occurred_on))
+        result.changes.note(partner_id, item.kind, item.occurred_on)
         before = existing.get(item.record_id)
         if before is not None:
             result.touched.add((before[1], before[2]))
+            result.changes.note(before[1], before[3], before[2])
     upsert(
         session,
         ActivityRow,

@@ -16,6 +16,7 @@ conflicts (:func:`conflicts`), never applied.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -183,18 +184,37 @@ def terms_of(plan: Plan) -> dict[str, Any]:
     }
 
 
-def conflicts(session: Session, key: str, mirrors: list[Mirror]) -> dict[str, Any]:
+def pushed_plans(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
+    """What was last pushed of every plan record, by (destination, push-state key): one query
+    for :func:`conflicts` of every plan, instead of one per plan and CRM."""
+    query = select(
+        col(PushStateRow.destination), col(PushStateRow.record_key), col(PushStateRow.pushed)
+    ).where(col(PushStateRow.record_key).startswith(PLAN_RECORD.format(key="")))
+    return {(dest, key): pushed or {} for dest, key, pushed in session.execute(query)}
+
+
+def conflicts(
+    session: Session,
+    key: str,
+    mirrors: list[Mirror],
+    pushed_by_key: Mapping[tuple[str, str], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """CRM edits of a config plan: per source, each field whose CRM value differs from the value
-    partnerplan last pushed there (nothing is known to differ before a first push)."""
+    partnerplan last pushed there (nothing is known to differ before a first push).
+    ``pushed_by_key`` is :func:`pushed_plans`, when the caller read it for many plans."""
     found: dict[str, Any] = {}
     for mirror in mirrors:
-        state = session.scalar(
-            select(PushStateRow).where(
-                col(PushStateRow.destination) == mirror.source,
-                col(PushStateRow.record_key) == PLAN_RECORD.format(key=key),
+        record_key = PLAN_RECORD.format(key=key)
+        if pushed_by_key is not None:
+            pushed = pushed_by_key.get((mirror.source, record_key), {})
+        else:
+            state = session.scalar(
+                select(PushStateRow).where(
+                    col(PushStateRow.destination) == mirror.source,
+                    col(PushStateRow.record_key) == record_key,
+                )
             )
-        )
-        pushed = (state.pushed or {}) if state is not None else {}
+            pushed = (state.pushed or {}) if state is not None else {}
         if not pushed:
             continue
         fields = {
@@ -262,6 +282,7 @@ def sync_plans(session: Session, plans: PlanSet, now: datetime | None = None) ->
     wanted = resolved + [plan for plan in crm.plans if plan.key not in taken]
     existing = {row.key: row for row in session.scalars(select(PlanRow))}
     versions = _Versions(session)
+    pushed = pushed_plans(session)
     changed: set[int] = set()
     for plan in wanted:
         partner_id = partners.get(plan.partner_key, (None, None))[0]
@@ -275,6 +296,7 @@ def sync_plans(session: Session, plans: PlanSet, now: datetime | None = None) ->
             versions,
             now,
             crm.mirrors.get(plan.key, []),
+            pushed,
         )
         if moved:
             changed.add(_id(stored))
@@ -299,6 +321,7 @@ def _sync_one(
     versions: _Versions,
     now: datetime,
     mirrors: list[Mirror],
+    pushed: Mapping[tuple[str, str], dict[str, Any]] | None = None,
 ) -> tuple[PlanRow, bool]:
     """Store one plan and settle its life; the row, and whether it changed."""
     values = _plan_values(plan, partner_id)
@@ -314,11 +337,13 @@ def _sync_one(
             status="draft",
         )
     for name, value in values.items():
-        setattr(row, name, value)
+        if getattr(row, name) != value:  # an unchanged plan stays clean: nothing to flush
+            setattr(row, name, value)
     if defined:
         row.frozen_at = None  # an edited plan is computed again, even after its period closed
     session.add(row)
-    session.flush()
+    if row.id is None:
+        session.flush()  # a new plan needs its id now; the others flush with the rest
     plan_id = _id(row)
     terms = terms_of(plan)
     current = versions.get(plan_id, prior.version if prior else 1)
@@ -340,7 +365,7 @@ def _sync_one(
     period, targets = _measured(plan, standing, versions, plan_id)
     moved = _apply(row, standing, period)
     if plan.origin == "config":
-        found = conflicts(session, plan.key, mirrors)
+        found = conflicts(session, plan.key, mirrors, pushed)
         moved = moved or found != (row.conflicts or {})
         row.conflicts = found
     session.add(row)

@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from connectors.pacing import forget_memory
+from connectors.schema_cache import SCHEMAS
 from partnerplan.logs import configure
 from plans.db import create_all, make_engine
 from sandbox import Sandbox
@@ -60,6 +62,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts with no partnerplan env and default logging."""
     for name in _ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    SCHEMAS.clear()  # describes cached by an earlier test's connector are not this test's
+    forget_memory()  # nor its pace (a cool-down after its 429s)
     yield
     configure()  # back to the defaults a fresh process has
 

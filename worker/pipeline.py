@@ -21,6 +21,7 @@ from connectors.crms import REGISTRY
 from connectors.settings import SourceSettings
 from partnerplan.errors import ConfigurationError
 from partnerplan.logs import bind_run, get_logger, redact
+from plans.changes import Changes
 from plans.db import session_scope
 from plans.engine import compute_progress as compute
 from plans.ingest import resolve_partners
@@ -226,7 +227,11 @@ def sync_stream(ctx: Context, run: RunRow) -> str:
             run.id,
             outcome,
             error=error,
-            details={"touched_partners": sorted(pulled.touched), "recovered": pulled.recovered},
+            details={
+                "touched_partners": sorted(pulled.touched),
+                "recovered": pulled.recovered,
+                "changes": pulled.changes.to_json(),
+            },
         )
         if args.get("chain", True) and (pulled.touched or pulled.recovered):
             # a recovered stream may release targets held back on any partner: compute all
@@ -236,7 +241,11 @@ def sync_stream(ctx: Context, run: RunRow) -> str:
                     session,
                     "compute_progress",
                     trigger=run.trigger,
-                    args={"partner_ids": scope, "chain": True},
+                    args={
+                        "partner_ids": scope,
+                        "changes": None if scope is None else pulled.changes.to_json(),
+                        "chain": True,
+                    },
                     parent_id=run.id,
                 )
             )
@@ -282,6 +291,8 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
             reporting_currency=settings.reporting_currency,
             thresholds=(settings.status_thresholds.on_track, settings.status_thresholds.at_risk),
             partner_ids=scope,
+            # what the syncs changed, by kind and date: only the targets it can move
+            changes=None if scope is None else Changes.from_json(args.get("changes")),
             trust=kind_trust(session, ctx.project.mappings),
             rates_source=ctx.project.plans.rates_source,
             history_retention_days=settings.history_retention_days,
@@ -292,6 +303,7 @@ def compute_progress(ctx: Context, run: RunRow) -> str:
             jobs.SUCCEEDED,
             details={
                 "targets": result.targets,
+                "unchanged_targets": result.unchanged,
                 "changed_targets": len(result.changed_target_ids),
                 "changed_plans": len(changed_plans),
                 "stale_targets": len(result.stale),
@@ -344,6 +356,7 @@ def push_progress(ctx: Context, run: RunRow) -> str:
             labels(project),
             now,
             placement=plans.placement,
+            placement_digest=plans.digest,
         )
         plans.link()
         summary = combine(plans.summary(), summary)

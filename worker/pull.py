@@ -18,6 +18,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -28,6 +29,7 @@ from connectors.base import Connector, Page
 from mappings.compiled import CompiledStream
 from partnerplan.errors import BudgetExhausted
 from partnerplan.logs import get_logger
+from plans.changes import Changes
 from plans.db import refresh_statistics
 from plans.ingest import resolve_partners, store_batch
 from plans.store import ActivityRow, RunRow
@@ -48,12 +50,15 @@ class PullResult:
         recovered: The pull completed a stream that was partial or had never completed: targets
             the trust rule held back on any partner may be computed again, so the next compute
             covers every plan.
+        changes: What changed for the touched partners, by kind and date (the compute reads
+            only the targets it can move).
     """
 
     touched: set[int] = field(default_factory=set)
     outcome: str = jobs.SUCCEEDED
     error: str | None = None
     recovered: bool = False
+    changes: Changes = field(default_factory=Changes)
 
 
 class StreamStopped(KeyboardInterrupt):
@@ -116,14 +121,18 @@ def pull_and_store(
                 items = _noting_ids(stream.map_many(page.records), seen)
                 touched |= store.page(items, page)
         listed_at = jobs.now()
-        for page in connector.deletions(spec, deletions_since):
+        listing = deletions_due(connector, deletions_since, listed_at)
+        for page in connector.deletions(spec, deletions_since) if listing else ():
             items = _noting_ids((stream.map(raw, deleted=True) for raw in page.records), seen)
             touched |= store.page(items, page, deleted=True)
         store.check()
         with writes.unit(engine) as session:
-            state.deletions_checked(session, run.source, run.stream, listed_at)
+            if listing:
+                state.deletions_checked(session, run.source, run.stream, listed_at)
             if seen is not None:
-                touched |= _reconcile(session, run, seen)
+                gone = _reconcile(session, run, seen)
+                touched |= gone
+                store.changes.all_of(gone)
             assert run.started_at is not None
             state.completed(session, run.source, run.stream, connector.horizon(run.started_at))
         outcome, error, recovered = jobs.SUCCEEDED, None, untrusted
@@ -132,7 +141,20 @@ def pull_and_store(
         log.warning("api budget spent; stopping at a page boundary", stream=run.stream)
     with writes.unit(engine) as session:
         jobs.heartbeat(session, run.id, api_calls=connector.usage().calls - calls_before)
-    return PullResult(touched, outcome, error, recovered)
+    return PullResult(touched, outcome, error, recovered, store.changes)
+
+
+def deletions_due(connector: Connector, since: datetime | None, now: datetime) -> bool:
+    """Whether this pull lists the source's deletions.
+
+    A connector whose deletions listing cannot start from a point in time (HubSpot's archived
+    listing: id order, no time filter) says how often it is worth paying for, as
+    ``deletions_every``; others list on every pull. A first or full pull always lists.
+    """
+    every = getattr(connector, "deletions_every", None)
+    if since is None or not isinstance(every, timedelta) or not every:
+        return True
+    return now - since >= every
 
 
 class Seen:
@@ -223,6 +245,7 @@ class _PageStore:
         self.engine, self.partners, self.observer, self.stop = engine, partners, observer, stop
         self.run_id, self.source, self.stream = run.id, run.source, run.stream
         self.partial = False
+        self.changes = Changes()
 
     def check(self) -> None:
         """Raise :class:`StreamStopped` once the invocation is interrupted."""
@@ -257,6 +280,8 @@ class _PageStore:
                 records_quarantined=result.quarantined,
                 records_deleted=result.deleted,
             )
+        self.changes.add(result.changes)
+        self.changes.all_of(linked)
         if result.stored:
             refresh_statistics(self.engine, "activity")
         self.observer.page(self.stream, len(page.records))

@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 
 from partnerplan.errors import ConfigurationError, Interrupted
 from partnerplan.logs import get_logger
+from plans.changes import Changes
 from plans.db import session_scope
 from plans.planstore import sync_plans
 from plans.store import RunRow
@@ -162,9 +163,15 @@ def run_once(
     with Session(ctx.engine) as session:
         finished = list(session.scalars(select(RunRow).where(col(RunRow.id).in_(ids))))
     touched: set[int] = set()
+    changes = Changes()
     recovered = False
     for run in finished:
         touched.update(run.details.get("touched_partners", []))
+        noted = Changes.from_json(run.details.get("changes"))
+        if noted is None:
+            changes.all_of(run.details.get("touched_partners", []))
+        else:
+            changes.add(noted)
         recovered = recovered or bool(run.details.get("recovered"))
     with session_scope(ctx.engine) as session:
         plans_changed = sync_plans(session, ctx.project.plans, jobs.now())
@@ -177,6 +184,7 @@ def run_once(
                 trigger=trigger,
                 args={
                     "partner_ids": None if everything else sorted(touched),
+                    "changes": None if everything else changes.to_json(),
                     "chain": True,
                     "plans_changed": bool(plans_changed),
                 },

@@ -1,8 +1,9 @@
 """From stored progress to the exact CRM records a push would send, each with its fingerprint.
 
-Every record is built in full on every push (cheap: one query per chunk of partners, no API
-call) and fingerprinted; the push then sends only records whose fingerprint differs from the
-one last pushed successfully. The fingerprint hashes the CRM object, field names and values
+The records of the partners a push rebuilds (all of them on a full diff, otherwise those whose
+digest changed: :mod:`writeback.scope`) are built in full (one query per chunk of partners, no
+API call) and fingerprinted; the push then sends only records whose fingerprint differs from
+the one last pushed successfully. The fingerprint hashes the CRM object, field names and values
 that would be sent, except the freshness fields (``computed_at``, ``data_as_of``), which change
 on every compute: a value a CRM user would see changes the fingerprint; a recompute that
 changes nothing does not.
@@ -161,16 +162,22 @@ def chunks(
     dialect: Dialect,
     size: int | None = None,
     placement: Placement | None = None,
+    partner_ids: Sequence[int] | None = None,
+    ids: Mapping[int, str] | None = None,
 ) -> Iterator[tuple[list[Outgoing], int]]:
     """The records ``destination`` should hold now, ``size`` partners at a time.
 
     Each chunk is ``(records, targets left out for want of a link)`` and holds every plan of
     its partners, so a roll-up is built from the same rows as its progress records. Memory
     stays bounded by the chunk, not by the number of targets in the program.
+
+    ``partner_ids`` limits the build to those partners (the push's :mod:`writeback.scope`);
+    ``ids`` are the partners' record ids in ``destination`` when the caller has read them.
     """
     size = size or CHUNK_PARTNERS
-    ids = links(session, destination)
-    partner_ids = _partners_with_progress(session)
+    ids = links(session, destination) if ids is None else ids
+    if partner_ids is None:
+        partner_ids = _partners_with_progress(session)
     for start in range(0, len(partner_ids), size):
         rows = _rows(session, partner_ids[start : start + size])
         placed = (lambda p, t: placement(destination, p, t)) if placement is not None else None

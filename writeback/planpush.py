@@ -25,6 +25,7 @@ resolve``). Push state lives in :class:`~plans.store.PushStateRow` under the key
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -58,11 +59,15 @@ def _places(pusher: Pusher, bundle: Bundle) -> dict[str, Wired]:
     if entry is None or entry.direction != "push":
         return {}
     currency = pusher.config.currency
-    return {
-        r.key: wire(r, entry, pusher.manifest, pusher.dialect, currency=currency)
-        for r in bundle.records
-        if r.part == "progress"
-    }
+    places: dict[str, Wired] = {}
+    for r in bundle.records:
+        if r.part == "progress":
+            wired = wire(r, entry, pusher.manifest, pusher.dialect, currency=currency)
+            # kept for the whole push, one per target: placing and linking never read the
+            # values a push records (``pushed``), so they are not held
+            wired.pushed = {}
+            places[r.key] = wired
+    return places
 
 
 def _push_one(pusher: Pusher, bundle: Bundle) -> None:
@@ -160,29 +165,42 @@ class Publication:
     def prepare(self) -> None:
         """Build what each destination with ``plans:`` should hold (no API call): enough for
         :meth:`placement`, as a dry run needs."""
-        for name, dest in self.writeback.destinations.items():
-            if name in self.pushers or name in self.details:
-                continue
-            if not dest.enabled or dest.plans is None or name not in self.kinds:
-                continue
-            dialect = REGISTRY.dialect(self.kinds[name])
-            if dialect.plan_manifest is None:
-                self.details[name] = {"skipped": f"{dialect.label} takes no plan push"}
-                continue
-            manifest = load_manifest(dialect.plan_manifest)
-            bundle = build(self.session, name, self.units, dialect.key_max_length, self.root)
-            pusher = Pusher(
-                self.session, name, dialect, manifest, dest.plans, self.connector_for, self.now
-            )
-            self.pushers[name], self.bundles[name] = pusher, bundle
-            self.details[name] = pusher.report
-            self.places[name] = _places(pusher, bundle)
+        for name in self.writeback.destinations:
+            self._prepare(name)
+
+    def _prepare(self, name: str) -> None:
+        """Build one destination's plan records (once), its pusher and its targets' places."""
+        dest = self.writeback.destinations[name]
+        if name in self.pushers or name in self.details:
+            return
+        if not dest.enabled or dest.plans is None or name not in self.kinds:
+            return
+        dialect = REGISTRY.dialect(self.kinds[name])
+        if dialect.plan_manifest is None:
+            self.details[name] = {"skipped": f"{dialect.label} takes no plan push"}
+            return
+        manifest = load_manifest(dialect.plan_manifest)
+        bundle = build(self.session, name, self.units, dialect.key_max_length, self.root)
+        pusher = Pusher(
+            self.session, name, dialect, manifest, dest.plans, self.connector_for, self.now
+        )
+        self.pushers[name], self.bundles[name] = pusher, bundle
+        self.details[name] = pusher.report
+        self.places[name] = _places(pusher, bundle)
 
     def publish(self) -> None:
-        """Write the plans to every destination with ``plans:`` (see the module docstring)."""
-        self.prepare()
-        for name, pusher in self.pushers.items():
-            bundle = self.bundles[name]
+        """Write the plans to every destination with ``plans:`` (see the module docstring).
+
+        One destination at a time: its records are built, sent and let go before the next
+        destination's are built, so memory holds one destination's plans (and every
+        destination's places, which the progress push needs).
+        """
+        for name in self.writeback.destinations:
+            self._prepare(name)
+            bundle = self.bundles.pop(name, None)
+            if bundle is None:
+                continue
+            pusher = self.pushers[name]
             self._guarded(pusher, _push_one, pusher, bundle)
             if bundle.unlinked:
                 pusher.report["unlinked_plans"] = len(bundle.unlinked)
@@ -216,6 +234,13 @@ class Publication:
         key_field = pusher.manifest.objects["progress"].key_field
         return {k: v for k, v in wired.fields.items() if k != key_field}
 
+    def digest(self, destination: str) -> str:
+        """A hash of every target's place in ``destination``: when it changes (a plan or a
+        section added, a target moved), the progress push rebuilds every record."""
+        places = self.places.get(destination) or {}
+        text = "\n".join(f"{key} {places[key].fingerprint}" for key in sorted(places))
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def link(self) -> None:
         """Associate the progress records the progress push wrote with their plan and section."""
         for name, places in self.places.items():
@@ -223,11 +248,14 @@ class Publication:
             linked = [w for w in places.values() if w.links]
             if not linked:
                 continue
-            query = select(PushStateRow).where(
+            query = select(col(PushStateRow.record_key), col(PushStateRow.crm_record_id)).where(
                 col(PushStateRow.destination) == name,
                 col(PushStateRow.record_key).in_(sorted(places)),
             )
-            written = {s.record_key: s.crm_record_id for s in self.session.scalars(query)}
+            # columns, not entities: every target's state is read, few have anything to link
+            written: dict[str, str | None] = {
+                key: record_id for key, record_id in self.session.execute(query)
+            }
             for wired in linked:
                 record_id = written.get(str(getattr(wired.record, "key", "")))
                 if not record_id:
@@ -237,7 +265,10 @@ class Publication:
                     state = PushStateRow(destination=name, record_key=state_key(wired), pushed={})
                     self.session.add(state)
                     pusher.states[state_key(wired)] = state
-                state.crm_record_id, state.fingerprint = record_id, wired.fingerprint
+                if state.crm_record_id != record_id:
+                    state.crm_record_id = record_id
+                if state.fingerprint != wired.fingerprint:
+                    state.fingerprint = wired.fingerprint
             self._guarded(pusher, pusher.associate, linked)
 
     def summary(self) -> PushSummary:

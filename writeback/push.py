@@ -3,7 +3,11 @@
 For each destination of ``writeback.yaml``, a hundred partners at a time
 (:func:`~writeback.payloads.chunks`, so memory does not grow with the program):
 
-1. :mod:`~writeback.payloads` builds every record the CRM should hold, fingerprinted.
+0. :mod:`~writeback.scope` picks the partners to rebuild: those whose progress, plans or link
+   changed since their records last settled (all of them on a full diff: configuration
+   changed, or none for a day). The others are skipped without building a record, so the cost
+   of a push follows the change, not the program.
+1. :mod:`~writeback.payloads` builds every record of those partners, fingerprinted.
 2. Only records whose fingerprint differs from the one last pushed *successfully* are chosen
    (plus never-pushed ones); a record that failed waits out its backoff (``next_attempt_at``).
 3. Before the first write, the CRM's describe / properties are checked for every field written.
@@ -43,7 +47,8 @@ from partnerplan.logs import get_logger, redact
 from plans.runs import FAILED, INCOMPLETE, SKIPPED, SUCCEEDED
 from plans.store import PushStateRow
 from writeback.config import Destination, WritebackFile
-from writeback.payloads import ASSOCIATED, Outgoing, Placement, build, chunks, plain
+from writeback.payloads import ASSOCIATED, Outgoing, Placement, build, chunks, links, plain
+from writeback.scope import Scope, config_digest, decide_scope, settle
 
 log = get_logger(__name__)
 BACKOFF = timedelta(minutes=1)
@@ -174,6 +179,7 @@ class _Work:
     config: Destination
     chunks: Iterable[tuple[list[Outgoing], dict[str, PushStateRow], int]]
     waiting: int = 0
+    scope: Scope | None = None
 
 
 def push(
@@ -200,10 +206,28 @@ def _streamed(
     now: datetime,
     dialect: Dialect,
     placement: Placement | None = None,
+    scope: Scope | None = None,
+    ids: Mapping[int, str] | None = None,
 ) -> Iterator[tuple[list[Outgoing], dict[str, PushStateRow], int]]:
-    """Chunks of records with their push states, read per chunk; flushed after each."""
+    """Chunks of records with their push states, read per chunk; flushed after each.
+
+    With a ``scope``, only its partners' records are built; the targets of skipped partners
+    without a record in the CRM still count as unlinked.
+    """
     today = _today(now)
-    pieces = chunks(session, name, config, labels, today, dialect, placement=placement)
+    if scope is not None and scope.skipped_unlinked:
+        yield [], {}, scope.skipped_unlinked
+    pieces = chunks(
+        session,
+        name,
+        config,
+        labels,
+        today,
+        dialect,
+        placement=placement,
+        partner_ids=None if scope is None else scope.partner_ids,
+        ids=ids,
+    )
     for records, unlinked in pieces:
         keys = [o.record_key for o in records]
         states: dict[str, PushStateRow] = {}
@@ -244,6 +268,7 @@ def _push(
         details[dest.name] = report
         connector: Connector | None = None
         before = 0
+        unsettled: set[str] = set()  # partners with a record not landed: rebuilt next time
         try:
             sender: _Sender | None = None
             for records, states, unlinked in dest.chunks:
@@ -253,16 +278,21 @@ def _push(
                     verdict, associate = decide(out, state, now)
                     if verdict == WAITING:
                         report["waiting"] += 1
+                        unsettled.add(out.partner_key)
                         continue
                     if verdict == SAME and not associate:
                         continue
                     if sender is None:
                         connector = connector_for(dest.name)
                         before = connector.usage().write_calls
-                        sender = _Sender(session, dest, connector, now, report)
+                        sender = _Sender(session, dest, connector, now, report, unsettled)
                     sender.offer(out, state, verdict == SEND, associate)
             if sender is not None:
                 sender.finish()
+            if dest.scope is not None:
+                report["rebuilt_partners"] = len(dest.scope.partner_ids)
+                report["full_diff"] = dest.scope.full
+                settle(session, dest.name, dest.scope, unsettled, now)
         except PartnerplanError as exc:
             message = redact(f"{dest.name}: {exc}")
             errors.append(message)
@@ -296,9 +326,11 @@ class _Sender:
         connector: Connector,
         now: datetime,
         report: dict[str, Any],
+        unsettled: set[str] | None = None,
     ) -> None:
         self.session, self.dest, self.connector = session, dest, connector
         self.now, self.report = now, report
+        self.unsettled = set() if unsettled is None else unsettled
         self.size = dest.dialect.write_batch
         self.buffers: dict[str, list[tuple[Outgoing, PushStateRow | None, bool]]] = {
             "progress": [],
@@ -355,6 +387,8 @@ class _Sender:
             return
         landed = _record_all(self.session, self.dest.name, items, results, self.now, self.report)
         for (out, _, associate), state in zip(items, landed, strict=True):
+            if state.fingerprint != out.fingerprint:
+                self.unsettled.add(out.partner_key)
             if associate:
                 self._associate_later(out, state)
 
@@ -386,6 +420,7 @@ class _Sender:
                 self.report["associated"] += 1
             else:
                 state.last_error = redact(f"association failed: {result.error}")
+                self.unsettled.add(out.partner_key)
 
 
 def _check(connector: Connector, dest: _Work, object: str, fields: list[str]) -> None:
@@ -485,6 +520,33 @@ def retries_due(session: Session, now: datetime) -> bool:
     return session.scalar(query) is not None
 
 
+def _scoped(
+    session: Session,
+    name: str,
+    config: Destination,
+    kind: str,
+    labels: Mapping[str, str],
+    now: datetime,
+    placement: Placement | None,
+    placement_digest: Callable[[str], str] | None,
+) -> _Work:
+    """One destination's work, limited to the partners :mod:`writeback.scope` picks."""
+    dialect = REGISTRY.dialect(kind)
+    ids = links(session, name)
+    if placement is None:
+        placed = ""
+    elif placement_digest is not None:
+        placed = placement_digest(name)
+    else:
+        placed = f"unknown:{now.isoformat()}"  # cannot tell what changed: a full diff
+    digest = config_digest(config, labels, placed)
+    scope = decide_scope(
+        session, name, digest, ids, now, counts_unlinked=config.progress is not None
+    )
+    pieces = _streamed(session, name, config, labels, now, dialect, placement, scope, ids)
+    return _Work(name, dialect, config, pieces, scope=scope)
+
+
 def push_all(
     session: Session,
     writeback: WritebackFile,
@@ -493,6 +555,7 @@ def push_all(
     labels: Mapping[str, str],
     now: datetime,
     placement: Placement | None = None,
+    placement_digest: Callable[[str], str] | None = None,
 ) -> PushSummary:
     """The push stage: send what changed to every destination of ``writeback.yaml``.
 
@@ -504,16 +567,13 @@ def push_all(
         labels: Metric labels, for the ``metric_label`` field.
         now: The moment of the push (backoffs are measured from it).
         placement: The fields placing each progress record in its plan (the plan push's).
+        placement_digest: A destination's hash of every placement (the plan push's); a change
+            makes the push a full diff. Without it, a push with a ``placement`` is always one.
     """
     if not writeback.destinations:
         return PushSummary(SKIPPED, details={"reason": "no destinations in writeback.yaml"})
     work = (
-        _Work(
-            name,
-            REGISTRY.dialect(kinds[name]),
-            config,
-            _streamed(session, name, config, labels, now, REGISTRY.dialect(kinds[name]), placement),
-        )
+        _scoped(session, name, config, kinds[name], labels, now, placement, placement_digest)
         for name, config in _enabled(writeback, kinds)
     )
     summary = _push(session, work, connector_for, now)

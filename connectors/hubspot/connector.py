@@ -14,6 +14,8 @@ follows HubSpot's own continuation (``paging.next``), never a page's length.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -25,20 +27,25 @@ from connectors.base import ApiUsage, FileUpload, Page, Watermark, WriteResult
 from connectors.budget import Budget
 from connectors.errors import MissingField
 from connectors.hubspot import files as hs_files
+from connectors.hubspot import listing
 from connectors.hubspot.dialect import ASSOCIATE_BATCH, BATCH_SIZE
 from connectors.hubspot.errors import translate
 from connectors.hubspot.schema import api_object_type
 from connectors.hubspot.search import SearchPager
 from connectors.hubspot.settings import HubSpotSource
 from connectors.hubspot.writes import upsert_inputs, values, write_results
+from connectors.pacing import Pacer, Rate, backend_for, pace_key
 from connectors.retry import RetryPolicy
+from connectors.schema_cache import SCHEMAS
 from connectors.spec import Filter, StreamSpec
 from connectors.wire import chunks, isolate, parse_timestamp
-from partnerplan.errors import ConfigurationError, RecordError
+from partnerplan.errors import ConfigurationError, RateLimited, RecordError
 from partnerplan.logs import get_logger
 
 T = TypeVar("T")
 log = get_logger(__name__)
+LATENCY = listing.Latency()
+"""Seconds a call takes, by (token's pace key, endpoint), as this process has seen them."""
 SEARCH_LIMIT = 200
 """Records per search request: HubSpot's maximum."""
 ASSOCIATION_BATCH = 1000
@@ -81,11 +88,24 @@ class HubSpotConnector:
         self.page_size = page_size
         self.now = now or (lambda: datetime.now(UTC))
         self.budget = Budget(name, source.budget_share)
+        # the archived listing cannot be read from a point on: not every run (worker.pull)
+        self.deletions_every = timedelta(minutes=source.archived_listing_every_minutes)
         self.calls = 0
         self.write_calls = 0
         self._timeout = (source.timeouts.connect, source.timeouts.read)
+        token = source.token.get_secret_value()
+        self.key = pace_key("hubspot", source.base_url.rstrip("/"), token)
+        limits = source.rate_limits
+        self.window = Rate("window", limits.window_calls, limits.window_seconds, limits.margin)
+        self.search_rate = Rate("search", limits.search_per_second, 1.0, limits.search_margin)
+        self.pacer = Pacer(
+            backend_for(source.rate_limits_backend), self.key, [self.window, self.search_rate]
+        )
+        self._counting = threading.Lock()
+        self.endpoint_calls: dict[str, int] = {}
+        """Calls by endpoint (``search``, ``list``, ...), retries included."""
         client = hubspot.Client.create(
-            access_token=source.token.get_secret_value(),
+            access_token=token,
             host=source.base_url.rstrip("/"),
             retry=False,
             ssl_ca_cert=source.ca_bundle,
@@ -96,27 +116,50 @@ class HubSpotConnector:
         self._associations = client.crm.associations.v4.batch_api
         self._properties = client.crm.properties.core_api
         self._files = client.files.files_api
-        self._known: dict[str, set[str]] = {}
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(name={self.name!r}, base_url={self.source.base_url!r})"
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _request(self, fn: Callable[..., Any], *args: Any, write: bool = False, **kw: Any) -> Any:
-        """One API call (retried): the decoded JSON body, or None for an empty answer."""
+    def _request(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        write: bool = False,
+        endpoint: str = "other",
+        **kw: Any,
+    ) -> Any:
+        """One API call (paced, retried): the decoded JSON body, or None for an empty answer.
+
+        Every attempt waits its turn under the 10-second window, and a search also under the
+        per-second search limit (:mod:`connectors.pacing`). A 429 that still comes sets the
+        shared cool-down for the pause HubSpot asked for before the retry policy waits it out.
+        """
+        # The strictest rate last, so a search leaves as soon as its search turn comes (a
+        # turn taken first and then held up by the window would reach HubSpot late in it).
+        rates = ("window", "search") if endpoint == "search" else ("window",)
 
         def attempt() -> Any:
-            self.calls += 1
-            self.write_calls += int(write)
-            try:
-                response = fn(*args, _preload_content=False, _request_timeout=self._timeout, **kw)
-            except Exception as exc:
-                observe_usage(self.budget, getattr(exc, "headers", None) or {})
-                error = translate(exc, self.name)
-                if error is None:
-                    raise
-                raise error from exc
+            with self.pacer.call(*rates):
+                with self._counting:  # stream threads may share this connector
+                    self.calls += 1
+                    self.write_calls += int(write)
+                    self.endpoint_calls[endpoint] = self.endpoint_calls.get(endpoint, 0) + 1
+                sent = time.monotonic()
+                try:
+                    response = fn(
+                        *args, _preload_content=False, _request_timeout=self._timeout, **kw
+                    )
+                    LATENCY.observe((self.key, endpoint), time.monotonic() - sent)
+                except Exception as exc:
+                    observe_usage(self.budget, getattr(exc, "headers", None) or {})
+                    error = translate(exc, self.name)
+                    if error is None:
+                        raise
+                    if isinstance(error, RateLimited):
+                        self.pacer.cool_down(error.retry_after or 1.0, f"{self.name}: {error}")
+                    raise error from exc
             observe_usage(self.budget, response.headers)
             data = response.data
             response.release_conn()
@@ -127,17 +170,32 @@ class HubSpotConnector:
     # -- fields -----------------------------------------------------------------------------
 
     def properties(self, object: str) -> set[str]:
-        """The object's property names, fetched once per connector."""
-        if object not in self._known:
-            body = self._request(self._properties.get_all, api_object_type(object)) or {}
-            self._known[object] = {p["name"] for p in body.get("results", [])}
-        return self._known[object]
+        """The object's property names, from the process's schema cache
+        (:mod:`connectors.schema_cache`: asked again after ``schema_cache_seconds``)."""
+
+        def load() -> set[str]:
+            body = (
+                self._request(
+                    self._properties.get_all, api_object_type(object), endpoint="properties"
+                )
+                or {}
+            )
+            return {p["name"] for p in body.get("results", [])}
+
+        names: set[str] = SCHEMAS.get((self.key, object), self.source.schema_cache_seconds, load)
+        return names
 
     def check_fields(self, spec: StreamSpec) -> None:
-        """Raise :class:`MissingField` naming the object and every property it lacks."""
-        known = self.properties(spec.object) | {"hs_object_id"}
+        """Raise :class:`MissingField` naming the object and every property it lacks.
+
+        A property the cached list lacks is asked for again before the stream fails: it may
+        have been created since the list was cached.
+        """
         wanted = [spec.modified_field, *spec.fields, *(f.field for f in spec.filters)]
-        missing = [name for name in dict.fromkeys(wanted) if name not in known]
+        missing = self._missing(spec.object, wanted)
+        if missing:
+            SCHEMAS.forget((self.key, spec.object))
+            missing = self._missing(spec.object, wanted)
         if missing:
             raise MissingField(self.name, spec.object, missing)
         if len(spec.filters) > MAX_FILTERS - 2:
@@ -146,6 +204,10 @@ class HubSpotConnector:
                 f"HubSpot search takes {MAX_FILTERS} per request and the sync needs 2, so use "
                 f"at most {MAX_FILTERS - 2}"
             )
+
+    def _missing(self, object: str, wanted: list[str]) -> list[str]:
+        known = self.properties(object) | {"hs_object_id"}
+        return [name for name in dict.fromkeys(wanted) if name not in known]
 
     # -- pull -------------------------------------------------------------------------------
 
@@ -160,12 +222,15 @@ class HubSpotConnector:
         """
         self.check_fields(spec)
         self.budget.check()
+        props = list(dict.fromkeys([*spec.fields, spec.modified_field, "hs_object_id"]))
+        if since is None and self.first_load(spec) == "list":
+            yield from self._listed(spec, props)
+            return
         start = (
             since.modified_at - timedelta(seconds=self.source.lookback_seconds) if since else EPOCH
         )
         end = self.now()
         settled = end - timedelta(seconds=self.source.search_lag_seconds)
-        props = list(dict.fromkeys([*spec.fields, spec.modified_field, "hs_object_id"]))
 
         def search(filters: list[dict[str, Any]], sort: str, after: str | None) -> dict[str, Any]:
             body: dict[str, Any] = {
@@ -177,7 +242,7 @@ class HubSpotConnector:
             if after is not None:
                 body["after"] = after
             result: dict[str, Any] = self._request(
-                self._search.do_search, api_object_type(spec.object), body
+                self._search.do_search, api_object_type(spec.object), body, endpoint="search"
             )
             return result
 
@@ -198,6 +263,44 @@ class HubSpotConnector:
                 yield Page(batch[:indexed], max(mark, since) if since else mark)
             if indexed < len(batch):
                 yield Page(batch[indexed:], None)  # within the lag: read again next run
+
+    def first_load(self, spec: StreamSpec) -> listing.Method:
+        """How a pull of ``spec`` with no watermark reads it (:mod:`connectors.hubspot.listing`)."""
+        conditions = listing.Conditions(  # half the lanes sharing: see the listing module
+            max(1, self.concurrency // 2),
+            LATENCY.get((self.key, "list")),
+            LATENCY.get((self.key, "search")),
+        )
+        return listing.choose(
+            spec, self.source.first_load, self.window, self.search_rate, self.page_size, conditions
+        )
+
+    def _listed(self, spec: StreamSpec, props: list[str]) -> Iterator[Page]:
+        """A first load through the object listing; only the last page carries the watermark,
+        ``(start, "")`` (why that is complete: :mod:`connectors.hubspot.listing`)."""
+        start = self.now()
+        log.info("hubspot_first_load", source=self.name, object=spec.object, method="list")
+
+        def list_page(after: str | None) -> dict[str, Any]:
+            kwargs: dict[str, Any] = {"limit": listing.LIST_LIMIT, "properties": props}
+            if after is not None:
+                kwargs["after"] = after
+            body: dict[str, Any] = (
+                self._request(
+                    self._basic.get_page, api_object_type(spec.object), endpoint="list", **kwargs
+                )
+                or {}
+            )
+            return body
+
+        pending: list[dict[str, Any]] | None = None
+        for batch in listing.pages(list_page, self.budget.check):
+            if pending is not None:
+                yield Page(pending, None)
+            if spec.associations and batch:
+                self._associate(spec.object, spec.associations, batch)
+            pending = batch
+        yield Page(pending or [], Watermark(start, ""))
 
     def _associate(self, object: str, kinds: Sequence[str], records: list[dict[str, Any]]) -> None:
         """Attach ``"associations": {kind: [ids, primary first]}`` to each record.
@@ -221,6 +324,7 @@ class HubSpotConnector:
                             api_object_type(object),
                             api_object_type(kind),
                             {"inputs": part},
+                            endpoint="associations",
                         )
                         or {}
                     )
@@ -250,7 +354,15 @@ class HubSpotConnector:
             kwargs["properties"] = [spec.modified_field]
             if after:
                 kwargs["after"] = after
-            body = self._request(self._basic.get_page, api_object_type(spec.object), **kwargs) or {}
+            body = (
+                self._request(
+                    self._basic.get_page,
+                    api_object_type(spec.object),
+                    endpoint="archived",
+                    **kwargs,
+                )
+                or {}
+            )
             records = []
             for record in body.get("results", []):
                 stamp = parse_timestamp(record.get("archivedAt") or record["updatedAt"])

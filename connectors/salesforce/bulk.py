@@ -20,13 +20,18 @@ than every row, so the next incremental pull (from the final watermark) reads it
 into what the REST query returns (numbers as Decimal, booleans, ``null``, datetimes as
 ``2024-04-01T17:03:11.000+0000``, relationship paths nested under an ``attributes`` object),
 so the mappings cannot tell a bulk-loaded record from a REST one.
+
+**Streamed results.** A results body (``maxRecords`` rows of CSV, tens of MB for wide objects)
+is never held whole: it is read from the socket in chunks (:func:`csv_lines`), decoded
+incrementally and fed to :mod:`csv` line by line, so a quoted field holding newlines or quotes
+is parsed exactly as from the whole text, and the sync's memory holds one slice of records.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
@@ -52,6 +57,8 @@ PAGE_SIZE = 10_000
 RECORDS_PER_PAGE = 2_000
 """Records per yielded page, as REST pages: a results body is parsed and stored in slices, so
 the sync's memory does not grow with ``maxRecords``."""
+CHUNK_BYTES = 64 * 1024
+"""Bytes read from a results body at a time."""
 POLL_WAITS = (0.5, 1.0, 2.0, 5.0, 10.0)
 """Pauses between job polls; the last one repeats."""
 MAX_WAIT_SECONDS = 4 * 3600.0
@@ -167,6 +174,45 @@ class RecordBuilder:
         return record
 
 
+def csv_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """The lines of a UTF-8 body that arrives in chunks, each with its ``\\n`` kept.
+
+    A chunk may end inside a line, a quoted field or a multi-byte character: the decoder is
+    incremental and a partial line waits for the next chunk. The line ends are kept because
+    :func:`csv.reader` needs them to tell a newline inside a quoted field from the end of a
+    row. NUL characters (which :mod:`csv` refuses) are dropped, as the whole-body parse did.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    rest = ""
+    for chunk in chunks:
+        text = rest + decoder.decode(chunk)
+        if "\n" not in text:
+            rest = text
+            continue
+        end = text.rindex("\n") + 1
+        rest = text[end:]
+        # split on "\n" alone, as a text file opened with newline="" is read: splitlines()
+        # would also end a line at \r, \x1c or \u2028 inside an unquoted field
+        for line in text[: end - 1].replace("\x00", "").split("\n"):
+            yield line + "\n"
+    rest += decoder.decode(b"", final=True)
+    if rest:
+        yield rest.replace("\x00", "")
+
+
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """A results body in chunks; a connection lost mid-body is a retriable error."""
+    try:
+        yield from response.iter_content(CHUNK_BYTES)
+    except requests.RequestException as exc:
+        raise TransientHttpError(
+            f"the Bulk API 2.0 results connection broke mid-body ({exc.__class__.__name__}); "
+            "the initial load is retried on the next run"
+        ) from exc
+    finally:
+        response.close()
+
+
 def supported(spec: StreamSpec) -> bool:
     """Whether a stream can load through Bulk 2.0: relationship paths at most one level deep."""
     return all(path.count(".") <= 1 for path in spec.fields)
@@ -203,8 +249,9 @@ class BulkReader:
             if not first:
                 self.between_pages()
             first = False
-            body, locator = self._results(job_id, locator)
-            for records in self._slices(spec, cols, body):
+            response, locator = self._results(job_id, locator)
+            lines = csv_lines(_chunks(response))
+            for records in self._slices(spec, cols, lines):
                 for record in records:
                     mark = Watermark(parse_timestamp(record[modified]), str(record["Id"]))
                     best = mark if best is None else max(best, mark)
@@ -216,10 +263,11 @@ class BulkReader:
                 return
 
     def _slices(
-        self, spec: StreamSpec, cols: list[Column], body: str
+        self, spec: StreamSpec, cols: list[Column], lines: Iterable[str]
     ) -> Iterator[list[dict[str, Any]]]:
-        """The records of one CSV results body, ``RECORDS_PER_PAGE`` at a time, parsed lazily."""
-        rows = csv.reader(io.StringIO(body))
+        """The records of one CSV results body, ``RECORDS_PER_PAGE`` at a time, parsed as the
+        body's lines arrive (:func:`csv_lines`)."""
+        rows = csv.reader(lines)
         header = next(rows, None)
         if not header:
             return
@@ -257,7 +305,8 @@ class BulkReader:
             f"the initial load is retried on the next run"
         )
 
-    def _results(self, job_id: str, locator: str | None) -> tuple[str, str | None]:
+    def _results(self, job_id: str, locator: str | None) -> tuple[requests.Response, str | None]:
+        """Open one results page: the response, its body not read yet, and the next locator."""
         params: dict[str, Any] = {"maxRecords": self.page_size}
         if locator:
             params["locator"] = locator
@@ -265,12 +314,11 @@ class BulkReader:
         def fetch(sf: Salesforce) -> requests.Response:
             url = f"{sf.base_url}jobs/query/{job_id}/results"
             headers = {**sf.headers, "Accept": "text/csv"}
-            response = sf.session.request("GET", url, headers=headers, params=params)
+            response = sf.session.request("GET", url, headers=headers, params=params, stream=True)
             if response.status_code >= 300:
                 exception_handler(response, "bulk2 results")
             return response
 
         response: requests.Response = self.call(fetch)
         following = response.headers.get("Sforce-Locator")
-        text = response.content.decode("utf-8").replace("\x00", "")
-        return text, None if following in (None, "", "null") else following
+        return response, None if following in (None, "", "null") else following

@@ -35,6 +35,7 @@ from connectors.errors import (
     QueryLocatorExpired,
     SessionExpired,
 )
+from connectors.pacing import Pacer, backend_for, pace_key
 from connectors.retry import RetryPolicy
 from connectors.salesforce import bulk as sf_bulk
 from connectors.salesforce import files as sf_files
@@ -44,14 +45,19 @@ from connectors.salesforce.dialect import BATCH_SIZE
 from connectors.salesforce.errors import translate
 from connectors.salesforce.http import CrmSession
 from connectors.salesforce.settings import SalesforceSource
+from connectors.schema_cache import SCHEMAS
 from connectors.spec import StreamSpec
 from connectors.wire import chunks, dumps, isolate, parse_timestamp
-from partnerplan.errors import ConfigurationError, RecordError
+from partnerplan.errors import ConfigurationError, RateLimited, RecordError
 from partnerplan.logs import get_logger
 
 T = TypeVar("T")
 log = get_logger(__name__)
 _SFORCE_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+COOL_DOWN = 1.0
+"""Seconds every pacer of the org pauses after a refusal that names no Retry-After (the
+concurrent long-running limit): assumed; Salesforce documents no wait, only that the request
+may be sent again once fewer long requests run."""
 RECYCLE_BIN = timedelta(days=15)
 """How long Salesforce keeps deleted records where ``queryAll`` sees them (Help: "Manage the
 Recycle Bin": 15 days, then they are purged)."""
@@ -76,12 +82,19 @@ class SalesforceConnector:
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
         self.budget = Budget(name, source.budget_share)
-        self.session = CrmSession(source.ca_bundle, source.timeouts, self._observe)
+        self.key = pace_key("salesforce", source.instance_url.rstrip("/").lower())
+        timeouts = source.timeouts
+        self.pacer = Pacer(
+            backend_for(source.rate_limits_backend),
+            self.key,
+            in_flight=source.rate_limits.in_flight or self.concurrency,
+            slot_ttl_seconds=2 * (timeouts.connect + timeouts.read),
+        )
+        self.session = CrmSession(source.ca_bundle, timeouts, self._observe, self.pacer)
         self.auth = SalesforceAuth(name, source, self.session)
         self.write_calls = 0
         self._sf: Salesforce | None = None
         self._retry_after: float | None = None
-        self._describes: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"SalesforceConnector(name={self.name!r}, instance={self.source.instance_url!r})"
@@ -114,6 +127,8 @@ class SalesforceConnector:
             error = translate(exc, self.name, self._retry_after)
             if error is None:
                 raise
+            if isinstance(error, RateLimited):  # a 429, or ConcurrentPerOrgLongTxn
+                self.pacer.cool_down(error.retry_after or COOL_DOWN, f"{self.name}: {error}")
             raise error from exc
 
     def _authenticated(self, fn: Callable[[Salesforce], T]) -> T:
@@ -143,13 +158,28 @@ class SalesforceConnector:
     # -- describe ---------------------------------------------------------------------------
 
     def describe(self, object: str) -> dict[str, Any]:
-        """The object's describe, fetched once per connector."""
-        key = soql.identifier(object).lower()
-        if key not in self._describes:
-            path = f"sobjects/{object}/describe/"
+        """The object's describe, from the process's schema cache
+        (:mod:`connectors.schema_cache`: asked again after ``schema_cache_seconds``)."""
+        path = f"sobjects/{object}/describe/"
+
+        def load() -> dict[str, Any]:
             described: dict[str, Any] | None = self._call(lambda sf: sf.restful(path))
-            self._describes[key] = described or {}
-        return self._describes[key]
+            return described or {}
+
+        key = (self.key, soql.identifier(object).lower())
+        found: dict[str, Any] = SCHEMAS.get(key, self.source.schema_cache_seconds, load)
+        return found
+
+    def _forget(self, object: str, path: str) -> None:
+        """Drop the cached describes ``path`` goes through from ``object``."""
+        key = (self.key, soql.identifier(object).lower())
+        head, _, rest = path.partition(".")
+        if rest:
+            for field in self.describe(object).get("fields", []):
+                if (field.get("relationshipName") or "").lower() == head.lower():
+                    for target in field["referenceTo"]:
+                        self._forget(target, rest)
+        SCHEMAS.forget(key)
 
     def field_types(self, object: str) -> dict[str, str]:
         """Lower-cased field name to its describe ``type`` (``datetime``, ``reference``, ...)."""
@@ -166,9 +196,16 @@ class SalesforceConnector:
         return False
 
     def check_fields(self, spec: StreamSpec) -> None:
-        """Raise :class:`MissingField` naming the object and every field the org lacks."""
+        """Raise :class:`MissingField` naming the object and every field the org lacks.
+
+        A field the cached describes lack is asked for again before the stream fails.
+        """
         wanted = [spec.modified_field, *spec.fields, *(f.field for f in spec.filters)]
         missing = [name for name in dict.fromkeys(wanted) if not self._has_path(spec.object, name)]
+        if missing:  # perhaps created since the describes were cached: ask again first
+            for name in missing:
+                self._forget(spec.object, name)
+            missing = [name for name in missing if not self._has_path(spec.object, name)]
         if missing:
             names = [f["name"] for f in self.describe(spec.object).get("fields", [])]
             close = difflib.get_close_matches(missing[0], names, n=1)

@@ -9,6 +9,8 @@ given, so this one class is where three guarantees live:
 * **Explicit connect/read timeouts on every call**; simple-salesforce sets none, and a hung
   socket would otherwise stall a sync forever.
 * **Every response is observed**: counted, and its headers handed to the budget.
+* **Every request is paced** (:mod:`connectors.pacing`): it holds one of the org's in-flight
+  slots, shared by every thread and worker process, while it is sent and answered.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import requests
 
+from connectors.pacing import Pacer
 from connectors.settings import Timeouts
 
 ResponseHook = Callable[[requests.Response], None]
@@ -31,12 +34,14 @@ class CrmSession(requests.Session):
         ca_bundle: str | None,
         timeouts: Timeouts,
         on_response: ResponseHook | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         super().__init__()
         self.ca_bundle = ca_bundle
         self.verify = ca_bundle or True
         self.timeouts = (timeouts.connect, timeouts.read)
         self.on_response = on_response
+        self.pacer = pacer
         self.calls = 0
 
     def merge_environment_settings(
@@ -60,7 +65,11 @@ class CrmSession(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeouts
         self.calls += 1
-        response = super().request(method, url, *args, **kwargs)
+        if self.pacer is None:
+            response = super().request(method, url, *args, **kwargs)
+        else:
+            with self.pacer.call():
+                response = super().request(method, url, *args, **kwargs)
         if self.on_response is not None:
             self.on_response(response)
         return response

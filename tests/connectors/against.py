@@ -36,6 +36,8 @@ DEALS = StreamSpec(
     fields=("dealname", "amount", "deal_currency_code", "dealstage"),
     modified_field="hs_lastmodifieddate",
 )
+FAST = {"window_calls": 1000, "window_seconds": 1, "search_per_second": 1000, "margin": 1}
+"""Limits the pacer never waits on: these tests are about other things than pacing."""
 
 
 def no_sleep(attempts: int = 10, on_sleep: Callable[[float], None] | None = None) -> RetryPolicy:
@@ -69,6 +71,8 @@ def hs_source(sb: Sandbox, **overrides: Any) -> HubSpotSource:
         "base_url": sb.hubspot_url,
         "token": SecretStr(sb.hubspot_token),
         "search_lag_seconds": 0,
+        "first_load": "search",  # these tests read the search pager; test_listing the choice
+        "rate_limits": FAST,
         "lookback_seconds": 0,
     }
     data.update(overrides)

@@ -23,6 +23,8 @@ from connectors.salesforce.settings import SalesforceSource
 
 INSTANCE = "https://acme.my.salesforce.com"
 TOKEN_URL = "https://login.example.test/services/oauth2/token"
+FAST = {"window_calls": 1000, "window_seconds": 1, "search_per_second": 1000, "margin": 1}
+"""Limits the pacer never waits on: these tests are about other things than pacing."""
 
 
 def sf_source(**overrides: Any) -> SalesforceSource:
@@ -46,6 +48,8 @@ def hs_source(base_url: str, **overrides: Any) -> HubSpotSource:
         "base_url": base_url,
         "token": SecretStr("pat-na1-secret-token"),
         "search_lag_seconds": 0,
+        "first_load": "search",  # these tests read the search pager; test_listing the choice
+        "rate_limits": FAST,
     }
     data.update(overrides)
     return HubSpotSource.model_validate(data)

@@ -112,10 +112,14 @@ def won_q4_deal(flow: Flow, partner_key: str) -> dict[str, Any]:
 
 
 def write_config(target: Path, **hubspot: Any) -> Path:
-    """Copy the shipped config, with HubSpot's search lag off so fresh changes are visible."""
+    """Copy the shipped config, with HubSpot's search lag off so fresh changes are visible,
+    and its pace unbound: these sandboxes enforce no rate limit (test_pacing sets its own)."""
     shutil.copytree(REPO / "config", target)
     settings = yaml.safe_load((target / "settings.yaml").read_text())
-    settings["sources"]["hubspot"].update({"search_lag_seconds": 0, **hubspot})
+    unbound = {"window_calls": 1000, "window_seconds": 1, "search_per_second": 1000}
+    settings["sources"]["hubspot"].update(
+        {"search_lag_seconds": 0, "rate_limits": unbound, **hubspot}
+    )
     (target / "settings.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return target
 
