@@ -245,7 +245,7 @@ def _realistic(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
     print(f"[{db}] realistic profile, scale {args.realistic_scale}: full sync and incremental ...")
     with tempfile.TemporaryDirectory(prefix="pp-bench-realistic-") as folder:
         tmp = Path(folder)
-        config = write_config(tmp / "config")
+        config = write_config(tmp / "config", paced=True)
         figures = realistic.run(
             args.realistic_scale, config, tmp, db, SMOKE_LATENCY if args.smoke else None
         )
