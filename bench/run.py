@@ -14,6 +14,8 @@ targets, it measures (medians of ``--repeat`` runs where a run is cheap):
 5. push: write calls of the full sync's push and of the incremental one, against the minimum;
 6. mapping alone: :mod:`bench.mapping_throughput` (the shipped Opportunity mapping);
 7. peak RSS of the full sync at ``scale / 10`` against ``scale``;
+8. the realistic profile (:mod:`bench.realistic`): a full sync and an incremental against the
+   CRMs' latencies and rate limits, each next to its rate-limit floor, with the 429s counted;
 
 then a cProfile of one full sync (SQLite), top functions by cumulative time. Results go to
 ``bench/results/<date>-<db>-scale<N>.json`` (and ``<date>-profile-<N>.txt``); no figure is
@@ -22,6 +24,10 @@ asserted, they depend on the machine.
 ``--smoke`` (``make bench-smoke``, part of ``make test``) runs the same stages once at scale 1 on
 SQLite with a small mapping sample and no profile, writes nothing, and exits 1 unless every
 stage measured something (:mod:`bench.smoke`): a moved module cannot break the benchmark unseen.
+Its realistic run keeps the profile's limits but shortens the latency to a few milliseconds.
+
+``--realistic`` runs only the realistic stage (at ``--realistic-scale``, default ``--scale``);
+``--no-realistic`` leaves it out.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import compute as compute_bench
-from bench import floor, mapping_throughput, measure, smoke
+from bench import floor, mapping_throughput, measure, realistic, smoke
 from bench.workload import ROOT, Recorder, store, touch_share, write_config
 from sandbox import Sandbox
 from worker.demo import sandbox_env
@@ -48,6 +54,8 @@ from worker.demo import sandbox_env
 RESULTS = ROOT / "bench" / "results"
 SEED = 1
 CHANGED_SHARE = 0.01
+SMOKE_LATENCY = {"latency_ms": 5, "latency_per_record_ms": 0.01}
+"""The smoke run's realistic stage: the profile's limits, a few milliseconds of latency."""
 
 
 def _median(values: list[float]) -> float:
@@ -204,6 +212,15 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--no-compute", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
     parser.add_argument(
+        "--realistic",
+        action="store_true",
+        help="only the realistic-profile stage (full sync and incremental against the floor)",
+    )
+    parser.add_argument("--no-realistic", action="store_true", help="leave the realistic stage out")
+    parser.add_argument(
+        "--realistic-scale", type=int, help="scale of the realistic stage (default --scale)"
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="every stage once at scale 1 on SQLite, nothing written; exit 1 if one measured "
@@ -218,7 +235,26 @@ def _arguments() -> argparse.Namespace:
         args.no_profile = args.no_write = True
     args.scale = args.scale or 100
     args.db = args.db or "sqlite,postgres"
+    args.realistic_scale = args.realistic_scale or args.scale
     return args
+
+
+def _realistic(args: argparse.Namespace, stamp: str) -> dict[str, Any]:
+    """The realistic-profile stage on the first database asked for; written unless --no-write."""
+    db = args.db.split(",")[0]
+    print(f"[{db}] realistic profile, scale {args.realistic_scale}: full sync and incremental ...")
+    with tempfile.TemporaryDirectory(prefix="pp-bench-realistic-") as folder:
+        tmp = Path(folder)
+        config = write_config(tmp / "config", paced=True)
+        figures = realistic.run(
+            args.realistic_scale, config, tmp, db, SMOKE_LATENCY if args.smoke else None
+        )
+    figures["date"] = stamp
+    if not args.no_write:
+        out = RESULTS / f"{stamp}-realistic-{db}-scale{args.realistic_scale}.json"
+        out.write_text(json.dumps(figures, indent=1, default=str) + "\n", encoding="utf-8")
+        print(f"wrote {out.relative_to(ROOT)}")
+    return figures
 
 
 def main() -> None:
@@ -228,6 +264,9 @@ def main() -> None:
         print(f"smoke: {len(smoke.import_all())} bench modules import")
     repeat = args.repeat or (3 if args.scale <= 500 else 1)
     stamp = date.today().isoformat()
+    if args.realistic:
+        print("\n".join(realistic.lines(_realistic(args, stamp))))
+        return
     machine = {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
@@ -292,13 +331,18 @@ def main() -> None:
         _print(figures)
         if not args.no_write:
             _write(figures, stamp)
+    lifelike = None if args.no_realistic else _realistic(args, stamp)
+    if lifelike is not None:
+        print("\n".join(realistic.lines(lifelike)))
     if args.smoke:
-        _smoke_verdict(results)
+        _smoke_verdict(results, lifelike)
 
 
-def _smoke_verdict(results: dict[str, dict[str, Any]]) -> None:
+def _smoke_verdict(results: dict[str, dict[str, Any]], lifelike: dict[str, Any] | None) -> None:
     """Print what each database's smoke run failed to measure; exit 1 if anything."""
     found = [f"[{db}] {problem}" for db, f in results.items() for problem in smoke.problems(f)]
+    if lifelike is not None:
+        found += [f"[realistic] {problem}" for problem in smoke.realistic_problems(lifelike)]
     for problem in found:
         print(f"smoke: {problem}", file=sys.stderr)
     if found:

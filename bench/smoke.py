@@ -67,3 +67,19 @@ def problems(figures: dict[str, Any]) -> list[str]:
     if not figures["rss"]["small"]["maxrss_mib"]:
         found.append("no peak RSS measured")
     return found
+
+
+def realistic_problems(figures: dict[str, Any]) -> list[str]:
+    """What the realistic stage (:mod:`bench.realistic`) failed to measure; empty if nothing."""
+    found: list[str] = []
+    for label in ("full_sync", "incremental"):
+        run = figures[label]
+        found += [f"{label}: run {failed}" for failed in run["not_succeeded"]]
+        for server, calls in run["api_calls"].items():
+            if not calls:
+                found.append(f"{label}: the sandbox counted no {server} calls")
+        if not run["floor"]["floor_s"]:
+            found.append(f"{label}: no rate-limit floor (bench/realistic.py CallLog)")
+    if not figures["full_sync"]["records_pulled"]:
+        found.append("full_sync: pulled no records under the realistic profile")
+    return found

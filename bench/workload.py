@@ -73,11 +73,24 @@ def current_quarter(today: date | None = None) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
-def write_config(folder: Path) -> Path:
-    """The shipped config, with HubSpot's search lag off and one plan template per tier."""
+UNPACED = {"window_calls": 1000, "window_seconds": 1, "search_per_second": 1000}
+"""HubSpot pace for a sandbox that enforces no rate limit: the CPU regime measures our own cost."""
+
+
+def write_config(folder: Path, *, paced: bool = False) -> Path:
+    """The shipped config, with HubSpot's search lag off and one plan template per tier.
+
+    Args:
+        folder: where the config is written.
+        paced: keep the shipped HubSpot pace (the published limits), for a sandbox that
+            enforces them (``bench/realistic.py``). Otherwise the pace is unbound: the sandbox
+            without a profile limits nothing, and a pace would measure itself, not the sync.
+    """
     shutil.copytree(ROOT / "config", folder)
     settings = yaml.safe_load((folder / "settings.yaml").read_text())
     settings["sources"]["hubspot"]["search_lag_seconds"] = 0
+    if not paced:
+        settings["sources"]["hubspot"]["rate_limits"] = dict(UNPACED)
     (folder / "settings.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     shutil.rmtree(folder / "plans")
     (folder / "plans").mkdir()

@@ -225,6 +225,7 @@ class Injector:
         """
         delay = self.delay_ms(getattr(self.local, "records", 0))
         self.local.records = 0
+        self.local.last_delay = delay  # read by bench/realistic.py's call log, same thread
         if delay > 0:
             endpoint = getattr(self.local, "endpoint", "?")
             with self.lock:

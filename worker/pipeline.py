@@ -73,7 +73,8 @@ class Context:
     its own :meth:`lease`-s a connector of its source for the length of the sync; a returned
     one is reused by the next stream, so a source never has more connectors (and Salesforce
     logins) than streams syncing at once. The stages that run alone (compute, push) use
-    :meth:`connector`, which takes an idle one when there is one.
+    :meth:`connector`, which takes an idle one when there is one; the push's sending threads
+    lease theirs (:mod:`writeback.sender`).
     """
 
     project: Project
@@ -367,6 +368,7 @@ def push_progress(ctx: Context, run: RunRow) -> str:
             now,
             placement=plans.placement,
             placement_digest=plans.digest,
+            lease=ctx.lease,  # several write calls at once, each thread on its own connector
         )
         plans.link()
         summary = combine(plans.summary(), summary)

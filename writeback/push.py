@@ -14,7 +14,9 @@ For each destination of ``writeback.yaml``, a hundred partners at a time
 4. Chosen records wait in a buffer per part until it holds one full CRM batch (the dialect's
    ``write_batch``: 200 on Salesforce, 100 on HubSpot), which goes in one call; only the last
    batch of a part may be short, so the calls are the minimum however the chunks fall. The
-   connector answers per record.
+   connector answers per record. A full batch is sent while the next ones fill: up to the
+   connector's ``concurrency`` calls are in flight at once, each thread on a connector of its
+   own (:mod:`~writeback.sender`), and every answer is recorded in the session's thread.
 5. Each record's :class:`~plans.store.PushStateRow` records the outcome: the new
    fingerprint and values when it landed; the CRM's message, an attempt count and an
    exponential backoff when it did not. Only landed records count as pushed.
@@ -31,8 +33,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -49,12 +53,15 @@ from plans.store import PushStateRow
 from writeback.config import Destination, WritebackFile
 from writeback.payloads import ASSOCIATED, Outgoing, Placement, build, chunks, links, plain
 from writeback.scope import Scope, config_digest, decide_scope, settle
+from writeback.sender import Call, Calls
 
 log = get_logger(__name__)
 BACKOFF = timedelta(minutes=1)
 """First wait after a record is rejected; doubled per further attempt ..."""
 MAX_BACKOFF = timedelta(hours=6)
 """... up to this."""
+Lease = Callable[[str], AbstractContextManager[Connector]]
+"""A connector of a source for one sending thread alone (the worker's ``Context.lease``)."""
 
 
 @dataclass
@@ -246,29 +253,56 @@ _KEYS_PER_QUERY = 10_000
 """Bound parameters per state query: under SQLite's 32,766 and PostgreSQL's 65,535."""
 
 
+def _calls(name: str, connector: Connector, lease: Lease | None) -> Calls:
+    """How a destination sends: as many calls at once as its connector's ``concurrency``, each
+    thread on a connector ``lease``-d for it; without a ``lease``, one at a time on
+    ``connector``."""
+    width = max(1, int(getattr(connector, "concurrency", 1)))
+    return Calls(name, connector, width, None if lease is None else partial(lease, name))
+
+
 def _push(
     session: Session,
     work: Iterable[_Work],
     connector_for: Callable[[str], Connector],
     now: datetime,
+    lease: Lease | None = None,
 ) -> PushSummary:
     details: dict[str, Any] = {}
     errors: list[str] = []
     failed_rows = 0
     fatal = False
     for dest in work:
-        report: dict[str, Any] = {
-            "sent": 0,
-            "landed": 0,
-            "failed": 0,
-            "waiting": dest.waiting,
-            "unlinked": 0,
-            "write_calls": 0,
-        }
-        details[dest.name] = report
-        connector: Connector | None = None
-        before = 0
-        unsettled: set[str] = set()  # partners with a record not landed: rebuilt next time
+        report = details[dest.name] = _push_one(session, dest, connector_for, now, lease)
+        if "error" in report:
+            errors.append(report["error"])
+            fatal = fatal or report.pop("fatal")
+        failed_rows += report["failed"]
+    if failed_rows:
+        errors.append(f"{failed_rows} record(s) rejected; see `partnerplan push errors`")
+    outcome = FAILED if fatal else INCOMPLETE if errors else SUCCEEDED
+    return PushSummary(outcome, "; ".join(errors) or None, details)
+
+
+def _push_one(
+    session: Session,
+    dest: _Work,
+    connector_for: Callable[[str], Connector],
+    now: datetime,
+    lease: Lease | None,
+) -> dict[str, Any]:
+    """Push one destination; its report (with ``error`` and ``fatal`` when it stopped)."""
+    report: dict[str, Any] = {
+        "sent": 0,
+        "landed": 0,
+        "failed": 0,
+        "waiting": dest.waiting,
+        "unlinked": 0,
+        "write_calls": 0,
+    }
+    unsettled: set[str] = set()  # partners with a record not landed: rebuilt next time
+    with ExitStack() as stack:
+        calls: Calls | None = None
         try:
             sender: _Sender | None = None
             for records, states, unlinked in dest.chunks:
@@ -284,8 +318,8 @@ def _push(
                         continue
                     if sender is None:
                         connector = connector_for(dest.name)
-                        before = connector.usage().write_calls
-                        sender = _Sender(session, dest, connector, now, report, unsettled)
+                        calls = stack.enter_context(_calls(dest.name, connector, lease))
+                        sender = _Sender(session, dest, connector, calls, now, report, unsettled)
                     sender.offer(out, state, verdict == SEND, associate)
             if sender is not None:
                 sender.finish()
@@ -294,19 +328,16 @@ def _push(
                 report["full_diff"] = dest.scope.full
                 settle(session, dest.name, dest.scope, unsettled, now)
         except PartnerplanError as exc:
+            if calls is not None:
+                calls.settle()  # the calls in flight end, and what landed is recorded
             message = redact(f"{dest.name}: {exc}")
-            errors.append(message)
             report["error"] = message
-            fatal = fatal or isinstance(exc, ConfigurationError | FatalError)
+            report["fatal"] = isinstance(exc, ConfigurationError | FatalError)
             log.warning("push stopped for destination", destination=dest.name, error=message)
         finally:
-            if connector is not None:
-                report["write_calls"] = connector.usage().write_calls - before
-        failed_rows += report["failed"]
-    if failed_rows:
-        errors.append(f"{failed_rows} record(s) rejected; see `partnerplan push errors`")
-    outcome = FAILED if fatal else INCOMPLETE if errors else SUCCEEDED
-    return PushSummary(outcome, "; ".join(errors) or None, details)
+            if calls is not None:
+                report["write_calls"] = calls.write_calls
+    return report
 
 
 class _Sender:
@@ -315,8 +346,16 @@ class _Sender:
     Each part (progress records, roll-ups) and the associations wait in a buffer until it
     holds one whole batch (the dialect's ``write_batch``); only the last batch of each may be
     short. So the number of calls is the minimum, however the records arrive in chunks, and
-    memory holds one batch per part. Before the first write of a part, the CRM's fields are
-    checked; an error there or from the connector stops this destination only.
+    memory holds one batch per part in the buffers (plus the batches in flight). Before the
+    first write of a part, the CRM's fields are checked; an error there or from the connector
+    stops this destination only.
+
+    Batches go through :class:`~writeback.sender.Calls`, several at once; each answer is
+    applied here, in the session's thread. What may not race does not: a record is in one
+    batch of one push, so no two calls in flight write the same record; an association is
+    submitted only once the upsert that gave its record id was applied; and a call waits
+    while another touching one of its partners (their progress records, roll-up or
+    associations) is in flight, so a partner's records never race one another.
     """
 
     def __init__(
@@ -324,11 +363,12 @@ class _Sender:
         session: Session,
         dest: _Work,
         connector: Connector,
+        calls: Calls,
         now: datetime,
         report: dict[str, Any],
         unsettled: set[str] | None = None,
     ) -> None:
-        self.session, self.dest, self.connector = session, dest, connector
+        self.session, self.dest, self.connector, self.calls = session, dest, connector, calls
         self.now, self.report = now, report
         self.unsettled = set() if unsettled is None else unsettled
         self.size = dest.dialect.write_batch
@@ -345,19 +385,23 @@ class _Sender:
         if not send:
             if associate and state is not None:
                 self._associate_later(out, state)
-            return
-        buffer = self.buffers[out.part]
-        buffer.append((out, state, associate))
-        if len(buffer) >= self.size:
-            self._flush(out.part)
+        else:
+            buffer = self.buffers[out.part]
+            buffer.append((out, state, associate))
+            if len(buffer) >= self.size:
+                self._flush(out.part)
+        while len(self.to_associate) >= self._associate_size():
+            self._associate()
 
     def finish(self) -> None:
         """Send what is still buffered: progress, then roll-ups, then associations."""
         for part in ("progress", "rollup"):
             if self.buffers[part]:
                 self._flush(part)
-        if self.to_associate:
+        self.calls.wait()  # every upsert applied: the records to associate are all known
+        while self.to_associate:
             self._associate()
+        self.calls.wait()
         if self.unassociated:
             self.report["associations_pending"] = self.unassociated
             log.warning(
@@ -370,21 +414,31 @@ class _Sender:
         items, self.buffers[part] = self.buffers[part], []
         config = self.dest.config
         records = [out.record for out, _, _ in items]
+        call: Call
         if part == "progress" and config.progress is not None:
             progress = config.progress
             if part not in self.checked:
                 fields = [k for k, v in records[0].items() if not isinstance(v, dict)]
                 _check(self.connector, self.dest, progress.object, [progress.key_field, *fields])
                 self.checked.add(part)
-            results = self.connector.upsert(progress.object, progress.key_field, records)
+            obj, key_field = progress.object, progress.key_field
+            call = lambda c: c.upsert(obj, key_field, records)  # noqa: E731 - one call, named
         elif part == "rollup" and config.rollup is not None:
             rollup = config.rollup
             if part not in self.checked:
                 _check(self.connector, self.dest, rollup.object, list(rollup.crm_fields()))
                 self.checked.add(part)
-            results = self.connector.update(rollup.object, records)
+            obj = rollup.object
+            call = lambda c: c.update(obj, records)  # noqa: E731 - one call, named
         else:
             return
+        partners = {out.partner_key for out, _, _ in items}
+        self.calls.submit(call, lambda results: self._landed(items, results), partners)
+
+    def _landed(
+        self, items: list[tuple[Outgoing, PushStateRow | None, bool]], results: list[WriteResult]
+    ) -> None:
+        """Record a batch's answer; queue its landed records that need associating."""
         landed = _record_all(self.session, self.dest.name, items, results, self.now, self.report)
         for (out, _, associate), state in zip(items, landed, strict=True):
             if state.fingerprint != out.fingerprint:
@@ -392,27 +446,33 @@ class _Sender:
             if associate:
                 self._associate_later(out, state)
 
+    def _associate_size(self) -> int:
+        return max(1, self.dest.dialect.associate_batch)
+
     def _associate_later(self, out: Outgoing, state: PushStateRow) -> None:
         if not state.crm_record_id or state.fingerprint != out.fingerprint:
             return  # never landed: nothing to associate yet
         self.to_associate.append((out, state))
-        if len(self.to_associate) >= max(1, self.dest.dialect.associate_batch):
-            self._associate()
 
     def _associate(self) -> None:
-        """Associate landed progress records with their partner's record."""
-        pairs, self.to_associate = self.to_associate, []
+        """Associate one batch of landed progress records with their partner's record."""
+        size = self._associate_size()
+        pairs, self.to_associate = self.to_associate[:size], self.to_associate[size:]
         progress = self.dest.config.progress
         if progress is None or not progress.associate:
             return
         if not isinstance(self.connector, Associating):
             self.unassociated += len(pairs)
             return
-        results = self.connector.associate(
-            progress.object,
-            progress.associate,
-            [(s.crm_record_id or "", o.associate_to or "") for o, s in pairs],
-        )
+        obj, other = progress.object, progress.associate
+        ids = [(s.crm_record_id or "", o.associate_to or "") for o, s in pairs]
+        call: Call = lambda c: _associating(c).associate(obj, other, ids)  # noqa: E731
+        partners = {out.partner_key for out, _ in pairs}
+        self.calls.submit(call, lambda results: self._associated(pairs, results), partners)
+
+    def _associated(
+        self, pairs: list[tuple[Outgoing, PushStateRow]], results: list[WriteResult]
+    ) -> None:
         self.report.setdefault("associated", 0)
         for (out, state), result in zip(pairs, results, strict=False):
             if result.ok:
@@ -421,6 +481,13 @@ class _Sender:
             else:
                 state.last_error = redact(f"association failed: {result.error}")
                 self.unsettled.add(out.partner_key)
+
+
+def _associating(connector: Connector) -> Associating:
+    """``connector`` as one that associates (a leased one is of the same kind as the caller's)."""
+    if not isinstance(connector, Associating):  # pragma: no cover - same factory, same kind
+        raise FatalError(f"connector {connector.name!r} cannot associate records")
+    return connector
 
 
 def _check(connector: Connector, dest: _Work, object: str, fields: list[str]) -> None:
@@ -556,6 +623,7 @@ def push_all(
     now: datetime,
     placement: Placement | None = None,
     placement_digest: Callable[[str], str] | None = None,
+    lease: Lease | None = None,
 ) -> PushSummary:
     """The push stage: send what changed to every destination of ``writeback.yaml``.
 
@@ -569,6 +637,9 @@ def push_all(
         placement: The fields placing each progress record in its plan (the plan push's).
         placement_digest: A destination's hash of every placement (the plan push's); a change
             makes the push a full diff. Without it, a push with a ``placement`` is always one.
+        lease: A connector of a source for one thread alone: with it, each destination sends
+            up to its connector's ``concurrency`` calls at once (:mod:`writeback.sender`);
+            without it, one call at a time on ``connector_for``'s.
     """
     if not writeback.destinations:
         return PushSummary(SKIPPED, details={"reason": "no destinations in writeback.yaml"})
@@ -576,6 +647,6 @@ def push_all(
         _scoped(session, name, config, kinds[name], labels, now, placement, placement_digest)
         for name, config in _enabled(writeback, kinds)
     )
-    summary = _push(session, work, connector_for, now)
+    summary = _push(session, work, connector_for, now, lease)
     log.info("push finished", outcome=summary.outcome, **{k: v for k, v in summary.details.items()})
     return summary

@@ -102,7 +102,7 @@ def test_the_portfolio_loads_offline_and_links_every_plan_page(demo, browser: Br
     assert _not_blank(page.screenshot) > 0.05
 
 
-def test_the_pdf_has_the_pages_the_print_layout_promises(demo, tmp_path, monkeypatch):
+def test_the_pdf_has_the_pages_the_print_layout_promises(demo, browser_path, tmp_path, monkeypatch):
     """``--pdf``: the cover, one page per four targets of a section, changes, details: 7 page
     sections; the details print on two pages (the freshness of the shipped config's 27 streams)."""
     for name, value in SECRETS.items():
