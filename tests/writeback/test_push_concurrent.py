@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -269,10 +270,17 @@ def test_ctrl_c_during_the_push_leaves_no_sending_thread_behind(sqlite_engine, s
     send nothing more, and every one of them has ended."""
     fleet = Fleet(width=3)
     real = CrmConnector._write
+    # The sending threads call at once: count their HubSpot calls here, under a lock, so that
+    # exactly one of them (the second) interrupts, whatever the threads' interleaving.
+    hubspot_calls = itertools.count(1)
+    counting = threading.Lock()
 
     def interrupting(self: CrmConnector, keys: list[str]) -> list[WriteResult]:
-        if self.crm is fleet.crms["hubspot"] and self.crm.calls == 2:
-            _thread.interrupt_main()  # what a Ctrl-C does: KeyboardInterrupt in main
+        if self.crm is fleet.crms["hubspot"]:
+            with counting:
+                nth = next(hubspot_calls)
+            if nth == 2:
+                _thread.interrupt_main()  # what a Ctrl-C does: KeyboardInterrupt in main
         return real(self, keys)
 
     with Session(sqlite_engine) as session, pytest.MonkeyPatch.context() as patch:

@@ -134,9 +134,12 @@ def serve_command(
         typer.echo(text)
         sys.stdout.flush()
 
+    # Ctrl-C and SIGTERM stop the servers; the handlers they replace come back once serving
+    # ends, so a caller in the same process (a test, an embedding program) keeps its own.
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
     try:
         serve(
             seed=seed,
@@ -153,6 +156,9 @@ def serve_command(
         raise ConfigurationError(str(exc)) from exc
     except OSError as exc:
         raise ConfigurationError(f"cannot start the sandbox: {exc}; pick other ports or 0") from exc
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def register(app: typer.Typer) -> None:
