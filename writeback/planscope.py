@@ -45,7 +45,7 @@ from plans.planstore import PLAN_SCOPE, REMOVED
 from plans.store import ActivityRow, PlanRow, PushStateRow, TargetRow
 from writeback.config import Destination
 from writeback.manifest import Manifest
-from writeback.scope import config_digest, full_due, mark_full, stored
+from writeback.scope import config_digest, full_due, mark_full, remember, stored
 
 VERSION = "1"
 """Bump when what a plan digest covers changes: the next plan push is then a full diff."""
@@ -219,15 +219,7 @@ def settle(
         digest = scope.digests[plan_id]
         if digest.key in left or digest.always:
             continue
-        key = plan_key(digest.key)
-        row = scope.stored.get(key)
-        if row is None:
-            row = PushStateRow(destination=destination, record_key=key, pushed={})
-            session.add(row)
-            scope.stored[key] = row
-        if row.fingerprint != digest.digest:
-            row.fingerprint = digest.digest
-            written += 1
+        written += remember(session, destination, scope.stored, plan_key(digest.key), digest.digest)
     if scope.full:
         mark_full(session, destination, scope.stored, SCOPE_KEY, scope.config, now)
     return written

@@ -246,14 +246,26 @@ def settle(
         if digest.key in left:
             continue
         key = partner_key(digest.key)
-        row = scope.stored.get(key)
-        if row is None:
-            row = PushStateRow(destination=destination, record_key=key, pushed={})
-            session.add(row)
-            scope.stored[key] = row
-        if row.fingerprint != digest.digest:
-            row.fingerprint = digest.digest
-            written += 1
+        written += remember(session, destination, scope.stored, key, digest.digest)
     if scope.full:
         mark_full(session, destination, scope.stored, SCOPE_KEY, scope.config, now)
     return written
+
+
+def remember(
+    session: Session, destination: str, stored: dict[str, PushStateRow], key: str, digest: str
+) -> int:
+    """Store ``digest`` as what the records under ``key`` were last settled from.
+
+    Returns 1 when the stored digest changed (a row was written), else 0: the settle steps of
+    the progress and the plan push count what they wrote.
+    """
+    row = stored.get(key)
+    if row is None:
+        row = PushStateRow(destination=destination, record_key=key, pushed={})
+        session.add(row)
+        stored[key] = row
+    if row.fingerprint == digest:
+        return 0
+    row.fingerprint = digest
+    return 1
