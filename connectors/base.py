@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from connectors.spec import StreamSpec
@@ -98,6 +98,10 @@ class Connector(Protocol):
     name: str
     concurrency: int
     """How many of this source's streams one process may sync at once (its CRM's limits)."""
+    deletions_every: timedelta | None
+    """How often an incremental pull lists deletions; None: every pull. For a CRM whose
+    deletions listing cannot start from a point in time (HubSpot's archived listing), so that
+    each listing costs all of it; a first or full pull always lists."""
 
     def check_fields(self, spec: StreamSpec) -> None:
         """Raise ConfigurationError naming the object and field if the CRM lacks a field."""

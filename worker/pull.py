@@ -18,7 +18,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -149,10 +149,10 @@ def deletions_due(connector: Connector, since: datetime | None, now: datetime) -
 
     A connector whose deletions listing cannot start from a point in time (HubSpot's archived
     listing: id order, no time filter) says how often it is worth paying for, as
-    ``deletions_every``; others list on every pull. A first or full pull always lists.
+    ``deletions_every``; others (None) list on every pull. A first or full pull always lists.
     """
-    every = getattr(connector, "deletions_every", None)
-    if since is None or not isinstance(every, timedelta) or not every:
+    every = connector.deletions_every
+    if since is None or not every:
         return True
     return now - since >= every
 

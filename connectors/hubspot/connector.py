@@ -89,7 +89,9 @@ class HubSpotConnector:
         self.now = now or (lambda: datetime.now(UTC))
         self.budget = Budget(name, source.budget_share)
         # the archived listing cannot be read from a point on: not every run (worker.pull)
-        self.deletions_every = timedelta(minutes=source.archived_listing_every_minutes)
+        self.deletions_every: timedelta | None = timedelta(
+            minutes=source.archived_listing_every_minutes
+        )
         self.calls = 0
         self.write_calls = 0
         self._timeout = (source.timeouts.connect, source.timeouts.read)

@@ -78,6 +78,7 @@ class SalesforceConnector:
         # Salesforce meters requests per day, not per second; the limit that binds concurrent
         # reads is 25 long-running (20 s+) requests per org, shared with every other client.
         self.concurrency = source.concurrent_streams or 8
+        self.deletions_every: timedelta | None = None  # queryAll lists deletions since a time
         self.source = source
         self.retry = retry or RetryPolicy()
         self.page_size = page_size

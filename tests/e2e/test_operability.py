@@ -184,24 +184,23 @@ def test_an_unreachable_crm_fails_its_preflight_in_seconds(make_flow, monkeypatc
     print(f"preflight failure reported after {elapsed:.1f} s")  # measured, not asserted
 
 
+def _scheduler_once(flow: Flow, schedules: list[dict[str, str]], **settings: str) -> int:
+    """Write ``schedules`` (and other top-level ``settings``) to the flow's settings.yaml, then
+    run ``scheduler --once`` in-process; returns its exit code."""
+    path = flow.config / "settings.yaml"
+    loaded = yaml.safe_load(path.read_text())
+    loaded.update(settings, schedules=schedules)
+    path.write_text(yaml.safe_dump(loaded, sort_keys=False))
+    args = ["scheduler", "--once", "--config", str(flow.config)]
+    return cli([*args, "--database-url", flow.database_url])
+
+
 def test_scheduler_once_reports_what_it_did(make_flow, capsys):
     """`scheduler --once` prints each slot it ran with its runs' outcomes."""
     flow = make_flow()
     assert flow.run() == 0  # the streams complete: the recompute may trust them
-    path = flow.config / "settings.yaml"
-    settings = yaml.safe_load(path.read_text())
-    settings["schedules"] = [{"cron": "* * * * *", "action": "recompute"}]
-    settings["timezone"] = "Europe/Paris"
-    path.write_text(yaml.safe_dump(settings, sort_keys=False))
-    args = [
-        "scheduler",
-        "--once",
-        "--config",
-        str(flow.config),
-        "--database-url",
-        flow.database_url,
-    ]
-    assert cli(args) == 0
+    schedules = [{"cron": "* * * * *", "action": "recompute"}]
+    assert _scheduler_once(flow, schedules, timezone="Europe/Paris") == 0
     out = capsys.readouterr().out
     # the compute; no push follows, since nothing changed since the run
     assert "'* * * * *' (recompute): 1 run(s): 1 succeeded" in out
@@ -211,19 +210,7 @@ def test_scheduler_once_reports_what_it_did(make_flow, capsys):
 def test_scheduler_once_says_when_nothing_was_due(make_flow, capsys):
     """With no slot in the last minute, `--once` says so and names the next slot."""
     flow = make_flow()
-    path = flow.config / "settings.yaml"
-    settings = yaml.safe_load(path.read_text())
-    settings["schedules"] = [{"cron": "0 3 29 2 *"}]  # 03:00 on 29 February only
-    path.write_text(yaml.safe_dump(settings, sort_keys=False))
-    args = [
-        "scheduler",
-        "--once",
-        "--config",
-        str(flow.config),
-        "--database-url",
-        flow.database_url,
-    ]
-    assert cli(args) == 0
+    assert _scheduler_once(flow, [{"cron": "0 3 29 2 *"}]) == 0  # 03:00 on 29 February only
     out = capsys.readouterr().out
     assert "nothing was due between" in out and "the next slot is" in out
 

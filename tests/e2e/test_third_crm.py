@@ -63,6 +63,7 @@ class MemoryConnector:
     def __init__(self, name: str, server: Server) -> None:
         self.name, self.server = name, server
         self.concurrency = 1
+        self.deletions_every = None
 
     def check_fields(self, spec: StreamSpec) -> None:
         """Every field the stream reads must exist on the object."""
