@@ -34,6 +34,7 @@ import hashlib
 import itertools
 import re
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,6 +68,9 @@ class Call:
     search: bool
     status: int
     delay_ms: float
+    at: float = 0.0
+    """Seconds from the start of the log to the answer."""
+    kind: str = "read"
 
 
 @dataclass
@@ -78,6 +82,7 @@ class CallLog:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cursors: dict[str, str] = field(default_factory=dict)
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _started: float = 0.0
 
     def install(self, sb: Sandbox) -> None:
         """Wrap each server's app (after any other wrapper) so every answer is noted."""
@@ -102,6 +107,7 @@ class CallLog:
         with self._lock:
             self.calls.clear()
             self._cursors.clear()
+            self._started = time.monotonic()
         self.on = True
 
     def note(self, server: str, request: Request, response: Response, delay: float) -> None:
@@ -111,8 +117,10 @@ class CallLog:
         else:
             search = request.method == "POST" and request.path.rstrip("/").endswith("/search")
             chain = _hs_chain(request)
+        at = time.monotonic() - self._started
+        kind = _kind(request, search)
         with self._lock:
-            self.calls.append(Call(server, chain, search, response.status, delay))
+            self.calls.append(Call(server, chain, search, response.status, delay, at, kind))
 
     def _sf_chain(self, request: Request, response: Response) -> str:
         found = _SF_API.match(request.path)
@@ -136,6 +144,35 @@ class CallLog:
             if created is not None:
                 return f"job:{(created.group(1) or created.group(2)).decode()}"
         return chain
+
+
+def _kind(request: Request, search: bool) -> str:
+    """What a call does, for the timeline: search, write or read."""
+    if search:
+        return "search"
+    path = request.path
+    if request.method in ("PATCH", "DELETE") or (
+        request.method == "POST" and ("/batch/" in path and not path.endswith("/read"))
+    ):
+        return "write"
+    return "read"
+
+
+def timeline(calls: list[Call], step: float = 2.0) -> dict[str, list[dict[str, Any]]]:
+    """Per CRM, the calls answered in each ``step`` seconds by kind: where a run left a CRM's
+    allowance idle (a gap, a serial stage) shows as a thin stretch."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for server in SERVERS:
+        buckets: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for call in calls:
+            if call.server == server:
+                buckets[int(call.at // step)][call.kind] += 1
+        last = max(buckets, default=-1)
+        out[server] = [
+            {"from_s": round(i * step, 1), **dict(sorted(buckets[i].items()))}
+            for i in range(last + 1)
+        ]
+    return out
 
 
 def _hs_chain(request: Request) -> str:
@@ -219,6 +256,7 @@ def _measured(
         "calls_by_endpoint": {s: stats[s]["calls_by_endpoint"] for s in SERVERS},
         "delay_slept_s": {s: round(stats[s]["delay_ms_total"] / 1000, 2) for s in SERVERS},
         "maxrss_mib": round(report["maxrss_kib"] / 1024, 1),
+        "timeline": timeline(list(log.calls)),
         **measure.summarise_runs(measure.runs_since(url, before)),
     }
 

@@ -356,7 +356,14 @@ def push_progress(ctx: Context, run: RunRow) -> str:
         now = jobs.now()
         kinds = project.settings.kinds()
         plans = Publication(
-            session, project.writeback, kinds, ctx.connector, units(project), now, project.root
+            session,
+            project.writeback,
+            kinds,
+            ctx.connector,
+            units(project),
+            now,
+            project.root,
+            lease=ctx.lease,  # the plan push's write calls go several at once too
         )
         plans.publish()
         summary = push_all(

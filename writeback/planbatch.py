@@ -5,8 +5,10 @@ plan). Sent chunk by chunk, each part would end every chunk with a short batch: 
 the minimum. So the records wait here, one buffer per part, and go out a full batch at a time
 (the dialect's ``write_batch``), as the progress push's do (:mod:`writeback.push`); only the
 last batch of a part may be short. A record waits, too, while a parent it names (its plan, its
-section) is still waiting: Salesforce sets parents inline by their keys, so a parent is written
-first, as the unchunked push wrote every part's records after its parent part's.
+section) is still waiting or in a call not answered yet: Salesforce sets parents inline by
+their keys, so a parent is written first, as the unchunked push wrote every part's records
+after its parent part's. Batches of one part go several at once (:mod:`writeback.sender`); a
+part's last batches wait only for the calls holding their parents.
 
 What the end of the push needs of every record (its plan, its state key, its fingerprint, the
 associations it wants) is kept as a small :class:`Mark`, not the record.
@@ -76,14 +78,17 @@ class Batches:
                 self.waiting.add(key)
 
     def flush(self, *, final: bool = False) -> None:
-        """Send every full batch whose parents are written (``final``: send everything)."""
+        """Send every full batch whose parents are written (``final``: send everything, each
+        part once the calls holding its records' parents were answered)."""
         for part, entry in self.parts:
             buffer = self.buffers[part]
+            if final and any(self._waits(w) for w in buffer):
+                self.pusher.wait()
             while buffer:
                 ready = buffer if final else [w for w in buffer if not self._waits(w)]
                 if not final and len(ready) < self.size:
                     break
-                batch = ready if final else ready[: self.size]
+                batch = ready[: self.size]
                 self._send(entry, batch)
                 sent = {id(w) for w in batch}
                 buffer = [w for w in buffer if id(w) not in sent]
@@ -93,7 +98,10 @@ class Batches:
         return any(parent in self.waiting for parent in _parents(wired))
 
     def _send(self, entry: ObjectEntry, batch: list[Wired]) -> None:
-        self.pusher.upsert(entry, batch)
+        self.pusher.upsert(entry, batch, landed=self._landed)
+
+    def _landed(self, batch: list[Wired]) -> None:
+        """A batch's call was answered: its records no longer hold their children back."""
         self.waiting -= {state_key(w) for w in batch}
 
     def unsettled(self) -> set[str]:

@@ -52,7 +52,7 @@ from writeback.planpusher import Pusher, state_key
 from writeback.planrecords import build, partner_links, place
 from writeback.planscope import PlanScope, decide, places_digest, plans_config, settle
 from writeback.planwire import Wired, wire
-from writeback.push import PushSummary
+from writeback.push import Lease, PushSummary
 
 log = get_logger(__name__)
 
@@ -88,6 +88,7 @@ def _push_one(pusher: Pusher, bundles: Iterable[Bundle], seen: Bundle) -> set[st
         seen.held.update(bundle.held)
         seen.unlinked.extend(bundle.unlinked)
     batches.flush(final=True)
+    pusher.wait()  # every write answered: associations and pruning read the records' ids
     pusher.associate(batches.linked)
     unsettled = _prune(pusher, published, {mark.key for mark in batches.marks})
     unsettled |= batches.unsettled()
@@ -175,9 +176,13 @@ class Publication:
         units: Mapping[str, str],
         now: datetime,
         root: Path | None = None,
+        lease: Lease | None = None,
     ) -> None:
+        """``lease``: a connector of a source for one sending thread alone; with it each
+        destination sends up to its connector's ``concurrency`` calls at once."""
         self.session, self.writeback, self.kinds = session, writeback, kinds
         self.connector_for, self.units, self.now, self.root = connector_for, units, now, root
+        self.lease = lease
         self.details: dict[str, Any] = {}
         self.errors: list[str] = []
         self.fatal = False
@@ -206,7 +211,14 @@ class Publication:
             return
         manifest = load_manifest(dialect.plan_manifest)
         pusher = Pusher(
-            self.session, name, dialect, manifest, dest.plans, self.connector_for, self.now
+            self.session,
+            name,
+            dialect,
+            manifest,
+            dest.plans,
+            self.connector_for,
+            self.now,
+            self.lease,
         )
         links = partner_links(self.session, name)
         config = plans_config(dest, self.units, manifest, dialect.key_max_length)
@@ -255,16 +267,23 @@ class Publication:
         self, pusher: Pusher, work: Callable[..., set[str] | None], *args: Any
     ) -> set[str] | None:
         """Run ``work``; an error is reported for the destination (and None returned)."""
+        pusher.begin()
         try:
-            return work(*args)
+            result = work(*args)
+            pusher.wait()
         except PartnerplanError as exc:
+            pusher.settle()  # the calls in flight end, and what landed is recorded
             message = redact(f"{pusher.name}: {exc}")
             self.errors.append(message)
             pusher.report["error"] = message
             self.fatal = self.fatal or isinstance(exc, ConfigurationError | FatalError)
-            return None
-        finally:
             pusher.finish()
+            return None
+        except BaseException as exc:  # an interrupt: calls in flight are abandoned
+            pusher.finish(exc)
+            raise
+        pusher.finish()
+        return result
 
     def placement(
         self, destination: str, plan: PlanRow, target: TargetRow

@@ -1,9 +1,19 @@
 """One destination's plan records on their way: the diff against push state, the writes, the
-associations, and each record's outcome (:mod:`writeback.planpush` drives it)."""
+associations, and each record's outcome (:mod:`writeback.planpush` drives it).
+
+Write calls go through :class:`~writeback.sender.Calls`, several at once when the push has a
+``lease`` (each thread on a connector of its own), as the progress push's do; every answer is
+applied in the caller's thread, which alone touches the store session. Two calls touching
+one plan's records are never in flight together: a Salesforce child written beside another
+child of the same plan (or its plan) contends for the plan's row lock (assumed from the
+master-detail locking rules; the references are silent on composite upserts). A record whose
+parent is in a call in flight waits for that call's answer (:mod:`writeback.planbatch`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +23,7 @@ from sqlmodel import Session, col
 from connectors.base import Associating, Connector, WriteResult
 from connectors.dialect import Dialect
 from connectors.spec import StreamSpec
+from partnerplan.errors import FatalError
 from partnerplan.logs import get_logger, redact
 from plans.crmplans import PLAN_RECORD
 from plans.store import PushStateRow
@@ -21,7 +32,8 @@ from writeback.manifest import Manifest, ObjectEntry
 from writeback.payloads import ASSOCIATED
 from writeback.planparts import Bundle, PartRecord, Ref
 from writeback.planwire import Wired
-from writeback.push import backoff
+from writeback.push import Lease, backoff, open_calls
+from writeback.sender import Call, Calls
 
 log = get_logger(__name__)
 PREFIXES = (
@@ -76,9 +88,10 @@ class Pusher:
         config: PlansPart,
         connector_for: Callable[[str], Connector],
         now: datetime,
+        lease: Lease | None = None,
     ) -> None:
         self.session, self.name, self.dialect, self.manifest = session, name, dialect, manifest
-        self.config, self.connector_for, self.now = config, connector_for, now
+        self.config, self.connector_for, self.now, self.lease = config, connector_for, now, lease
         self.states: dict[str, PushStateRow] = {}
         """The push states read so far (and those written), by key: every one after
         :meth:`load_all`, else those :meth:`load_for` read for the plans being rebuilt."""
@@ -87,6 +100,9 @@ class Pusher:
         self.report: dict[str, Any] = {"sent": 0, "landed": 0, "failed": 0, "write_calls": 0}
         self._connector: Connector | None = None
         self._before = 0
+        self._calls: Calls | None = None
+        self._stack = ExitStack()
+        self._written = 0
         self.checked: set[str] = set()
 
     def load_all(self) -> None:
@@ -138,10 +154,48 @@ class Pusher:
             self._before = self._connector.usage().write_calls
         return self._connector
 
-    def finish(self) -> None:
-        """Count the write calls this destination took."""
+    @property
+    def calls(self) -> Calls:
+        """Where the write calls go (opened on the first one; :meth:`finish` closes it)."""
+        if self._calls is None:
+            opened = open_calls(self.name, self.connector, self.lease, threads="plans")
+            self._calls = self._stack.enter_context(opened)
+        return self._calls
+
+    def wait(self) -> None:
+        """Wait for every write call in flight and apply its answer (raising a call's error)."""
+        if self._calls is not None:
+            self._calls.wait()
+
+    def settle(self) -> None:
+        """After an error: wait for the calls in flight and apply what landed, raising nothing."""
+        if self._calls is not None:
+            self._calls.settle()
+
+    def begin(self) -> None:
+        """Start counting write calls anew: the caller's connector is shared with the
+        progress push, whose calls between two plan-push steps are not this push's."""
         if self._connector is not None:
-            self.report["write_calls"] = self._connector.usage().write_calls - self._before
+            self._before = self._connector.usage().write_calls
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Close the sending threads (abandoning calls in flight on an interrupt, ``error``)
+        and count the write calls this step took: the caller's connector's and the other
+        threads' (a serial push's calls are already in the first)."""
+        try:
+            if error is None:
+                self._stack.close()
+            else:
+                self._stack.__exit__(type(error), error, error.__traceback__)
+        finally:
+            if self._calls is not None and self._calls.threaded:
+                self._written += self._calls.write_calls
+            self._calls, self._stack = None, ExitStack()
+            if self._connector is not None:
+                usage = self._connector.usage().write_calls
+                self._written += usage - self._before
+                self._before = usage
+            self.report["write_calls"] = self._written
 
     def due(self, key: str, fingerprint: str) -> bool:
         """Whether a record must be sent: changed since its last landing, and not waiting."""
@@ -196,34 +250,60 @@ class Pusher:
             "plan record rejected", destination=self.name, record=key, error=state.last_error
         )
 
-    def upsert(self, entry: ObjectEntry, records: list[Wired]) -> None:
-        """Send the records of one part that changed, in the CRM's batches."""
+    def upsert(
+        self,
+        entry: ObjectEntry,
+        records: list[Wired],
+        landed: Callable[[list[Wired]], None] | None = None,
+    ) -> None:
+        """Send the records of one part that changed, in one call (the caller batches them).
+
+        The answer is applied when the call ends, maybe after this returns; ``landed`` is then
+        told which records went (landed or rejected)."""
         send = [w for w in records if self.due(state_key(w), w.fingerprint)]
         if not send:
+            if landed is not None:
+                landed(records)
             return
         self.check(entry, send)
         bodies = [w.fields for w in send]
-        results = self.connector.upsert(entry.object, entry.key_field or "", bodies)
-        by_key = {r.key: r for r in results}
-        for wired in send:
-            assert isinstance(wired.record, PartRecord)
-            result = by_key.get(wired.record.key) or WriteResult(
-                wired.record.key, False, error="the connector returned no result for this record"
-            )
-            self.record(state_key(wired), wired, result, wired.fingerprint)
+        obj, key_field = entry.object, entry.key_field or ""
+        call: Call = lambda c: c.upsert(obj, key_field, bodies)  # noqa: E731 - one call, named
+
+        def done(results: list[WriteResult]) -> None:
+            by_key = {r.key: r for r in results}
+            for wired in send:
+                assert isinstance(wired.record, PartRecord)
+                result = by_key.get(wired.record.key) or WriteResult(
+                    wired.record.key,
+                    False,
+                    error="the connector returned no result for this record",
+                )
+                self.record(state_key(wired), wired, result, wired.fingerprint)
+            if landed is not None:
+                landed(records)
+
+        self.calls.submit(call, done, _plans(send))
 
     def update(self, entry: ObjectEntry, records: list[Wired]) -> None:
-        """Send changed claims (updates by record id)."""
+        """Send changed claims (updates by record id), and wait for their answers."""
         send = [w for w in records if self.due(state_key(w), w.fingerprint)]
         if not send:
             return
-        results = self.connector.update(entry.object, [w.fields for w in send])
-        for wired, result in zip(send, results, strict=True):
-            self.record(state_key(wired), wired, result, wired.fingerprint)
+        bodies = [w.fields for w in send]
+        obj = entry.object
+        call: Call = lambda c: c.update(obj, bodies)  # noqa: E731 - one call, named
+
+        def done(results: list[WriteResult]) -> None:
+            for wired, result in zip(send, results, strict=True):
+                self.record(state_key(wired), wired, result, wired.fingerprint)
+
+        self.calls.submit(call, done, _plans(send))
+        self.calls.wait()
 
     def associate(self, records: Iterable[Wired]) -> None:
         """Associate landed records with their parents, only the pairs not associated yet."""
-        pending: dict[tuple[str, str], list[tuple[PushStateRow, str, str]]] = {}
+        pending: dict[tuple[str, str], list[tuple[PushStateRow, str, str, str]]] = {}
         for wired in records:
             state = self.states.get(state_key(wired))
             if not wired.links or state is None or state.fingerprint != wired.fingerprint:
@@ -233,18 +313,31 @@ class Pusher:
                 target = ref.id or self._id_of(ref.part, ref.key)
                 if target and state.crm_record_id and done.get(to) != target:
                     pair = (wired.object, to)
-                    pending.setdefault(pair, []).append((state, to, target))
+                    pending.setdefault(pair, []).append((state, to, target, wired.record.plan))
         if not pending or not isinstance(self.connector, Associating):
             return
+        size = max(1, self.dialect.associate_batch)
         for (source, to), items in pending.items():
-            pairs = [(s.crm_record_id or "", target) for s, _, target in items]
-            results = self.connector.associate(source, to, pairs)
-            for (state, name, target), result in zip(items, results, strict=True):
+            for start in range(0, len(items), size):
+                self._associate(source, to, items[start : start + size])
+        self.wait()
+
+    def _associate(
+        self, source: str, to: str, items: list[tuple[PushStateRow, str, str, str]]
+    ) -> None:
+        """One association call: ``items`` are (state, association name, target id, plan)."""
+        pairs = [(s.crm_record_id or "", target) for s, _, target, _ in items]
+        call: Call = lambda c: _associating(c).associate(source, to, pairs)  # noqa: E731
+
+        def done(results: list[WriteResult]) -> None:
+            for (state, name, target, _), result in zip(items, results, strict=True):
                 if result.ok:
-                    done = dict((state.pushed or {}).get(ASSOCIATED) or {})
-                    state.pushed = {**(state.pushed or {}), ASSOCIATED: {**done, name: target}}
+                    done_ = dict((state.pushed or {}).get(ASSOCIATED) or {})
+                    state.pushed = {**(state.pushed or {}), ASSOCIATED: {**done_, name: target}}
                 else:
                     state.last_error = redact(f"association failed: {result.error}")
+
+        self.calls.submit(call, done, {plan for _, _, _, plan in items})
 
     def _id_of(self, part: str | None, key: str | None) -> str | None:
         state = self.states.get(f"{part}:{key}") if part else None
@@ -255,3 +348,15 @@ def state_key(wired: Wired) -> str:
     """A wired record's push-state key."""
     record = wired.record
     return record.state_key
+
+
+def _plans(records: Iterable[Wired]) -> set[str]:
+    """The plans whose records a call touches: no two such calls are in flight together."""
+    return {w.record.plan for w in records}
+
+
+def _associating(connector: Connector) -> Associating:
+    """``connector`` as one that associates (a leased one is of the caller's kind)."""
+    if not isinstance(connector, Associating):  # pragma: no cover - same factory, same kind
+        raise FatalError(f"connector {connector.name!r} cannot associate records")
+    return connector

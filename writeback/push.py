@@ -253,12 +253,14 @@ _KEYS_PER_QUERY = 10_000
 """Bound parameters per state query: under SQLite's 32,766 and PostgreSQL's 65,535."""
 
 
-def _calls(name: str, connector: Connector, lease: Lease | None) -> Calls:
+def open_calls(
+    name: str, connector: Connector, lease: Lease | None, threads: str = "push"
+) -> Calls:
     """How a destination sends: as many calls at once as its connector's ``concurrency``, each
     thread on a connector ``lease``-d for it; without a ``lease``, one at a time on
     ``connector``."""
     width = max(1, int(getattr(connector, "concurrency", 1)))
-    return Calls(name, connector, width, None if lease is None else partial(lease, name))
+    return Calls(name, connector, width, None if lease is None else partial(lease, name), threads)
 
 
 def _push(
@@ -318,7 +320,7 @@ def _push_one(
                         continue
                     if sender is None:
                         connector = connector_for(dest.name)
-                        calls = stack.enter_context(_calls(dest.name, connector, lease))
+                        calls = stack.enter_context(open_calls(dest.name, connector, lease))
                         sender = _Sender(session, dest, connector, calls, now, report, unsettled)
                     sender.offer(out, state, verdict == SEND, associate)
             if sender is not None:

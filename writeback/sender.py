@@ -105,8 +105,17 @@ class Calls:
     in flight and ends the threads.
     """
 
-    def __init__(self, name: str, connector: Connector, width: int, lease: Lease | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        connector: Connector,
+        width: int,
+        lease: Lease | None,
+        threads: str = "push",
+    ) -> None:
+        """``threads``: the sending threads' name prefix (``<threads>-<name>-<n>``)."""
         self.name = name
+        self.threads = threads
         self.connector = connector
         self.width = max(1, width) if lease is not None else 1
         self.lease = lease
@@ -121,6 +130,11 @@ class Calls:
         self._error: BaseException | None = None
         self._reported = False
         self._stop = threading.Event()
+
+    @property
+    def threaded(self) -> bool:
+        """Whether calls go on leased threads' connectors (else on the caller's, serially)."""
+        return self.width > 1
 
     def __enter__(self) -> Calls:
         return self
@@ -246,7 +260,7 @@ class Calls:
         thread = threading.Thread(
             target=contextvars.copy_context().run,  # the run's log context on every event
             args=(self._serve,),
-            name=f"push-{self.name}-{len(self._threads)}",
+            name=f"{self.threads}-{self.name}-{len(self._threads)}",
             daemon=True,
         )
         self._threads.append(thread)

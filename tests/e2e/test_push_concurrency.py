@@ -103,11 +103,18 @@ def _held(flow: Flow) -> dict[str, Any]:
 Span = tuple[str, float, float]
 
 
+OTHER_OBJECTS: list[str] = []
+"""The objects of the calls :func:`threads_spans` saw made on no sending thread."""
+
+
 @pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> list[Span]:
-    """Every progress-push write call's (CRM, start, end), on the monotonic clock: the calls
-    made on the push's sending threads."""
-    recorded: list[Span] = []
+def threads_spans(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Span]]:
+    """Every write call's (CRM, start, end) on the monotonic clock, by the prefix of the
+    thread that made it: ``push`` (the progress push's sending threads), ``plans`` (the plan
+    push's), and any other."""
+    recorded: dict[str, list[Span]] = {"push": [], "plans": [], "other": []}
+    elsewhere = OTHER_OBJECTS
+    elsewhere.clear()
     lock = threading.Lock()
 
     def timed(cls: type, name: str, crm: str) -> None:
@@ -118,9 +125,11 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> list[Span]:
             try:
                 return real(self, object, *args)
             finally:
-                if threading.current_thread().name.startswith("push-"):  # not the plan push
-                    with lock:
-                        recorded.append((crm, start, time.monotonic()))
+                prefix = threading.current_thread().name.split("-")[0]
+                with lock:
+                    recorded.get(prefix, recorded["other"]).append((crm, start, time.monotonic()))
+                    if prefix not in recorded:
+                        elsewhere.append(object)
 
         monkeypatch.setattr(cls, name, call)
 
@@ -129,6 +138,12 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> list[Span]:
     for name in ("upsert", "update", "associate"):
         timed(HubSpotConnector, name, "hubspot")
     return recorded
+
+
+@pytest.fixture
+def spans(threads_spans: dict[str, list[Span]]) -> list[Span]:
+    """Every progress-push write call made on the push's sending threads."""
+    return threads_spans["push"]
 
 
 def _most_at_once(spans: list[Span], crm: str) -> int:
@@ -181,7 +196,7 @@ def test_push_calls_overlap_when_every_call_has_latency(make_flow, spans):
     assert len([s for s in spans if s[0] == "hubspot"]) == push["hubspot"]["write_calls"]
     assert 2 <= _most_at_once(spans, "hubspot") <= 3
     assert 2 <= _most_at_once(spans, "salesforce") <= 3
-    assert not [t for t in threading.enumerate() if t.name.startswith("push-")]
+    assert not [t for t in threading.enumerate() if t.name.startswith(("push-", "plans-"))]
 
 
 def test_rejected_records_land_on_the_next_run_and_the_rest_at_once(
@@ -234,3 +249,83 @@ def test_the_concurrent_push_gets_no_429_under_the_realistic_profile(make_flow):
     assert (0, {}) == (hubspot["responses_429"], hubspot["throttled"])
     assert (0, {}) == (salesforce["responses_429"], salesforce["throttled"])
     assert push["hubspot"]["failed"] == 0 and push["hubspot"]["landed"] == push["hubspot"]["sent"]
+
+
+PLAN_PARTS = {
+    "salesforce": (
+        "Partner_Business_Plan__c",
+        "Partner_Plan_Section__c",
+        "Partner_Plan_Action__c",
+        "Partner_Plan_Investment__c",
+        "Partner_Plan_Target_Account__c",
+    ),
+    "hubspot": (
+        "partner_plan",
+        "partner_plan_section",
+        "partner_plan_action",
+        "partner_plan_investment",
+        "partner_plan_target_account",
+    ),
+}
+
+
+def _plan_records(flow: Flow) -> dict[str, list[Any]]:
+    """Each plan object's records, steady fields only, sorted; and how many Salesforce
+    children name their plan / HubSpot children are associated."""
+    held: dict[str, list[Any]] = {}
+    for server, objects in PLAN_PARTS.items():
+        for name in objects:
+            records = flow.sandbox.records(server, name)
+            held[name] = sorted(repr(sorted(_steady(r).items())) for r in records)
+            if server == "salesforce" and name != objects[0]:
+                held[f"{name} with a plan"] = [str(sum(1 for r in records if r.get("Plan__c")))]
+            if server == "hubspot" and name != objects[0]:
+                held[f"{name} associated"] = [str(sum(1 for r in records if r.get("associations")))]
+    return held
+
+
+def test_the_concurrent_plan_push_sends_what_the_serial_one_does(make_flow, tmp_path):
+    """The plan push, one call at a time and several at once: the same plan records (parents
+    set, associations made) in each CRM, the same write calls, nothing rejected."""
+    held, reports = [], []
+    for width in (1, None):
+        flow = make_flow(f"sqlite:///{tmp_path / f'plans-{width}.db'}")
+        if width is not None:
+            _settings(flow, concurrent_streams=width)
+        assert flow.run("--full") == 0
+        held.append(_plan_records(flow))
+        plans = _push(flow)["plans"]
+        reports.append(
+            {
+                d: {k: plans[d][k] for k in ("sent", "landed", "failed", "write_calls")}
+                for d in plans
+            }
+        )
+    assert held[0] == held[1]
+    assert reports[0] == reports[1]
+    assert [0, 0] == [reports[1][d]["failed"] for d in ("salesforce", "hubspot")]
+    assert reports[1]["hubspot"]["write_calls"] >= 10  # batches of 5: many calls to overlap
+
+
+def test_plan_push_calls_overlap_and_children_follow_their_parents(make_flow, threads_spans):
+    """With 40 ms on every call, the plan push has several calls in flight (never more than
+    the connector's concurrency), each on a sending thread; every child names (Salesforce) or is
+    associated with (HubSpot) its parent, so none was sent before its parent landed."""
+    flow = make_flow()
+    _settings(flow, concurrent_streams=3)
+    for server in ("salesforce", "hubspot"):
+        flow.sandbox.set_faults(server, latency_ms=40)
+    assert flow.run("--full") == 0
+    plans = _push(flow)["plans"]
+    spans = threads_spans["plans"]
+    # every upsert, update and association on a sending thread, but attaching files (the
+    # caller's connector uploads them, and HubSpot associates their notes)
+    assert set(OTHER_OBJECTS) <= {"notes"}
+    for crm in ("salesforce", "hubspot"):
+        assert plans[crm]["failed"] == 0
+        assert 0 < len([s for s in spans if s[0] == crm]) <= plans[crm]["write_calls"]
+    assert 2 <= _most_at_once(spans, "hubspot") <= 3
+    held = _plan_records(flow)
+    for name in PLAN_PARTS["salesforce"][1:]:
+        assert held[f"{name} with a plan"] == [str(len(held[name]))]
+    assert not [t for t in threading.enumerate() if t.name.startswith("plans-")]
