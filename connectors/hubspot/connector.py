@@ -14,9 +14,11 @@ follows HubSpot's own continuation (``paging.next``), never a page's length.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -45,6 +47,8 @@ from partnerplan.logs import get_logger
 T = TypeVar("T")
 log = get_logger(__name__)
 LATENCY = listing.Latency()
+LOADS = listing.Loads()
+"""The first loads running in this process, by token digest and method."""
 """Seconds a call takes, by (token's pace key, endpoint), as this process has seen them."""
 SEARCH_LIMIT = 200
 """Records per search request: HubSpot's maximum."""
@@ -225,9 +229,21 @@ class HubSpotConnector:
         self.check_fields(spec)
         self.budget.check()
         props = list(dict.fromkeys([*spec.fields, spec.modified_field, "hs_object_id"]))
-        if since is None and self.first_load(spec) == "list":
-            yield from self._listed(spec, props)
+        if since is None:
+            method = self.first_load(spec)
+            with LOADS.running(self.key, method):
+                if method == "list":
+                    yield from self._listed(spec, props)
+                else:
+                    yield from self._searched(spec, props, since)
             return
+        yield from self._searched(spec, props, since)
+
+    def _searched(
+        self, spec: StreamSpec, props: list[str], since: Watermark | None
+    ) -> Iterator[Page]:
+        """Pages of ``spec``'s records modified from ``since`` (minus the lookback) through
+        search, sorted by modified time (see :meth:`pull`)."""
         start = (
             since.modified_at - timedelta(seconds=self.source.lookback_seconds) if since else EPOCH
         )
@@ -255,9 +271,7 @@ class HubSpotConnector:
             limit=self.page_size,
             between_pages=self.budget.check,
         )
-        for batch in pager.batches(start, end):
-            if spec.associations:
-                self._associate(spec.object, spec.associations, batch)
+        for batch in self._with_associations(spec, pager.batches(start, end)):
             stamps = [_modified(r, spec.modified_field) for r in batch]
             indexed = sum(1 for stamp in stamps if stamp < settled)  # stamps ascend
             if indexed:
@@ -272,6 +286,8 @@ class HubSpotConnector:
             max(1, self.concurrency // 2),
             LATENCY.get((self.key, "list")),
             LATENCY.get((self.key, "search")),
+            listing=LOADS.count(self.key, "list"),
+            searching=LOADS.count(self.key, "search"),
         )
         return listing.choose(
             spec, self.source.first_load, self.window, self.search_rate, self.page_size, conditions
@@ -296,13 +312,49 @@ class HubSpotConnector:
             return body
 
         pending: list[dict[str, Any]] | None = None
-        for batch in listing.pages(list_page, self.budget.check):
+        pages = listing.pages(list_page, self.budget.check)
+        for batch in self._with_associations(spec, pages):
             if pending is not None:
                 yield Page(pending, None)
-            if spec.associations and batch:
-                self._associate(spec.object, spec.associations, batch)
             pending = batch
         yield Page(pending or [], Watermark(start, ""))
+
+    def _with_associations(
+        self, spec: StreamSpec, batches: Iterator[list[dict[str, Any]]]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """``batches`` in order, each with its associations attached (:meth:`_associate`).
+
+        A page's association reads and the next page's search or listing call do not depend
+        on each other, so they are made at once: the reads in a helper thread on this
+        connector (its calls are thread-safe and paced per token), the next page here. A
+        stream's chain of calls then costs about its pages' calls, not pages plus reads, which
+        is what bounded the longest HubSpot streams (and the floor of :mod:`bench.realistic`
+        counts reads apart already). A read that fails raises here, before its page is
+        yielded, as it did when made in turn; a page fetched ahead of it is dropped.
+        """
+        if not spec.associations:
+            yield from batches
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix=f"assoc-{self.name}") as pool:
+            reading: Future[list[dict[str, Any]]] | None = None
+            try:
+                for batch in batches:
+                    if reading is not None:
+                        yield reading.result()
+                    reading = pool.submit(
+                        contextvars.copy_context().run, self._associated, spec, batch
+                    )
+                if reading is not None:
+                    yield reading.result()
+            finally:
+                if reading is not None:
+                    reading.cancel()
+
+    def _associated(self, spec: StreamSpec, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``batch`` with its associations attached (an empty batch reads nothing)."""
+        if batch:
+            self._associate(spec.object, spec.associations, batch)
+        return batch
 
     def _associate(self, object: str, kinds: Sequence[str], records: list[dict[str, Any]]) -> None:
         """Attach ``"associations": {kind: [ids, primary first]}`` to each record.

@@ -18,7 +18,10 @@ of the limits and the calls' own latency, as this process has seen it on that en
 any endpoint of the portal when not on that one; none seen: the limits alone). The window and
 the search limit are two pools; the connector weighs each stream as sharing them with half
 its source's ``concurrent_streams`` (lanes are full at a run's start and empty out towards its
-end). At the realistic profile's latency (~0.155 s a list call, ~0.19 s a search) that lists
+end), or with the first loads of the same token already on that pool in this process
+(:class:`Loads`), when they are more: a pool that several loads already chose is slower for
+the next one, so a run does not pile its loads onto search while the window idles.
+At the realistic profile's latency (~0.155 s a list call, ~0.19 s a search) that lists
 the streams without associations and searches those with (listing would take an extra call
 per 100 records, not per 200, on the stream's chain), so a run uses both pools at once.
 
@@ -55,7 +58,9 @@ earlier than that, so it holds for a listed load too.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -87,11 +92,15 @@ class Conditions:
         streams: Streams sharing the token's limits at once (the source's concurrency).
         list_latency: Seconds a listing call takes (0: not known).
         search_latency: Seconds a search call takes (0: not known).
+        listing: Other first loads of the token listing now (:class:`Loads`).
+        searching: Other first loads of the token searching now.
     """
 
     streams: int = 1
     list_latency: float = 0.0
     search_latency: float = 0.0
+    listing: int = 0
+    searching: int = 0
 
 
 def floor(
@@ -112,10 +121,16 @@ def floor(
     """
     calls = 1 + len(spec.associations)
     share = max(1, conditions.streams)
-    window_call = share / window.per_second
+    window_share = max(share, conditions.listing + conditions.searching + 1)
+    search_share = max(share, conditions.searching + 1)
+    window_call = window_share / window.per_second
     listing = max(calls * window_call, calls * conditions.list_latency) / LIST_LIMIT
     searching = (
-        max(share / search.per_second, calls * window_call, calls * conditions.search_latency)
+        max(
+            search_share / search.per_second,
+            calls * window_call,
+            calls * conditions.search_latency,
+        )
         / search_limit
     )
     return Floor(listing, searching)
@@ -136,6 +151,31 @@ def choose(
         return "list"
     speed = floor(spec, window, search, search_limit, conditions)
     return "list" if speed.list_seconds < speed.search_seconds else "search"
+
+
+class Loads:
+    """The first loads running now in this process, by token and method (thread-safe): what
+    :func:`floor` counts as already sharing each pool."""
+
+    def __init__(self) -> None:
+        self._running: Counter[tuple[str, Method]] = Counter()
+        self._lock = threading.Lock()
+
+    def count(self, key: str, method: Method) -> int:
+        """First loads of token ``key`` on ``method`` now."""
+        with self._lock:
+            return self._running[(key, method)]
+
+    @contextmanager
+    def running(self, key: str, method: Method) -> Iterator[None]:
+        """Count one first load of ``key`` on ``method`` while the block runs."""
+        with self._lock:
+            self._running[(key, method)] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[(key, method)] -= 1
 
 
 class Latency:

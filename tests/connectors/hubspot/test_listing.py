@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from connectors.hubspot.connector import LOADS
 from connectors.hubspot.listing import Conditions, Latency, choose, floor
 from connectors.pacing import Rate
 from connectors.spec import Filter, StreamSpec
@@ -133,3 +134,29 @@ def test_an_unseen_endpoints_latency_is_taken_from_the_portals_other_calls():
     latency.observe(("other", "list"), 0.9)
     assert 0.12 == latency.get(("portal", "list"))
     assert 0.0 == latency.get(("unknown", "list"))
+
+
+def test_an_associated_stream_lists_when_two_loads_already_search():
+    """At the realistic latency an associated stream searches while search has room; with two
+    other first loads of the token already searching (three sharing 4 a second), listing is
+    faster, so the window takes it instead of search's queue growing."""
+    spec = StreamSpec(**{**DEALS.__dict__, "associations": ("companies",)})
+    alone = Conditions(2, list_latency=0.155, search_latency=0.19)
+    crowded = Conditions(2, list_latency=0.155, search_latency=0.19, searching=2)
+    assert "search" == choose(spec, "auto", WINDOW, SEARCH_RATE, 200, alone)
+    assert "list" == choose(spec, "auto", WINDOW, SEARCH_RATE, 200, crowded)
+
+
+def test_a_first_load_counts_on_its_method_while_it_runs_even_when_left_early(sandbox):
+    """A listed first load counts as one listing load of its token from its first page until
+    its pages end, or until the caller stops reading them."""
+    sandbox.set_faults("hubspot", page_size=40)
+    connector = hubspot(sandbox, first_load="list")
+    pages = connector.pull(DEALS, None)
+    assert 0 == LOADS.count(connector.key, "list")
+    next(pages)
+    assert (1, 0) == (LOADS.count(connector.key, "list"), LOADS.count(connector.key, "search"))
+    pages.close()
+    assert 0 == LOADS.count(connector.key, "list")
+    drain(connector.pull(DEALS, None))
+    assert 0 == LOADS.count(connector.key, "list")
