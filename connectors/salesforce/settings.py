@@ -32,7 +32,7 @@ class SalesforceRateLimits(StrictModel):
     second; what refuses a burst is the org's limit of 25 concurrent long-running (20 s and
     longer) requests, shared with every other integration. ``in_flight``: at most this many
     requests of this org at once, across every thread and worker process; unset, the
-    source's ``concurrent_streams`` (8 by default), leaving room for the org's other clients.
+    source's ``concurrent_streams`` (4 by default), leaving room for the org's other clients.
     """
 
     in_flight: int | None = Field(default=None, ge=1, le=25)
