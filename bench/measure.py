@@ -98,7 +98,30 @@ def summarise_runs(runs: list[RunRow]) -> dict[str, Any]:
         "compute": [r.details for r in computes],
         "push": [r.details for r in pushes],
         "not_succeeded": failed,
+        "stages": stage_timeline(runs),
     }
+
+
+def stage_timeline(runs: list[RunRow]) -> list[dict[str, Any]]:
+    """When each run of one command started and how long it took, in seconds from the first
+    run's start: where a command's wall time goes between its stages."""
+    started = [r.started_at for r in runs if r.started_at is not None]
+    if not started:
+        return []
+    origin = min(started)
+    out = []
+    for run in runs:
+        if run.started_at is None:
+            continue
+        took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+        out.append(
+            {
+                "run": run.stream or run.stage,
+                "from_s": round((run.started_at - origin).total_seconds(), 2),
+                "seconds": None if took is None else round(took, 2),
+            }
+        )
+    return out
 
 
 def pushed_rows(url: str, since: datetime | None) -> dict[str, dict[str, int]]:

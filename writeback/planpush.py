@@ -29,6 +29,7 @@ resolve``). Push state lives in :class:`~plans.store.PushStateRow` under the key
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -246,7 +247,9 @@ class Publication:
             pusher.report["full_diff"] = scope.full
             seen = Bundle()
             chunks = self._chunks(name, scope)
+            started = time.monotonic()
             unsettled = self._guarded(pusher, _push_one, pusher, chunks, seen)
+            pusher.report["seconds"] = round(time.monotonic() - started, 2)
             if unsettled is not None:
                 settle(self.session, name, scope, unsettled, self.now)
             if seen.unlinked:
@@ -343,7 +346,9 @@ class Publication:
                     state.crm_record_id = record_id
                 if state.fingerprint != wired.fingerprint:
                     state.fingerprint = wired.fingerprint
+            started = time.monotonic()
             self._guarded(pusher, pusher.associate, list(places.values()))
+            pusher.report["link_seconds"] = round(time.monotonic() - started, 2)
 
     def summary(self) -> PushSummary:
         """What the plan push did, for the run record."""

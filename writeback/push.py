@@ -32,6 +32,7 @@ values is harmless.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
@@ -274,8 +275,11 @@ def _push(
     errors: list[str] = []
     failed_rows = 0
     fatal = False
-    for dest in work:
+    started = time.monotonic()
+    for dest in work:  # each destination's work is built as it is taken: timed with it
         report = details[dest.name] = _push_one(session, dest, connector_for, now, lease)
+        report["seconds"] = round(time.monotonic() - started, 2)
+        started = time.monotonic()
         if "error" in report:
             errors.append(report["error"])
             fatal = fatal or report.pop("fatal")
