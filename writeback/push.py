@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -271,15 +271,41 @@ def _push(
     now: datetime,
     lease: Lease | None = None,
 ) -> PushSummary:
+    """Every destination's push, the CRMs side by side.
+
+    Each destination's push (:func:`_push_one`) runs in two steps in this thread: it builds
+    and submits its write calls, then waits for their answers and associates. The first step
+    of every destination runs before the second step of any, so one CRM's calls are in flight
+    while the next destination's records are built and sent: the push lasts about its
+    slowest CRM's, not the sum. The store session is only ever touched in this thread.
+    """
     details: dict[str, Any] = {}
     errors: list[str] = []
     failed_rows = 0
     fatal = False
-    started = time.monotonic()
-    for dest in work:  # each destination's work is built as it is taken: timed with it
-        report = details[dest.name] = _push_one(session, dest, connector_for, now, lease)
-        report["seconds"] = round(time.monotonic() - started, 2)
+    sending: list[tuple[str, Generator[None, None, dict[str, Any]]]] = []
+    took: dict[str, float] = {}
+    reports: dict[str, dict[str, Any]] = {}
+    try:
         started = time.monotonic()
+        for dest in work:  # each destination's work is built as it is taken: timed with it
+            steps = _push_one(session, dest, connector_for, now, lease)
+            sending.append((dest.name, steps))
+            _step(dest.name, steps, reports)
+            took[dest.name] = time.monotonic() - started
+            started = time.monotonic()
+        for name, steps in sending:
+            started = time.monotonic()
+            _step(name, steps, reports)
+            took[name] += time.monotonic() - started
+    except BaseException as exc:  # an interrupt (or a bug): abandon what is still in flight
+        for name, steps in sending:
+            if name not in reports:
+                _abandon(steps, exc)
+        raise
+    for name, _ in sending:
+        report = details[name] = reports[name]
+        report["seconds"] = round(took[name], 2)
         if "error" in report:
             errors.append(report["error"])
             fatal = fatal or report.pop("fatal")
@@ -290,14 +316,39 @@ def _push(
     return PushSummary(outcome, "; ".join(errors) or None, details)
 
 
+def _step(
+    name: str, steps: Generator[None, None, dict[str, Any]], reports: dict[str, dict[str, Any]]
+) -> None:
+    """Run one destination's push to its next step; its report once it is done."""
+    if name in reports:
+        return
+    try:
+        next(steps)
+    except StopIteration as done:
+        reports[name] = done.value
+
+
+def _abandon(steps: Generator[None, None, dict[str, Any]], exc: BaseException) -> None:
+    """End a destination's push paused between its steps, as ``exc`` ended the push stage:
+    on an interrupt its calls in flight are abandoned (:class:`~writeback.sender.Calls`);
+    on any other error they end and what landed is recorded, as when it stops alone."""
+    if not isinstance(exc, KeyboardInterrupt):
+        steps.close()
+        return
+    with suppress(KeyboardInterrupt):  # the caller re-raises the first one
+        steps.throw(KeyboardInterrupt())
+
+
 def _push_one(
     session: Session,
     dest: _Work,
     connector_for: Callable[[str], Connector],
     now: datetime,
     lease: Lease | None,
-) -> dict[str, Any]:
-    """Push one destination; its report (with ``error`` and ``fatal`` when it stopped)."""
+) -> Generator[None, None, dict[str, Any]]:
+    """Push one destination in two steps (see :func:`_push`): build and submit every write
+    call, pause, then wait for the answers and associate. Returns its report (with ``error``
+    and ``fatal`` when it stopped)."""
     report: dict[str, Any] = {
         "sent": 0,
         "landed": 0,
@@ -327,6 +378,9 @@ def _push_one(
                         calls = stack.enter_context(open_calls(dest.name, connector, lease))
                         sender = _Sender(session, dest, connector, calls, now, report, unsettled)
                     sender.offer(out, state, verdict == SEND, associate)
+            if sender is not None:
+                sender.send_rest()
+            yield  # the calls go on while the next destination is built and sent
             if sender is not None:
                 sender.finish()
             if dest.scope is not None:
@@ -399,11 +453,15 @@ class _Sender:
         while len(self.to_associate) >= self._associate_size():
             self._associate()
 
-    def finish(self) -> None:
-        """Send what is still buffered: progress, then roll-ups, then associations."""
+    def send_rest(self) -> None:
+        """Send the last, short batches of each part (their answers come in later)."""
         for part in ("progress", "rollup"):
             if self.buffers[part]:
                 self._flush(part)
+
+    def finish(self) -> None:
+        """Send what is still buffered: progress, then roll-ups, then associations."""
+        self.send_rest()
         self.calls.wait()  # every upsert applied: the records to associate are all known
         while self.to_associate:
             self._associate()

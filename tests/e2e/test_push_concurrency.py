@@ -329,3 +329,22 @@ def test_plan_push_calls_overlap_and_children_follow_their_parents(make_flow, th
     for name in PLAN_PARTS["salesforce"][1:]:
         assert held[f"{name} with a plan"] == [str(len(held[name]))]
     assert not [t for t in threading.enumerate() if t.name.startswith("plans-")]
+
+
+def test_the_two_crms_progress_pushes_overlap(make_flow, spans):
+    """With 40 ms on every call, a Salesforce progress-push call and a HubSpot one are in
+    flight at the same moment: the CRMs push side by side, not one after the other."""
+    flow = make_flow()
+    for server in ("salesforce", "hubspot"):
+        flow.sandbox.set_faults(server, latency_ms=40)
+    assert flow.run("--full") == 0
+    push = _push(flow)
+    assert [0, 0] == [push[crm]["failed"] for crm in ("salesforce", "hubspot")]
+    both = [
+        (sf, hs)
+        for sf in spans
+        if sf[0] == "salesforce"
+        for hs in spans
+        if hs[0] == "hubspot" and hs[1] < sf[2] and sf[1] < hs[2]
+    ]
+    assert both
