@@ -24,6 +24,12 @@ allow for the calls that run needed (counted by the sandbox, never by partnerpla
 * a CRM's floor is the largest of these; the two CRMs sync in parallel, so the run's floor is
   the larger CRM floor. Refused calls (429) are not "needed": they count against the run.
 
+The **paced floor** is the same with HubSpot's rates at the pace its connector keeps by default
+(90 % of the window, 80 % of search's rate, spaced evenly: :mod:`connectors.pacing`): the
+least time a run that never meets a 429 can take. The distance between the two floors is the
+price of the pacer's safety margins; the distance from the paced floor to the measured time is
+the run's own scheduling (stages in series, lanes idle, CPU).
+
 Compute and the store's own work are not in the floor: they are CPU, which the other figures of
 :mod:`bench.run` price. The ratio printed is measured / floor (1.00 would be perfect).
 """
@@ -45,6 +51,8 @@ import orjson
 
 from bench import measure
 from bench.workload import store, touch_share
+from connectors.hubspot.settings import HubSpotRateLimits
+from connectors.pacing import Rate
 from sandbox import Sandbox
 from sandbox.httpbase import Request, Response
 from worker.demo import sandbox_env
@@ -218,17 +226,34 @@ def floor(calls: list[Call], limits: dict[str, dict[str, Any]]) -> dict[str, Any
             searches = sum(1 for c in served if c.search)
             window = _rate(len(served), spec["hs_window_limit"], spec["hs_window_seconds"])
             per_second = _rate(searches, spec["hs_search_per_second"], 1.0)
+            paced_window, paced_search = _paced(len(served), searches)
             figures |= {
                 "search_calls": searches,
                 "window_bound_s": round(window, 3),
                 "search_bound_s": round(per_second, 3),
+                "paced_window_s": round(paced_window, 3),
+                "paced_search_s": round(paced_search, 3),
             }
+            figures["paced_floor_s"] = round(max(bound, paced_window, paced_search), 3)
             bound = max(bound, window, per_second)
         figures["floor_s"] = round(bound, 3)
+        figures.setdefault("paced_floor_s", figures["floor_s"])
         out[server] = figures
     out["floor_s"] = max(out[s]["floor_s"] for s in SERVERS)
+    out["paced_floor_s"] = max(out[s]["paced_floor_s"] for s in SERVERS)
     out["binding"] = max(SERVERS, key=lambda s: out[s]["floor_s"])
     return out
+
+
+def _paced(calls: int, searches: int) -> tuple[float, float]:
+    """The least seconds ``calls`` (``searches`` of them searches) take at the pace HubSpot's
+    connector keeps by default (:class:`~connectors.hubspot.settings.HubSpotRateLimits`: 90 %
+    of the 10 s window, 80 % of search's rate, spaced evenly): the floor with the pacer's
+    safety margins, so a run's distance from it is its scheduling alone."""
+    limits = HubSpotRateLimits()
+    window = Rate("window", limits.window_calls, limits.window_seconds, limits.margin)
+    search = Rate("search", limits.search_per_second, 1.0, limits.search_margin)
+    return max(0, calls - 1) / window.per_second, max(0, searches - 1) / search.per_second
 
 
 def _rate(calls: int, limit: int | None, seconds: float) -> float:
@@ -246,10 +271,12 @@ def _measured(
     stats = {s: sb.stats(s) for s in SERVERS}
     bound = floor(list(log.calls), limits)
     seconds = float(report["seconds"])
+    paced = bound["paced_floor_s"]
     return {
         "seconds": round(seconds, 2),
         "floor": bound,
         "ratio_to_floor": round(seconds / bound["floor_s"], 2) if bound["floor_s"] else None,
+        "ratio_to_paced_floor": round(seconds / paced, 2) if paced else None,
         "responses_429": sum(stats[s]["responses_429"] for s in SERVERS),
         "throttled": {s: stats[s]["throttled"] for s in SERVERS},
         "api_calls": {s: stats[s]["total_calls"] for s in SERVERS},
@@ -326,6 +353,10 @@ def lines(figures: dict[str, Any]) -> list[str]:
         out.append(
             f"{label:16} {f['seconds']:>8.1f} s   floor {bound['floor_s']:>7.1f} s   "
             f"ratio {f['ratio_to_floor']}   429s {f['responses_429']}   (target {target})"
+        )
+        out.append(
+            f"{'':16} paced floor {bound['paced_floor_s']} s (the pacer's margins), "
+            f"ratio {f['ratio_to_paced_floor']}"
         )
         out.append(
             f"{'':16} Salesforce {sf['calls']} calls, longest chain {sf['longest_chain_s']} s; "
