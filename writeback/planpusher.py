@@ -23,7 +23,6 @@ from sqlmodel import Session, col
 from connectors.base import Associating, Connector, WriteResult
 from connectors.dialect import Dialect
 from connectors.spec import StreamSpec
-from partnerplan.errors import FatalError
 from partnerplan.logs import get_logger, redact
 from plans.crmplans import PLAN_RECORD
 from plans.store import PushStateRow
@@ -32,7 +31,7 @@ from writeback.manifest import Manifest, ObjectEntry
 from writeback.payloads import ASSOCIATED
 from writeback.planparts import Bundle, PartRecord, Ref
 from writeback.planwire import Wired
-from writeback.push import Lease, backoff, open_calls
+from writeback.push import Lease, associating, backoff, open_calls
 from writeback.sender import Call, Calls
 
 log = get_logger(__name__)
@@ -327,13 +326,13 @@ class Pusher:
     ) -> None:
         """One association call: ``items`` are (state, association name, target id, plan)."""
         pairs = [(s.crm_record_id or "", target) for s, _, target, _ in items]
-        call: Call = lambda c: _associating(c).associate(source, to, pairs)  # noqa: E731
+        call: Call = lambda c: associating(c).associate(source, to, pairs)  # noqa: E731
 
         def done(results: list[WriteResult]) -> None:
             for (state, name, target, _), result in zip(items, results, strict=True):
                 if result.ok:
-                    done_ = dict((state.pushed or {}).get(ASSOCIATED) or {})
-                    state.pushed = {**(state.pushed or {}), ASSOCIATED: {**done_, name: target}}
+                    linked = dict((state.pushed or {}).get(ASSOCIATED) or {})
+                    state.pushed = {**(state.pushed or {}), ASSOCIATED: {**linked, name: target}}
                 else:
                     state.last_error = redact(f"association failed: {result.error}")
 
@@ -353,10 +352,3 @@ def state_key(wired: Wired) -> str:
 def _plans(records: Iterable[Wired]) -> set[str]:
     """The plans whose records a call touches: no two such calls are in flight together."""
     return {w.record.plan for w in records}
-
-
-def _associating(connector: Connector) -> Associating:
-    """``connector`` as one that associates (a leased one is of the caller's kind)."""
-    if not isinstance(connector, Associating):  # pragma: no cover - same factory, same kind
-        raise FatalError(f"connector {connector.name!r} cannot associate records")
-    return connector

@@ -530,7 +530,7 @@ class _Sender:
             return
         obj, other = progress.object, progress.associate
         ids = [(s.crm_record_id or "", o.associate_to or "") for o, s in pairs]
-        call: Call = lambda c: _associating(c).associate(obj, other, ids)  # noqa: E731
+        call: Call = lambda c: associating(c).associate(obj, other, ids)  # noqa: E731
         partners = {out.partner_key for out, _ in pairs}
         self.calls.submit(call, lambda results: self._associated(pairs, results), partners)
 
@@ -547,7 +547,7 @@ class _Sender:
                 self.unsettled.add(out.partner_key)
 
 
-def _associating(connector: Connector) -> Associating:
+def associating(connector: Connector) -> Associating:
     """``connector`` as one that associates (a leased one is of the same kind as the caller's)."""
     if not isinstance(connector, Associating):  # pragma: no cover - same factory, same kind
         raise FatalError(f"connector {connector.name!r} cannot associate records")
