@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from partnerplan.errors import ConfigurationError, Interrupted
@@ -160,19 +161,7 @@ def run_once(
     except KeyboardInterrupt:
         raise _interrupted(ctx, ids) from None
 
-    with Session(ctx.engine) as session:
-        finished = list(session.scalars(select(RunRow).where(col(RunRow.id).in_(ids))))
-    touched: set[int] = set()
-    changes = Changes()
-    recovered = False
-    for run in finished:
-        touched.update(run.details.get("touched_partners", []))
-        noted = Changes.from_json(run.details.get("changes"))
-        if noted is None:
-            changes.all_of(run.details.get("touched_partners", []))
-        else:
-            changes.add(noted)
-        recovered = recovered or bool(run.details.get("recovered"))
+    touched, changes, recovered = what_changed(ctx.engine, ids)
     with session_scope(ctx.engine) as session:
         plans_changed = sync_plans(session, ctx.project.plans, jobs.now())
         follow_up = None
@@ -195,8 +184,10 @@ def run_once(
         elif retries_due(session, jobs.now()):
             # nothing changed, but records the CRM rejected are due to be sent again
             follow_up = jobs.create(session, "push_progress", trigger=trigger)
-    if follow_up is not None:
-        dispatcher.send(follow_up.stage, follow_up.id)  # type: ignore[arg-type]
+        sent = None if follow_up is None else (follow_up.stage, follow_up.id)
+    del changes, follow_up  # a full sync's notes name every partner: not held through the rest
+    if sent is not None:
+        dispatcher.send(*sent)  # type: ignore[arg-type]
         execute_all(ctx, dispatcher, summary.errors)
 
     all_ids = ids + [run_id for _, run_id in dispatcher.sent if run_id not in ids]
@@ -204,6 +195,30 @@ def run_once(
         rows = session.scalars(select(RunRow).where(col(RunRow.id).in_(all_ids))).all()
         summary.runs = sorted(rows, key=lambda r: r.id or 0)
     return summary
+
+
+def what_changed(engine: Engine, ids: list[int]) -> tuple[set[int], Changes, bool]:
+    """What the syncs ``ids`` noted: the partners they touched, their changes merged, and
+    whether any recovered a stream.
+
+    Each run's details carry its changes as JSON, one entry per partner and kind: after a full
+    sync of every stream that is every partner many times over. The runs are read here and let
+    go on return, so only the merged notes outlive the reading.
+    """
+    with Session(engine) as session:
+        finished = list(session.scalars(select(RunRow).where(col(RunRow.id).in_(ids))))
+    touched: set[int] = set()
+    changes = Changes()
+    recovered = False
+    for run in finished:
+        touched.update(run.details.get("touched_partners", []))
+        noted = Changes.from_json(run.details.get("changes"))
+        if noted is None:
+            changes.all_of(run.details.get("touched_partners", []))
+        else:
+            changes.add(noted)
+        recovered = recovered or bool(run.details.get("recovered"))
+    return touched, changes, recovered
 
 
 def recover(ctx: Context, *, pending_for: timedelta = timedelta(minutes=5)) -> int:

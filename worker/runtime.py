@@ -6,11 +6,13 @@ Worker processes started by Dramatiq get their configuration the same way the CL
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from connectors.base import Connector
 from connectors.crms import REGISTRY
@@ -69,6 +71,7 @@ def build_context(
         policy = retry_policy(project.settings, name, source.type, show_retry)
         return REGISTRY.connect(name, source, policy)
 
+    limit_malloc_arenas()
     return Context(
         project=project,
         engine=make_engine(url),
@@ -104,3 +107,35 @@ def settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+MALLOC_ARENAS = 2
+"""C heap arenas a process keeps (glibc's default: 8 per core), one per core of a small host."""
+_M_ARENA_MAX = -8
+"""glibc's ``mallopt`` parameter number for the arena cap (``malloc.h``)."""
+
+
+def limit_malloc_arenas(libc: Any | None = None, environ: Mapping[str, str] = os.environ) -> bool:
+    """Cap the C heap at :data:`MALLOC_ARENAS` arenas, so a sync's memory stays flat in its size.
+
+    glibc gives each thread that allocates concurrently an arena of its own, up to 8 per
+    core. A sync runs a thread per stream lane and a prefetch thread per stream; SQLite's page
+    caches, the drivers' buffers and CPython's large objects land in whichever arena the
+    thread holds, and the pages those arenas free between pages are kept, not returned.
+    Measured on ``partnerplan run --full`` (SQLite, no latency): the sync alone held 230 MiB
+    at scale 200 and 266 MiB at scale 1000, still climbing as the streams went on, with 57 MiB
+    free inside the arenas; capped at 2 arenas the same sync stayed flat at about 230 MiB
+    (20 MiB free). Returns whether the cap was set: not when the operator set
+    ``MALLOC_ARENA_MAX`` (theirs is kept) or the C library is not glibc (no ``mallopt``).
+    """
+    if environ.get("MALLOC_ARENA_MAX"):
+        return False
+    if libc is None:
+        try:
+            libc = ctypes.CDLL(None)
+        except OSError:  # pragma: no cover - a process always has a C library loaded
+            return False
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None or not hasattr(libc, "gnu_get_libc_version"):
+        return False  # musl, macOS: their allocators take no such cap
+    return bool(mallopt(_M_ARENA_MAX, MALLOC_ARENAS))
