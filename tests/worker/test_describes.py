@@ -7,6 +7,7 @@ kept, the worker's shared layer set on the process's ``SCHEMAS`` as ``build_cont
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -182,3 +183,39 @@ def test_a_file_store_is_shared(sqlite_engine):
     """Any store other processes can open becomes the shared layer."""
     share_describes(sqlite_engine)
     assert isinstance(SCHEMAS.shared, StoreDescribes)
+
+
+def _locked(engine: Engine) -> sqlite3.Connection:
+    """A connection holding the SQLite store's write lock, as the push's open transaction does."""
+    holder = sqlite3.connect(str(engine.url.database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_locked_sqlite_store_leaves_the_describe_pending_not_the_caller_waiting(sqlite_engine):
+    """A save meeting the write lock (held by the thread's own transaction, which waiting could
+    never see released) returns without error; the describe is read back from what is pending
+    and written once the store is free."""
+    shared = StoreDescribes(sqlite_engine)
+    holder = _locked(sqlite_engine)
+    shared.save(("org", "deals"), T0, ["amount"])
+    pending = (shared.load(("org", "deals")), _stored(sqlite_engine))
+    holder.rollback()
+    holder.close()
+    shared.flush()
+    assert ((T0, ["amount"]), {}) == pending
+    assert {"deals": (T0, ["amount"])} == _stored(sqlite_engine)
+
+
+def test_a_describe_forgotten_while_the_store_is_locked_is_not_read_back(sqlite_engine):
+    """A forget that cannot be written yet still hides the stored describe from this process,
+    so the field it lacks is asked of the CRM rather than reported missing."""
+    shared = StoreDescribes(sqlite_engine)
+    shared.save(("org", "deals"), T0, ["amount"])
+    holder = _locked(sqlite_engine)
+    shared.forget(("org", "deals"))
+    hidden = shared.load(("org", "deals"))
+    holder.rollback()
+    holder.close()
+    shared.flush()
+    assert (None, {}) == (hidden, _stored(sqlite_engine))
