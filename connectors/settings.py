@@ -57,8 +57,9 @@ class SourceSettings(StrictModel):
             of ``REDIS_URL``, shared by every worker holding the same token), ``auto`` (Redis
             when ``REDIS_URL`` is set, as it is for distributed workers; else memory).
         schema_cache_seconds: How long a describe (fields, properties) is reused before it is
-            asked again; a field added in the CRM is seen within this time, and a field a
-            stream misses is always re-checked before the stream fails.
+            asked again, by this process and the next ones (the store keeps it); a field added
+            in the CRM is seen within this time, and a field a stream misses is always
+            re-checked before the stream fails.
     """
 
     type: str

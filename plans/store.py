@@ -3,7 +3,7 @@
 The tables follow the flow: partners and activities (what the mappings produced), the plans with
 their sections and targets (from ``config/plans``), progress (what the engine computed) and its
 snapshots, and the state that makes the worker restartable: stream watermarks, runs, quarantine
-and push state.
+and push state; and the CRM's describes, so that a new process need not ask for them again.
 State is written in the same transaction as the data it describes (see ``worker``).
 
 Schema changes go through Alembic (``partnerplan/migrations``); a test checks that the
@@ -376,6 +376,23 @@ class PushStateRow(SQLModel, table=True):
     next_attempt_at: datetime | None = _utc()
     pushed: dict[str, Any] = _json()
     version: int = Field(default=STATE_VERSION)
+
+
+class DescribeRow(SQLModel, table=True):
+    """A CRM object's describe (fields, properties) as last fetched, for the next processes.
+
+    ``org`` is the connector's digest of the org / portal, never a token; ``value`` is the
+    describe as the connector caches it (see :mod:`connectors.schema_cache`).
+    """
+
+    __tablename__ = "describe"
+    __table_args__ = (UniqueConstraint("org", "object", name="uq_describe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(max_length=200)
+    object: str = Field(max_length=200)
+    fetched_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=False))
 
 
 METADATA = SQLModel.metadata

@@ -63,6 +63,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in _ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     SCHEMAS.clear()  # describes cached by an earlier test's connector are not this test's
+    SCHEMAS.share(None)  # nor kept in an earlier test's store (build_context sets it)
     forget_memory()  # nor its pace (a cool-down after its 429s)
     yield
     configure()  # back to the defaults a fresh process has

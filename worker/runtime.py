@@ -21,6 +21,7 @@ from connectors.settings import SourceSettings
 from partnerplan.config import config_dir
 from plans.db import make_engine
 from worker import metrics
+from worker.describes import share_describes
 from worker.dispatch import Dispatcher, InlineDispatcher
 from worker.pipeline import MAX_ATTEMPTS, Context, NullObserver, Observer
 from worker.project import load_project
@@ -60,6 +61,10 @@ def build_context(
 ) -> Context:
     """Load and validate the config, open the store, and wire the dispatcher.
 
+    The store also becomes the process's shared layer of CRM describes
+    (:mod:`worker.describes`): a run started by cron does not ask again for a describe that a
+    run before it fetched within ``schema_cache_seconds``.
+
     An inline dispatcher means no broker will retry a failed run, so it fails on its first try.
     Connectors retry within the budget of settings.yaml's ``retries:``; ``show_retry`` is told
     of each retry (the CLI shows it on the stream's progress line).
@@ -72,9 +77,11 @@ def build_context(
         return REGISTRY.connect(name, source, policy)
 
     limit_malloc_arenas()
+    engine = make_engine(url)
+    share_describes(engine)  # describes fetched by an earlier process are reused from the store
     return Context(
         project=project,
-        engine=make_engine(url),
+        engine=engine,
         dispatcher=dispatcher,
         connector_factory=connect,
         observer=observer or NullObserver(),

@@ -176,20 +176,24 @@ class HubSpotConnector:
     # -- fields -----------------------------------------------------------------------------
 
     def properties(self, object: str) -> set[str]:
-        """The object's property names, from the process's schema cache
-        (:mod:`connectors.schema_cache`: asked again after ``schema_cache_seconds``)."""
+        """The object's property names, from the schema cache
+        (:mod:`connectors.schema_cache`: asked again after ``schema_cache_seconds``).
 
-        def load() -> set[str]:
+        The cache keeps a sorted list, not a set: what it keeps may go through the store as
+        JSON and must come back as it went in.
+        """
+
+        def load() -> list[str]:
             body = (
                 self._request(
                     self._properties.get_all, api_object_type(object), endpoint="properties"
                 )
                 or {}
             )
-            return {p["name"] for p in body.get("results", [])}
+            return sorted({p["name"] for p in body.get("results", [])})
 
-        names: set[str] = SCHEMAS.get((self.key, object), self.source.schema_cache_seconds, load)
-        return names
+        names: list[str] = SCHEMAS.get((self.key, object), self.source.schema_cache_seconds, load)
+        return set(names)
 
     def check_fields(self, spec: StreamSpec) -> None:
         """Raise :class:`MissingField` naming the object and every property it lacks.

@@ -166,7 +166,7 @@ class SalesforceConnector:
     # -- describe ---------------------------------------------------------------------------
 
     def describe(self, object: str) -> dict[str, Any]:
-        """The object's describe, from the process's schema cache
+        """The object's describe, from the schema cache
         (:mod:`connectors.schema_cache`: asked again after ``schema_cache_seconds``)."""
         path = f"sobjects/{object}/describe/"
 

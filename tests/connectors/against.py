@@ -36,6 +36,10 @@ DEALS = StreamSpec(
     fields=("dealname", "amount", "deal_currency_code", "dealstage"),
     modified_field="hs_lastmodifieddate",
 )
+PROPERTIES = r"GET /crm/v3/properties/([\w-]+)"
+"""The sandbox's endpoint of HubSpot's properties call (its key in ``stats``)."""
+DESCRIBE = r"GET sobjects/(\w+)/describe"
+"""The sandbox's endpoint of Salesforce's describe call."""
 FAST = {"window_calls": 1000, "window_seconds": 1, "search_per_second": 1000, "margin": 1}
 """Limits the pacer never waits on: these tests are about other things than pacing."""
 
@@ -130,3 +134,8 @@ def drain(pages: Iterable[Page]) -> tuple[list[dict[str, Any]], Watermark | None
         records.extend(page.records)
         mark = page.watermark or mark
     return records, mark
+
+
+def calls(sb: Sandbox, server: str, endpoint: str) -> int:
+    """How many calls ``server`` answered on ``endpoint`` (a route pattern) so far."""
+    return int(sb.stats(server)["calls_by_endpoint"].get(endpoint, 0))
