@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -64,6 +64,17 @@ def _settings(flow: Flow, **changes: Any) -> None:
     for source in ("salesforce", "hubspot"):
         settings["sources"][source].update(changes)
     path.write_text(yaml.safe_dump(settings, sort_keys=False))
+
+
+def _serial_and_concurrent(make_flow: Callable[..., Flow], tmp_path: Any) -> Iterator[Flow]:
+    """Two identical sandboxes after ``run --full``: one pushing a call at a time
+    (``concurrent_streams: 1``), then one at the default concurrency."""
+    for width in (1, None):
+        flow = make_flow(f"sqlite:///{tmp_path / f'store-{width}.db'}")
+        if width is not None:
+            _settings(flow, concurrent_streams=width)
+        assert flow.run("--full") == 0
+        yield flow
 
 
 def _push(flow: Flow) -> dict[str, Any]:
@@ -166,11 +177,7 @@ def test_the_concurrent_push_sends_what_the_serial_one_does_with_the_same_calls(
     default concurrency leave the same records in each CRM, each once, with the same number
     of write calls."""
     held, reports, calls = [], [], []
-    for width in (1, None):
-        flow = make_flow(f"sqlite:///{tmp_path / f'store-{width}.db'}")
-        if width is not None:
-            _settings(flow, concurrent_streams=width)
-        assert flow.run("--full") == 0
+    for flow in _serial_and_concurrent(make_flow, tmp_path):
         held.append(_held(flow))
         push = _push(flow)
         reports.append(
@@ -288,11 +295,7 @@ def test_the_concurrent_plan_push_sends_what_the_serial_one_does(make_flow, tmp_
     """The plan push, one call at a time and several at once: the same plan records (parents
     set, associations made) in each CRM, the same write calls, nothing rejected."""
     held, reports = [], []
-    for width in (1, None):
-        flow = make_flow(f"sqlite:///{tmp_path / f'plans-{width}.db'}")
-        if width is not None:
-            _settings(flow, concurrent_streams=width)
-        assert flow.run("--full") == 0
+    for flow in _serial_and_concurrent(make_flow, tmp_path):
         held.append(_plan_records(flow))
         plans = _push(flow)["plans"]
         reports.append(

@@ -8,7 +8,7 @@ kept, the worker's shared layer set on the process's ``SCHEMAS`` as ``build_cont
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,24 +33,11 @@ from tests.connectors.against import (
     hubspot,
     salesforce,
 )
+from tests.connectors.test_schema_cache import T0, Clocks
 from worker.describes import StoreDescribes, share_describes
 
 TTL = 600.0
 """``schema_cache_seconds``' default, which the sandbox sources keep."""
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-class Clocks:
-    """The cache's monotonic and wall clocks, moving together, only when told."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def monotonic(self) -> float:
-        return self.seconds
-
-    def wall(self) -> datetime:
-        return T0 + timedelta(seconds=self.seconds)
 
 
 @pytest.fixture
