@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from tests.connectors.against import (
     salesforce,
     sf_ids,
 )
+from tests.e2e.conftest import Flow
 
 REPO = Path(__file__).resolve().parents[2]
 WINDOW = {"hs_window_limit": 20, "hs_window_seconds": 2, "hs_search_per_second": 5}
@@ -220,10 +222,9 @@ def test_salesforce_keeps_its_requests_in_flight_under_the_org_limit(make_sandbo
         assert live_sf_ids(sb, "Opportunity") == set(sf_ids(records))
 
 
-def test_partnerplan_run_under_the_realistic_profile_gets_no_429(make_flow):
-    """The whole run (every stream of both CRMs, pull and push) on the realistic profile's
-    limits, HubSpot's windows small and the latency short: it succeeds, and neither CRM
-    refused a call."""
+def small_window_flow(make_flow: Callable[..., Flow]) -> Flow:
+    """A flow on the realistic profile with HubSpot's windows small (:data:`WINDOW`, paced by
+    :data:`LIMITS`) and the latency short, so that a test run meets the limits in seconds."""
     flow = make_flow(profile="realistic")
     quick = {"profile": "realistic", "latency_ms": 10, "latency_per_record_ms": 0}
     flow.sandbox.set_faults("hubspot", **quick, **WINDOW)
@@ -232,6 +233,14 @@ def test_partnerplan_run_under_the_realistic_profile_gets_no_429(make_flow):
     settings = yaml.safe_load(path.read_text())
     settings["sources"]["hubspot"]["rate_limits"] = LIMITS
     path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    return flow
+
+
+def test_partnerplan_run_under_the_realistic_profile_gets_no_429(make_flow):
+    """The whole run (every stream of both CRMs, pull and push) on the realistic profile's
+    limits, HubSpot's windows small and the latency short: it succeeds, and neither CRM
+    refused a call."""
+    flow = small_window_flow(make_flow)
     assert 0 == flow.run("--full")
     hubspot_stats, salesforce_stats = (flow.sandbox.stats(s) for s in ("hubspot", "salesforce"))
     assert (0, {}) == (hubspot_stats["responses_429"], hubspot_stats["throttled"])

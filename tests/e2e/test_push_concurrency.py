@@ -20,7 +20,7 @@ from connectors.hubspot.dialect import HubSpotDialect
 from connectors.salesforce.connector import SalesforceConnector
 from connectors.salesforce.dialect import SalesforceDialect
 from tests.e2e.conftest import AS_OF, Flow
-from tests.e2e.test_pacing import LIMITS, WINDOW
+from tests.e2e.test_pacing import WINDOW, small_window_flow
 from worker import jobs
 
 PROGRESS = {"salesforce": "Partner_Plan_Progress__c", "hubspot": "partner_plan_progress"}
@@ -241,14 +241,7 @@ def test_rejected_records_land_on_the_next_run_and_the_rest_at_once(
 def test_the_concurrent_push_gets_no_429_under_the_realistic_profile(make_flow):
     """HubSpot's windows small (20 calls per rolling 2 s), the push's many calls at once:
     every record lands and the sandbox answered no 429."""
-    flow = make_flow(profile="realistic")
-    quick = {"profile": "realistic", "latency_ms": 10, "latency_per_record_ms": 0}
-    flow.sandbox.set_faults("hubspot", **quick, **WINDOW)
-    flow.sandbox.set_faults("salesforce", **quick)
-    path = flow.config / "settings.yaml"
-    settings = yaml.safe_load(path.read_text())
-    settings["sources"]["hubspot"]["rate_limits"] = LIMITS
-    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    flow = small_window_flow(make_flow)
     assert flow.run("--full") == 0
     push = _push(flow)
     assert push["hubspot"]["write_calls"] > WINDOW["hs_window_limit"] // 2

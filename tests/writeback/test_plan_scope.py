@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from connectors.base import WriteResult
 from connectors.salesforce.dialect import SalesforceDialect
-from plans.planfile import load_plans
-from plans.planstore import resolve_conflicts, sync_plans
-from plans.store import PartnerLinkRow, PartnerRow, PlanRow, PushStateRow
-from tests.plans.factories import catalogue
+from plans.planstore import resolve_conflicts
+from plans.store import PlanRow, PushStateRow
 from tests.writeback.helpers import FakeConnector
-from tests.writeback.test_planpush import KINDS, NOW, UNITS, WRITEBACK, _plan
+from tests.writeback.test_planpush import KINDS, NOW, UNITS, WRITEBACK, _plan, linked_store
 from writeback import planpush
 from writeback.planparts import Bundle
 from writeback.planpush import push_plans
@@ -31,27 +27,7 @@ Built = list[set[str]]
 def store(engine, tmp_path):
     """Two partners linked in Salesforce, on SQLite and PostgreSQL; a function that syncs plan
     dicts into the store."""
-    with Session(engine) as session:
-        for n, key in enumerate(("P-1", "P-2")):
-            partner = PartnerRow(key=key, name=key)
-            session.add(partner)
-            session.flush()
-            assert partner.id is not None
-            session.add(
-                PartnerLinkRow(partner_id=partner.id, source="salesforce", record_id=f"001P{n}")
-            )
-        session.commit()
-
-    def sync(session: Session, plans: list[dict[str, Any]]) -> None:
-        folder = tmp_path / "config"
-        (folder / "plans").mkdir(parents=True, exist_ok=True)
-        text = yaml.safe_dump({"version": 1, "plans": plans})
-        (folder / "plans" / "p.yaml").write_text(text)
-        loaded, problems = load_plans(Path(folder), catalogue(), fiscal_year_start_month=1)
-        assert loaded is not None, problems
-        sync_plans(session, loaded, NOW)
-
-    return sync
+    return linked_store(engine, tmp_path)
 
 
 BUILT: Built = []

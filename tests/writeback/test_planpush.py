@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from plans.planfile import load_plans
@@ -49,10 +51,10 @@ def _plan(key: str, partner: str, sections: int = 1, summary: str = "Grow.") -> 
     }
 
 
-@pytest.fixture
-def store(sqlite_engine, tmp_path):
-    """Two partners linked in Salesforce; a function that syncs plan dicts into the store."""
-    with Session(sqlite_engine) as session:
+def linked_store(engine: Engine, tmp_path: Path) -> Callable[[Session, list[dict[str, Any]]], None]:
+    """Two partners linked in Salesforce in ``engine``; a function that syncs plan dicts into
+    the store."""
+    with Session(engine) as session:
         for n, key in enumerate(("P-1", "P-2")):
             partner = PartnerRow(key=key, name=key)
             session.add(partner)
@@ -73,6 +75,12 @@ def store(sqlite_engine, tmp_path):
         sync_plans(session, loaded, NOW)
 
     return sync
+
+
+@pytest.fixture
+def store(sqlite_engine, tmp_path):
+    """Two partners linked in Salesforce; a function that syncs plan dicts into the store."""
+    return linked_store(sqlite_engine, tmp_path)
 
 
 def _push(session: Session, connector: FakeConnector) -> Any:
